@@ -1,0 +1,51 @@
+/**
+ * Every failure a user or operator can cause has an identifier here. Callers branch on `code`, users see
+ * `message` (short, no stack trace), logs get `details`.
+ */
+export const ErrorCode = {
+  /** The uploaded bytes are empty. */
+  EmptyImage: 'EmptyImage',
+  /** The bytes are not a JPEG, PNG or WebP picture. */
+  UnsupportedImage: 'UnsupportedImage',
+  /** The picture's declared dimensions or byte size exceed the configured limits. */
+  ImageTooLarge: 'ImageTooLarge',
+  /** A prompt is empty or only whitespace. */
+  EmptyPrompt: 'EmptyPrompt',
+  /** A prompt is longer than the accepted number of characters. */
+  PromptTooLong: 'PromptTooLong',
+  /** ref and query say the same thing, so there is nothing to edit. */
+  SamePrompts: 'SamePrompts',
+  /** A numeric option is out of range. */
+  InvalidOption: 'InvalidOption',
+  /** A file the model directory must have is absent. */
+  ModelFileMissing: 'ModelFileMissing',
+  /** A model's inputs or outputs do not match the Stable Diffusion contract. */
+  ModelContractMismatch: 'ModelContractMismatch',
+  /** No requested execution provider could create a session. */
+  ProviderUnavailable: 'ProviderUnavailable',
+  /** The job was cancelled through its AbortSignal. */
+  Aborted: 'Aborted',
+} as const;
+
+/** One of {@link ErrorCode}'s identifiers. */
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** A failure with an identifier, a message fit for users and structured details for logs. */
+export class DiffEditError extends Error {
+  /** The identifier callers branch on. */
+  readonly code: ErrorCode;
+  /** Structured facts about the failure (file names, limits, values seen), for logs and tests. */
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'DiffEditError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+/** True when `error` is a {@link DiffEditError}, optionally with the given code. */
+export function isDiffEditError(error: unknown, code?: ErrorCode): error is DiffEditError {
+  return error instanceof DiffEditError && (code === undefined || error.code === code);
+}
