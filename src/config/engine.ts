@@ -1,0 +1,43 @@
+/**
+ * The engine's settings from the environment (MODEL_DIR, EXECUTION_PROVIDERS, ...), shared by the CLI,
+ * the benchmark and the bot.
+ */
+import path from 'node:path';
+import type { LogLevel } from '../logger.js';
+import { PROVIDERS, type ProviderName } from '../engine/models/sessions.js';
+import type { EnvReader } from './env.js';
+
+/** Engine settings. */
+export interface EngineConfig {
+  /** Stable Diffusion v1.x ONNX export (MODEL_DIR, default ./models). */
+  readonly modelDir: string;
+  /** Optional inpainting export whose 9-channel UNet can decode (INPAINT_MODEL_DIR). */
+  readonly inpaintModelDir: string | undefined;
+  /** Execution providers in order of preference (EXECUTION_PROVIDERS, default cuda,webgpu,cpu). */
+  readonly providers: readonly ProviderName[];
+  /** Model resolution, the longer side (MODEL_SIZE, default 512, a multiple of 64). */
+  readonly size: number;
+  /** Most UNet batch items per call (MAX_BATCH, default 20: the whole default mask in one call). */
+  readonly maxBatch: number;
+  /** CPU threads per session (CPU_THREADS; onnxruntime picks when unset). */
+  readonly cpuThreads: number | undefined;
+  /** LOG_LEVEL, default info. */
+  readonly logLevel: LogLevel;
+}
+
+/** Reads the engine settings; problems are collected in `env`. */
+export function readEngineConfig(env: EnvReader): EngineConfig {
+  const size = env.number('MODEL_SIZE', 512, { min: 64, max: 2048, integer: true });
+  if (size % 64 !== 0) env.problems.push({ variable: 'MODEL_SIZE', message: `${size} is not a multiple of 64` });
+  const threads = env.string('CPU_THREADS') === undefined ? undefined : env.number('CPU_THREADS', 0, { min: 1, max: 1024, integer: true });
+  const inpaint = env.string('INPAINT_MODEL_DIR');
+  return {
+    modelDir: path.resolve(env.string('MODEL_DIR') ?? 'models'),
+    inpaintModelDir: inpaint === undefined ? undefined : path.resolve(inpaint),
+    providers: env.list('EXECUTION_PROVIDERS', PROVIDERS, PROVIDERS),
+    size,
+    maxBatch: env.number('MAX_BATCH', 20, { min: 1, max: 256, integer: true }),
+    cpuThreads: threads,
+    logLevel: env.oneOf('LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'], 'info'),
+  };
+}

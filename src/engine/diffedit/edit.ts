@@ -1,0 +1,165 @@
+/**
+ * DiffEdit steps 2 and 3: DDIM-encode (invert) the image latents up to the encode ratio conditioned on ref,
+ * keeping every intermediate; then decode with the query under classifier-free guidance, and after each step
+ * put back, outside the mask, the inverted latent of the same noise level (the clean latents after the last).
+ *
+ * Rerolls: deterministic DDIM from an inverted start barely depends on the seed, so decoding uses eta > 0
+ * (default 0.5): each step adds sigma_t z with z from the seed, inside the mask only, as the blend
+ * overwrites the outside. A new seed then visibly changes the edited region and nothing else.
+ */
+import type { StableDiffusion } from '../models/stable-diffusion.js';
+import type { GaussianSource } from '../noise.js';
+import {
+  addNoise,
+  applyGuidance,
+  ddimInverseStep,
+  ddimSchedule,
+  ddimStep,
+  ddimTimesteps,
+  timestepsForStrength,
+  type DdimSchedule,
+} from '../scheduler.js';
+import { blendInPlace, latentSize, row, stack, type LatentShape } from './latents.js';
+import { checkpoint, type RunControls } from './progress.js';
+
+/** Parameters of the edit. */
+export interface EditOptions {
+  /** DDIM steps over the full schedule (default 50); the edit runs int(steps * strength) of them. */
+  readonly steps: number;
+  /** The encode ratio r (default 0.8). */
+  readonly strength: number;
+  /** Classifier-free guidance scale for decoding (default 7.5). */
+  readonly guidance: number;
+  /** DDIM eta while decoding (0 = deterministic). */
+  readonly eta: number;
+}
+
+/** Prompt embedding rows ([77 * hidden] each). */
+export interface EditPrompts {
+  readonly uncond: Float32Array;
+  readonly ref: Float32Array;
+  readonly query: Float32Array;
+}
+
+/** What the edit produced. */
+export interface EditComputation {
+  /** The edited latents [1, 4, h, w]. */
+  readonly latents: Float32Array;
+  /** UNet calls made, inversion and decoding together. */
+  readonly unetCalls: number;
+}
+
+/** The timesteps an edit at `options` runs, noisiest first. */
+export function editTimesteps(sd: StableDiffusion, options: EditOptions): number[] {
+  return timestepsForStrength(ddimTimesteps(sd.scheduler, options.steps), options.strength);
+}
+
+/**
+ * DDIM inversion of `x0` conditioned on `ref` (no guidance, as diffusers' invert defaults to).
+ * Returns the latents at every level: [x0, level t_1, ..., level t_m] for ascending timesteps t.
+ */
+export async function invertLatents(
+  sd: StableDiffusion,
+  x0: Float32Array,
+  shape: LatentShape,
+  ref: Float32Array,
+  options: EditOptions,
+  controls: RunControls = {},
+): Promise<Float32Array[]> {
+  const schedule = ddimSchedule(sd.scheduler, options.steps);
+  const ascending = editTimesteps(sd, options).reverse();
+  const levels: Float32Array[] = [x0];
+  let latents = x0;
+  for (const [i, t] of ascending.entries()) {
+    const eps = await sd.predictNoise('standard', latents, [1, shape.channels, shape.height, shape.width], t, ref);
+    latents = ddimInverseStep(schedule, t, latents, eps);
+    levels.push(latents);
+    checkpoint(controls, { phase: 'invert', step: i + 1, total: ascending.length });
+  }
+  return levels;
+}
+
+/** Guided noise for one latent: one UNet call over [uncond, query]. */
+async function guidedNoise(
+  sd: StableDiffusion,
+  kind: 'standard' | 'inpaint',
+  sample: Float32Array,
+  shape: LatentShape,
+  t: number,
+  prompts: EditPrompts,
+  guidance: number,
+): Promise<Float32Array> {
+  const dims = [2, shape.channels, shape.height, shape.width] as const;
+  const eps = await sd.predictNoise(kind, stack([sample, sample]), dims, t, stack([prompts.uncond, prompts.query]));
+  // The output always has 4 channels, whatever the input had (9 for inpainting).
+  const half = eps.length / 2;
+  return applyGuidance(row(eps, 0, half), row(eps, 1, half), guidance);
+}
+
+/**
+ * DiffEdit decoding from the inverted `levels` (see {@link invertLatents}) with the 4-channel UNet:
+ * denoise with the query and keep the inverted latent of the same level outside `mask` after each step.
+ */
+export async function decodeWithMask(
+  sd: StableDiffusion,
+  levels: readonly Float32Array[],
+  shape: LatentShape,
+  mask: Float32Array,
+  prompts: EditPrompts,
+  noise: GaussianSource,
+  options: EditOptions,
+  controls: RunControls = {},
+): Promise<Float32Array> {
+  const schedule = ddimSchedule(sd.scheduler, options.steps);
+  const timesteps = editTimesteps(sd, options);
+  const m = timesteps.length;
+  let latents = levels[m] as Float32Array;
+  for (const [i, t] of timesteps.entries()) {
+    const eps = await guidedNoise(sd, 'standard', latents, shape, t, prompts, options.guidance);
+    latents = stepWithEta(schedule, t, latents, eps, noise, options.eta);
+    // Level t - ratio is levels[m - 1 - i]; after the last step that is levels[0], the clean latents.
+    blendInPlace(latents, levels[m - 1 - i] as Float32Array, mask);
+    checkpoint(controls, { phase: 'decode', step: i + 1, total: m });
+  }
+  return latents;
+}
+
+/**
+ * Decoding with a 9-channel inpainting UNet instead: it sees [latents, mask, masked-image latents] and keeps
+ * the outside itself, so there is no inversion and no blending; it starts from the image latents noised to
+ * the encode ratio with the seed's noise (the standard inpainting pipeline at strength r).
+ */
+export async function decodeWithInpaintUnet(
+  sd: StableDiffusion,
+  x0: Float32Array,
+  maskedImageLatents: Float32Array,
+  shape: LatentShape,
+  mask: Float32Array,
+  prompts: EditPrompts,
+  noise: GaussianSource,
+  options: EditOptions,
+  controls: RunControls = {},
+): Promise<Float32Array> {
+  const schedule = ddimSchedule(sd.scheduler, options.steps);
+  const timesteps = editTimesteps(sd, options);
+  let latents = addNoise(schedule, timesteps[0] as number, x0, noise.next(latentSize(shape)));
+  const inputShape: LatentShape = { ...shape, channels: 9 };
+  for (const [i, t] of timesteps.entries()) {
+    const input = stack([latents, mask, maskedImageLatents]);
+    const eps = await guidedNoise(sd, 'inpaint', input, inputShape, t, prompts, options.guidance);
+    latents = stepWithEta(schedule, t, latents, eps, noise, options.eta);
+    checkpoint(controls, { phase: 'decode', step: i + 1, total: timesteps.length });
+  }
+  return latents;
+}
+
+function stepWithEta(
+  schedule: DdimSchedule,
+  t: number,
+  latents: Float32Array,
+  eps: Float32Array,
+  noise: GaussianSource,
+  eta: number,
+): Float32Array {
+  return eta > 0 ? ddimStep(schedule, t, latents, eps, eta, noise.next(latents.length)) : ddimStep(schedule, t, latents, eps);
+}

@@ -1,0 +1,48 @@
+/**
+ * Small helpers for latent tensors laid out as flat NCHW Float32Arrays.
+ */
+
+/** Shape of one latent image: channels x height x width. */
+export interface LatentShape {
+  readonly channels: number;
+  readonly height: number;
+  readonly width: number;
+}
+
+/** Number of values in one latent image. */
+export function latentSize(shape: LatentShape): number {
+  return shape.channels * shape.height * shape.width;
+}
+
+/** Concatenates equally sized items into one batch tensor. */
+export function stack(items: readonly Float32Array[]): Float32Array {
+  const size = items[0]?.length ?? 0;
+  const out = new Float32Array(size * items.length);
+  items.forEach((item, i) => out.set(item, i * size));
+  return out;
+}
+
+/** Repeats one row `times` times (e.g. one prompt embedding for every item of a batch). */
+export function repeatRow(row: Float32Array, times: number): Float32Array {
+  const out = new Float32Array(row.length * times);
+  for (let i = 0; i < times; i++) out.set(row, i * row.length);
+  return out;
+}
+
+/** Row `index` of a batch whose rows have `rowSize` values (a view, no copy). */
+export function row(batch: Float32Array, index: number, rowSize: number): Float32Array {
+  return batch.subarray(index * rowSize, (index + 1) * rowSize);
+}
+
+/**
+ * Keeps `edited` inside the mask and `original` outside it, in place in `edited`.
+ * `mask` is [h*w] in 0..1 and applies to every channel.
+ */
+export function blendInPlace(edited: Float32Array, original: Float32Array, mask: Float32Array): Float32Array {
+  const plane = mask.length;
+  for (let i = 0; i < edited.length; i++) {
+    const m = mask[i % plane] as number;
+    edited[i] = m * (edited[i] as number) + (1 - m) * (original[i] as number);
+  }
+  return edited;
+}

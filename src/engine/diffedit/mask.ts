@@ -1,0 +1,91 @@
+/**
+ * DiffEdit step 1: where must the picture change? Noise the image latents n times to strength s, predict the
+ * noise conditioned on ref and on query, and average |eps_query - eps_ref| over draws and channels.
+ *
+ * The unconditional branch is never evaluated: with classifier-free guidance both guided predictions share
+ * it, eps_q - eps_r = g (c_q - c_r), and both thresholding modes are scale-invariant, so it cancels exactly.
+ * That is the "computed once" of the design taken to its limit: computed zero times, a third fewer UNet items.
+ */
+import type { StableDiffusion } from '../models/stable-diffusion.js';
+import type { GaussianSource } from '../noise.js';
+import { addNoise, ddimSchedule, ddimTimesteps, timestepsForStrength } from '../scheduler.js';
+import { latentSize, repeatRow, type LatentShape } from './latents.js';
+import { accumulateAbsDifference, blurDilate, scaleInPlace, thresholdMap, type MaskThresholding } from './mask-stats.js';
+import { checkpoint, type RunControls } from './progress.js';
+
+/** Parameters of the mask step. */
+export interface MaskOptions {
+  /** Noise draws averaged (the paper's n, default 10). */
+  readonly draws: number;
+  /** Noise strength the latents are encoded to (default 0.5: timestep 481 of 50 steps). */
+  readonly strength: number;
+  /** Inference steps whose timestep grid the strength picks from (diffusers uses the edit's steps). */
+  readonly steps: number;
+  readonly thresholding: MaskThresholding;
+  /** Blur-dilation passes after thresholding (0 = none). */
+  readonly dilate: number;
+  /** Most UNet batch items per call; draws are chunked to fit (each draw needs 2 items: ref and query). */
+  readonly maxBatch: number;
+}
+
+/** What the mask step produced. */
+export interface MaskComputation {
+  /** Mean |eps_query - eps_ref| per latent cell, [h*w]. */
+  readonly map: Float32Array;
+  /** 0/1 per latent cell, [h*w]. */
+  readonly mask: Float32Array;
+  /** The timestep the draws were noised to. */
+  readonly timestep: number;
+  /** UNet calls made (a chunk of the batch is one call). */
+  readonly unetCalls: number;
+}
+
+/** Prompt embedding rows ([77 * hidden] each) for ref and query. */
+export interface MaskPrompts {
+  readonly ref: Float32Array;
+  readonly query: Float32Array;
+}
+
+/** Computes DiffEdit's mask for image latents `x0` of `shape`. */
+export async function computeMask(
+  sd: StableDiffusion,
+  x0: Float32Array,
+  shape: LatentShape,
+  prompts: MaskPrompts,
+  noise: GaussianSource,
+  options: MaskOptions,
+  controls: RunControls = {},
+): Promise<MaskComputation> {
+  const schedule = ddimSchedule(sd.scheduler, options.steps);
+  const timestep = timestepsForStrength(ddimTimesteps(sd.scheduler, options.steps), options.strength)[0] as number;
+  const size = latentSize(shape);
+  const plane = shape.height * shape.width;
+  const perCall = Math.max(1, Math.floor(options.maxBatch / 2));
+  const calls = Math.ceil(options.draws / perCall);
+  // Draw every noise tensor up front, in order, so the chunk size never changes which noise a draw gets.
+  const noised = Array.from({ length: options.draws }, () => addNoise(schedule, timestep, x0, noise.next(size)));
+  const sum = new Float32Array(plane);
+
+  for (let call = 0; call < calls; call++) {
+    const first = call * perCall;
+    const count = Math.min(perCall, options.draws - first);
+    // Batch layout: [draw_0 .. draw_k-1 with ref, draw_0 .. draw_k-1 with query].
+    const batch = new Float32Array(2 * count * size);
+    for (let j = 0; j < count; j++) {
+      const draw = noised[first + j] as Float32Array;
+      batch.set(draw, j * size);
+      batch.set(draw, (count + j) * size);
+    }
+    const embeddings = new Float32Array(2 * count * prompts.ref.length);
+    embeddings.set(repeatRow(prompts.ref, count), 0);
+    embeddings.set(repeatRow(prompts.query, count), count * prompts.ref.length);
+    const eps = await sd.predictNoise('standard', batch, [2 * count, shape.channels, shape.height, shape.width], timestep, embeddings);
+    for (let j = 0; j < count; j++) accumulateAbsDifference(sum, eps, (count + j) * size, eps, j * size, shape.channels);
+    checkpoint(controls, { phase: 'mask', step: call + 1, total: calls });
+  }
+
+  const map = scaleInPlace(sum, 1 / (options.draws * shape.channels));
+  const thresholded = thresholdMap(map, options.thresholding);
+  const mask = options.dilate > 0 ? blurDilate(thresholded, shape.width, shape.height, options.dilate) : thresholded;
+  return { map, mask, timestep, unetCalls: calls };
+}

@@ -1,0 +1,261 @@
+/**
+ * The DiffEdit engine: picture bytes and two prompts in; mask, edited picture and the rendered PNG out.
+ * One instance owns one set of ONNX sessions; callers (CLI, bot queue) run one job at a time through it.
+ */
+import { DiffEditError, ErrorCode } from '../errors.js';
+import { silentLogger, type Logger } from '../logger.js';
+import { computeMask } from './diffedit/mask.js';
+import { coverage as maskCoverageOf } from './diffedit/mask-stats.js';
+import { decodeWithInpaintUnet, decodeWithMask, invertLatents, type EditPrompts } from './diffedit/edit.js';
+import { row, type LatentShape } from './diffedit/latents.js';
+import { checkpoint, throwIfAborted, type RunControls } from './diffedit/progress.js';
+import {
+  decodeInputImage,
+  imageToTensor,
+  renderMaskImage,
+  renderPanel,
+  tensorToImage,
+  upscaleMask,
+  type GrayMask,
+  type RgbImage,
+} from './image/index.js';
+import { StableDiffusion, type LoadOptions } from './models/stable-diffusion.js';
+import type { ProviderName } from './models/sessions.js';
+import { gaussian } from './noise.js';
+import { resolveParameters, validatePrompts, type EditParameters } from './parameters.js';
+
+/** How to build an engine. */
+export interface EngineOptions extends LoadOptions {
+  /** Model resolution: the longer side of the picture, a multiple of 64 (512 for SD v1). */
+  readonly size?: number;
+  /** Largest picture accepted, in declared pixels (checked before decoding). */
+  readonly maxInputPixels?: number;
+  /** Largest picture accepted, in bytes. */
+  readonly maxInputBytes?: number;
+  /** Most UNet batch items in one call (the mask's draws are chunked to fit). */
+  readonly maxBatch?: number;
+}
+
+/** One job. Parameters left out take {@link DEFAULT_PARAMETERS}; the seed a random value. */
+export interface EditRequest extends Partial<EditParameters> {
+  /** JPEG, PNG or WebP bytes. */
+  readonly image: Uint8Array;
+  /** What the picture shows now ("bowl of strawberries"). */
+  readonly ref: string;
+  /** What it should show ("bowl of grapes"). */
+  readonly query: string;
+  /** Stop after the mask and render only it. */
+  readonly maskOnly?: boolean;
+}
+
+/** Milliseconds per phase. */
+export interface PhaseTimings {
+  /** Decoding the picture, encoding the prompts and the picture's latents. */
+  readonly prepare: number;
+  readonly mask: number;
+  readonly invert: number;
+  /** Denoising and the VAE decode. */
+  readonly decode: number;
+  readonly render: number;
+  readonly total: number;
+}
+
+/** What a job produced. */
+export interface EditResult {
+  /** The parameters used, the seed included (rerun with them to get the same picture). */
+  readonly parameters: EditParameters;
+  readonly ref: string;
+  readonly query: string;
+  /** The picture at model resolution. */
+  readonly input: RgbImage;
+  /** The mask at picture resolution. */
+  readonly mask: GrayMask;
+  /** The mask at latent resolution, 0/1 per cell. */
+  readonly latentMask: Float32Array;
+  /** Fraction of the picture the mask covers. */
+  readonly coverage: number;
+  /** The edited picture; absent for mask-only jobs. */
+  readonly output: RgbImage | undefined;
+  /** The PNG to show: three panels, or the mask panel for mask-only jobs. */
+  readonly png: Buffer;
+  readonly timings: PhaseTimings;
+  /** UNet batch items evaluated (a batch of 20 counts 20). */
+  readonly unetEvaluations: number;
+  /** UNet calls made. */
+  readonly unetCalls: number;
+  /** The provider running the UNet. */
+  readonly provider: ProviderName;
+  /** Things the user may want to know (a prompt cut at 75 tokens, an empty mask). */
+  readonly warnings: readonly string[];
+}
+
+/** Noise streams of one seed: the mask's draws and the decoder's noise never share numbers. */
+const MASK_STREAM = 0;
+const DECODE_STREAM = 1;
+
+/** Runs DiffEdit jobs on one loaded set of Stable Diffusion models. */
+export class DiffEditEngine {
+  /** The loaded models (contract, providers, scheduler). */
+  readonly models: StableDiffusion;
+  /** Model resolution (longer side). */
+  readonly size: number;
+  private readonly options: EngineOptions;
+  private readonly logger: Logger;
+
+  private constructor(models: StableDiffusion, options: EngineOptions) {
+    this.models = models;
+    this.options = options;
+    this.size = options.size ?? 512;
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  /** Loads the models and checks their contract; throws a typed error naming any missing or wrong file. */
+  static async create(options: EngineOptions): Promise<DiffEditEngine> {
+    return new DiffEditEngine(await StableDiffusion.load(options), options);
+  }
+
+  /** Runs one job. Bad input throws a {@link DiffEditError} before any model runs. */
+  async run(request: EditRequest, controls: RunControls = {}): Promise<EditResult> {
+    const started = performance.now();
+    const prompts = validatePrompts(request.ref, request.query);
+    const parameters = resolveParameters(request);
+    if (parameters.decoder === 'inpaint' && !this.models.hasInpaintUnet) {
+      throw new DiffEditError(ErrorCode.InvalidOption, 'The inpainting decoder needs an inpainting model (set INPAINT_MODEL_DIR).', {
+        option: 'decoder',
+      });
+    }
+    const evaluationsBefore = this.models.unetEvaluations;
+    const warnings: string[] = [];
+    const clock = phaseClock();
+
+    const input = await decodeInputImage(request.image, {
+      size: this.size,
+      ...(this.options.maxInputPixels !== undefined ? { maxInputPixels: this.options.maxInputPixels } : {}),
+      ...(this.options.maxInputBytes !== undefined ? { maxInputBytes: this.options.maxInputBytes } : {}),
+    });
+    throwIfAborted(controls.signal);
+    const embeddings = await this.models.encodePrompts(['', prompts.ref, prompts.query]);
+    for (const text of embeddings.truncated) {
+      warnings.push(`"${text.slice(0, 40)}..." is longer than CLIP's 75 tokens and was cut.`);
+      this.logger.warn('prompt truncated to 75 tokens', { prompt: text });
+    }
+    const rowSize = embeddings.sequenceLength * embeddings.hiddenSize;
+    const editPrompts: EditPrompts = {
+      uncond: row(embeddings.data, 0, rowSize),
+      ref: row(embeddings.data, 1, rowSize),
+      query: row(embeddings.data, 2, rowSize),
+    };
+    const pixels = imageToTensor(input);
+    const x0 = await this.models.encodeImage(pixels, input.width, input.height);
+    const shape: LatentShape = { channels: 4, height: input.height / 8, width: input.width / 8 };
+    const prepare = clock.lap();
+
+    const maskResult = await computeMask(
+      this.models,
+      x0,
+      shape,
+      editPrompts,
+      gaussian(parameters.seed, MASK_STREAM),
+      {
+        draws: parameters.maskDraws,
+        strength: parameters.maskStrength,
+        steps: parameters.steps,
+        thresholding: parameters.thresholding,
+        dilate: parameters.dilate,
+        maxBatch: this.options.maxBatch ?? 20,
+      },
+      controls,
+    );
+    const latentMask = maskResult.mask;
+    const mask = upscaleMask(latentMask, shape.width, shape.height, input.width, input.height);
+    const coverage = maskCoverageOf(latentMask);
+    if (coverage === 0) warnings.push('The mask is empty: ref and query lead to the same picture here, so nothing was changed.');
+    const maskMs = clock.lap();
+    let unetCalls = maskResult.unetCalls;
+
+    let output: RgbImage | undefined;
+    let invertMs = 0;
+    let decodeMs = 0;
+    if (request.maskOnly !== true) {
+      const decodeNoise = gaussian(parameters.seed, DECODE_STREAM);
+      const editOptions = { steps: parameters.steps, strength: parameters.strength, guidance: parameters.guidance, eta: parameters.eta };
+      let latents: Float32Array;
+      if (parameters.decoder === 'inpaint') {
+        const maskedPixels = maskOutPixels(pixels, mask);
+        const maskedLatents = await this.models.encodeImage(maskedPixels, input.width, input.height);
+        invertMs = clock.lap();
+        latents = await decodeWithInpaintUnet(this.models, x0, maskedLatents, shape, latentMask, editPrompts, decodeNoise, editOptions, controls);
+      } else {
+        const levels = await invertLatents(this.models, x0, shape, editPrompts.ref, editOptions, controls);
+        unetCalls += levels.length - 1;
+        invertMs = clock.lap();
+        latents = await decodeWithMask(this.models, levels, shape, latentMask, editPrompts, decodeNoise, editOptions, controls);
+      }
+      unetCalls += decodeSteps(parameters);
+      const decoded = await this.models.decodeLatents(latents, input.width, input.height);
+      output = tensorToImage(decoded, input.width, input.height);
+      decodeMs = clock.lap();
+    }
+
+    const png =
+      output === undefined
+        ? await renderMaskImage(input, mask, `mask: ${prompts.ref} -> ${prompts.query}`)
+        : await renderPanel(input, mask, output, { mask: 'mask', input: prompts.ref, output: prompts.query });
+    checkpoint(controls, { phase: 'render', step: 1, total: 1 });
+    const renderMs = clock.lap();
+
+    return {
+      parameters,
+      ...prompts,
+      input,
+      mask,
+      latentMask,
+      coverage,
+      output,
+      png,
+      timings: {
+        prepare,
+        mask: maskMs,
+        invert: invertMs,
+        decode: decodeMs,
+        render: renderMs,
+        total: performance.now() - started,
+      },
+      unetEvaluations: this.models.unetEvaluations - evaluationsBefore,
+      unetCalls,
+      provider: this.models.providers.unet ?? 'cpu',
+      warnings,
+    };
+  }
+
+  /** Releases the ONNX sessions. */
+  async close(): Promise<void> {
+    await this.models.release();
+  }
+}
+
+/** Decoding UNet calls: one per edit step. */
+function decodeSteps(parameters: EditParameters): number {
+  return Math.floor(parameters.steps * parameters.strength);
+}
+
+/** The picture with the masked region set to 0 (mid-grey), as the inpainting pipeline feeds it. */
+function maskOutPixels(pixels: Float32Array, mask: GrayMask): Float32Array {
+  const plane = mask.width * mask.height;
+  const out = new Float32Array(pixels.length);
+  for (let i = 0; i < pixels.length; i++) out[i] = (mask.data[i % plane] as number) > 127 ? 0 : (pixels[i] as number);
+  return out;
+}
+
+/** Milliseconds since the previous lap. */
+function phaseClock(): { lap(): number } {
+  let last = performance.now();
+  return {
+    lap() {
+      const now = performance.now();
+      const elapsed = now - last;
+      last = now;
+      return Math.round(elapsed * 10) / 10;
+    },
+  };
+}

@@ -1,0 +1,74 @@
+/**
+ * Creates onnxruntime sessions on the first execution provider that works, in the configured order, and
+ * says in one log line which provider runs each model and why the earlier ones were skipped.
+ */
+import * as ort from 'onnxruntime-node';
+import { DiffEditError, ErrorCode } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+import type { ModelSignature, TensorInfo } from './contract.js';
+
+/** Execution providers the engine knows, in the order it prefers them. */
+export const PROVIDERS = ['cuda', 'webgpu', 'cpu'] as const;
+
+/** One execution provider. */
+export type ProviderName = (typeof PROVIDERS)[number];
+
+/** A session with the provider it runs on and its input/output signature. */
+export interface OpenedSession {
+  readonly session: ort.InferenceSession;
+  readonly provider: ProviderName;
+  readonly signature: ModelSignature;
+}
+
+/** How to open sessions. */
+export interface SessionOptions {
+  /** Providers to try, in order. */
+  readonly providers: readonly ProviderName[];
+  readonly logger: Logger;
+  /** CPU threads per session; onnxruntime's default (all cores) when absent. */
+  readonly cpuThreads?: number;
+}
+
+/** Opens `file` on the first provider in `options.providers` that can run it. */
+export async function openSession(label: string, file: string, options: SessionOptions): Promise<OpenedSession> {
+  const skipped: string[] = [];
+  for (const provider of options.providers) {
+    try {
+      const session = await ort.InferenceSession.create(file, sessionOptions(provider, options));
+      options.logger.info(`${label} runs on ${provider}`, {
+        model: label,
+        provider,
+        ...(skipped.length > 0 ? { skipped } : {}),
+      });
+      return { session, provider, signature: signatureOf(file, session) };
+    } catch (error) {
+      skipped.push(`${provider}: ${firstLine(error)}`);
+    }
+  }
+  const missingExternal = skipped.some((s) => /external|\.onnx_data|weights\.pb|No such file/i.test(s));
+  throw new DiffEditError(
+    missingExternal ? ErrorCode.ModelFileMissing : ErrorCode.ProviderUnavailable,
+    `Could not load ${file} on any of ${options.providers.join(', ')}: ${skipped.join('; ')}`,
+    { file, providers: [...options.providers], skipped },
+  );
+}
+
+function sessionOptions(provider: ProviderName, options: SessionOptions): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: [provider],
+    graphOptimizationLevel: 'all',
+    ...(provider === 'cpu' && options.cpuThreads !== undefined ? { intraOpNumThreads: options.cpuThreads } : {}),
+  };
+}
+
+/** The session's inputs and outputs as plain tensor descriptions (non-tensor values are left out). */
+export function signatureOf(file: string, session: ort.InferenceSession): ModelSignature {
+  const tensors = (list: readonly ort.InferenceSession.ValueMetadata[]): TensorInfo[] =>
+    list.flatMap((m) => (m.isTensor ? [{ name: m.name, type: m.type, shape: [...m.shape] }] : []));
+  return { file, inputs: tensors(session.inputMetadata), outputs: tensors(session.outputMetadata) };
+}
+
+function firstLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return (text.split('\n')[0] ?? text).slice(0, 300);
+}

@@ -1,0 +1,237 @@
+/**
+ * DDIM and DDIM inversion exactly as diffusers' DDIMScheduler / DDIMInverseScheduler compute them.
+ * Pure functions over Float32Arrays: the pipeline owns the tensors, this module owns the maths.
+ */
+import { DiffEditError, ErrorCode } from '../errors.js';
+
+/** The subset of a diffusers `scheduler_config.json` that DDIM uses. */
+export interface SchedulerConfig {
+  /** Length of the training noise schedule (1000 for SD). */
+  readonly numTrainTimesteps: number;
+  readonly betaStart: number;
+  readonly betaEnd: number;
+  readonly betaSchedule: 'scaled_linear' | 'linear';
+  /** Added to every inference timestep ("leading" spacing): SD uses 1, giving 981 ... 1 for 50 steps. */
+  readonly stepsOffset: number;
+  /** When true the final step goes to alpha = 1; SD uses false (alphas_cumprod[0]). */
+  readonly setAlphaToOne: boolean;
+  readonly timestepSpacing: 'leading' | 'trailing' | 'linspace';
+}
+
+/** Stable Diffusion v1.x's scheduler configuration, used when the model directory has none. */
+export const SD_V1_SCHEDULER: SchedulerConfig = {
+  numTrainTimesteps: 1000,
+  betaStart: 0.00085,
+  betaEnd: 0.012,
+  betaSchedule: 'scaled_linear',
+  stepsOffset: 1,
+  setAlphaToOne: false,
+  timestepSpacing: 'leading',
+};
+
+/**
+ * Reads the DDIM-relevant keys of a diffusers scheduler_config.json (any scheduler class: SD ships PNDM's,
+ * whose betas are the same). Absent keys take SD v1's values; unsupported ones throw, naming `source`.
+ */
+export function parseSchedulerConfig(json: unknown, source: string): SchedulerConfig {
+  if (typeof json !== 'object' || json === null) {
+    throw new DiffEditError(ErrorCode.ModelContractMismatch, `${source} is not a JSON object.`, { source });
+  }
+  const raw = json as Record<string, unknown>;
+  const predictionType = raw['prediction_type'] ?? 'epsilon';
+  if (predictionType !== 'epsilon') {
+    throw new DiffEditError(
+      ErrorCode.ModelContractMismatch,
+      `${source}: prediction_type "${String(predictionType)}" is not supported; DiffEdit here needs an epsilon-predicting (SD v1.x) model.`,
+      { source, predictionType },
+    );
+  }
+  const num = (key: string, fallback: number): number => {
+    const value = raw[key];
+    if (value === undefined || value === null) return fallback;
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      throw new DiffEditError(ErrorCode.ModelContractMismatch, `${source}: "${key}" must be a number.`, { source, key });
+    }
+    return value;
+  };
+  const oneOf = <T extends string>(key: string, allowed: readonly T[], fallback: T): T => {
+    const value = raw[key] ?? fallback;
+    if (!allowed.includes(value as T)) {
+      throw new DiffEditError(
+        ErrorCode.ModelContractMismatch,
+        `${source}: "${key}" is "${String(value)}"; supported: ${allowed.join(', ')}.`,
+        { source, key },
+      );
+    }
+    return value as T;
+  };
+  return {
+    numTrainTimesteps: num('num_train_timesteps', SD_V1_SCHEDULER.numTrainTimesteps),
+    betaStart: num('beta_start', SD_V1_SCHEDULER.betaStart),
+    betaEnd: num('beta_end', SD_V1_SCHEDULER.betaEnd),
+    betaSchedule: oneOf('beta_schedule', ['scaled_linear', 'linear'], SD_V1_SCHEDULER.betaSchedule),
+    stepsOffset: num('steps_offset', SD_V1_SCHEDULER.stepsOffset),
+    setAlphaToOne: raw['set_alpha_to_one'] === undefined ? SD_V1_SCHEDULER.setAlphaToOne : raw['set_alpha_to_one'] === true,
+    timestepSpacing: oneOf('timestep_spacing', ['leading', 'trailing', 'linspace'], SD_V1_SCHEDULER.timestepSpacing),
+  };
+}
+
+/** alphas_cumprod = cumprod(1 - betas), in float64 (diffusers computes betas in float32; differences are < 1e-7). */
+export function alphasCumprod(config: SchedulerConfig): Float64Array {
+  const n = config.numTrainTimesteps;
+  const out = new Float64Array(n);
+  const start = config.betaSchedule === 'scaled_linear' ? Math.sqrt(config.betaStart) : config.betaStart;
+  const end = config.betaSchedule === 'scaled_linear' ? Math.sqrt(config.betaEnd) : config.betaEnd;
+  let product = 1;
+  for (let i = 0; i < n; i++) {
+    const b = n === 1 ? start : start + ((end - start) * i) / (n - 1);
+    const beta = config.betaSchedule === 'scaled_linear' ? b * b : b;
+    product *= 1 - beta;
+    out[i] = product;
+  }
+  return out;
+}
+
+/** The DDIM inference timesteps, noisiest first (diffusers' `set_timesteps`). */
+export function ddimTimesteps(config: SchedulerConfig, steps: number): number[] {
+  const n = config.numTrainTimesteps;
+  if (!Number.isInteger(steps) || steps < 1 || steps > n) {
+    throw new DiffEditError(ErrorCode.InvalidOption, `steps must be a whole number from 1 to ${n}.`, { steps });
+  }
+  const out: number[] = [];
+  if (config.timestepSpacing === 'leading') {
+    const ratio = Math.floor(n / steps);
+    for (let i = steps - 1; i >= 0; i--) out.push(i * ratio + config.stepsOffset);
+  } else if (config.timestepSpacing === 'trailing') {
+    const ratio = n / steps;
+    for (let i = steps; i >= 1; i--) out.push(Math.round(i * ratio) - 1);
+  } else {
+    for (let i = steps - 1; i >= 0; i--) out.push(Math.round((i * (n - 1)) / Math.max(steps - 1, 1)));
+  }
+  return out;
+}
+
+/** The stride between consecutive timesteps that DDIM's step uses to find the previous one. */
+export function stepRatio(config: SchedulerConfig, steps: number): number {
+  return Math.floor(config.numTrainTimesteps / steps);
+}
+
+/**
+ * The tail of `timesteps` that an img2img/DiffEdit pass at `strength` runs (diffusers' `get_timesteps`):
+ * int(steps * strength) steps, starting at the noise level that strength reaches.
+ */
+export function timestepsForStrength(timesteps: readonly number[], strength: number): number[] {
+  if (!(strength > 0 && strength <= 1)) {
+    throw new DiffEditError(ErrorCode.InvalidOption, 'strength must be above 0 and at most 1.', { strength });
+  }
+  const count = Math.min(Math.floor(timesteps.length * strength), timesteps.length);
+  if (count < 1) {
+    throw new DiffEditError(
+      ErrorCode.InvalidOption,
+      `strength ${strength} with ${timesteps.length} steps runs no step at all; raise the steps or the strength.`,
+      { strength, steps: timesteps.length },
+    );
+  }
+  return timesteps.slice(timesteps.length - count);
+}
+
+/** The schedule a DDIM pass needs: alphas_cumprod and the alpha of the clean end ("final_alpha_cumprod"). */
+export interface DdimSchedule {
+  readonly alphasCumprod: Float64Array;
+  readonly finalAlphaCumprod: number;
+  readonly ratio: number;
+}
+
+/** Precomputes what every step needs for `steps` inference steps. */
+export function ddimSchedule(config: SchedulerConfig, steps: number): DdimSchedule {
+  const alphas = alphasCumprod(config);
+  return {
+    alphasCumprod: alphas,
+    finalAlphaCumprod: config.setAlphaToOne ? 1 : (alphas[0] ?? 1),
+    ratio: stepRatio(config, steps),
+  };
+}
+
+/** alpha_cumprod at timestep t, or the clean end's alpha when t < 0 (before the first training step). */
+export function alphaAt(schedule: DdimSchedule, t: number): number {
+  if (t < 0) return schedule.finalAlphaCumprod;
+  const a = schedule.alphasCumprod[t];
+  if (a === undefined) throw new RangeError(`timestep ${t} outside the training schedule`);
+  return a;
+}
+
+/** sigma_t of DDIM (Song et al. eq. 16) for eta: 0 is deterministic DDIM, 1 is DDPM-like. */
+export function ddimSigma(alphaT: number, alphaPrev: number, eta: number): number {
+  return eta * Math.sqrt((1 - alphaPrev) / (1 - alphaT)) * Math.sqrt(1 - alphaT / alphaPrev);
+}
+
+/**
+ * One DDIM denoising step from timestep t to t - ratio (diffusers `DDIMScheduler.step`, epsilon prediction,
+ * no clipping). `noise` is required when eta > 0 (the sigma * z term). Returns a new array.
+ */
+export function ddimStep(
+  schedule: DdimSchedule,
+  t: number,
+  sample: Float32Array,
+  eps: Float32Array,
+  eta = 0,
+  noise?: Float32Array,
+): Float32Array {
+  const alphaT = alphaAt(schedule, t);
+  const alphaPrev = alphaAt(schedule, t - schedule.ratio);
+  const sigma = eta > 0 ? ddimSigma(alphaT, alphaPrev, eta) : 0;
+  if (sigma > 0 && noise === undefined) throw new Error('ddimStep: eta > 0 needs a noise tensor');
+  const sqrtAlphaT = Math.sqrt(alphaT);
+  const sqrtOneMinusAlphaT = Math.sqrt(1 - alphaT);
+  const sqrtAlphaPrev = Math.sqrt(alphaPrev);
+  const direction = Math.sqrt(Math.max(1 - alphaPrev - sigma * sigma, 0));
+  const out = new Float32Array(sample.length);
+  for (let i = 0; i < sample.length; i++) {
+    const e = eps[i] as number;
+    const x0 = ((sample[i] as number) - sqrtOneMinusAlphaT * e) / sqrtAlphaT;
+    let v = sqrtAlphaPrev * x0 + direction * e;
+    if (sigma > 0) v += sigma * (noise![i] as number);
+    out[i] = v;
+  }
+  return out;
+}
+
+/**
+ * One DDIM inversion step (diffusers `DDIMInverseScheduler.step`): the UNet was evaluated at the noisier
+ * timestep t, and the sample moves from the level of t - ratio (the clean end when negative) up to t.
+ */
+export function ddimInverseStep(schedule: DdimSchedule, t: number, sample: Float32Array, eps: Float32Array): Float32Array {
+  const alphaFrom = alphaAt(schedule, t - schedule.ratio);
+  const alphaTo = alphaAt(schedule, Math.min(t, schedule.alphasCumprod.length - 1));
+  const sqrtAlphaFrom = Math.sqrt(alphaFrom);
+  const sqrtOneMinusAlphaFrom = Math.sqrt(1 - alphaFrom);
+  const sqrtAlphaTo = Math.sqrt(alphaTo);
+  const sqrtOneMinusAlphaTo = Math.sqrt(1 - alphaTo);
+  const out = new Float32Array(sample.length);
+  for (let i = 0; i < sample.length; i++) {
+    const e = eps[i] as number;
+    const x0 = ((sample[i] as number) - sqrtOneMinusAlphaFrom * e) / sqrtAlphaFrom;
+    out[i] = sqrtAlphaTo * x0 + sqrtOneMinusAlphaTo * e;
+  }
+  return out;
+}
+
+/** Forward diffusion q(x_t | x_0): sqrt(a_t) x0 + sqrt(1 - a_t) eps (diffusers `add_noise`). */
+export function addNoise(schedule: DdimSchedule, t: number, x0: Float32Array, eps: Float32Array): Float32Array {
+  const alpha = alphaAt(schedule, t);
+  const a = Math.sqrt(alpha);
+  const b = Math.sqrt(1 - alpha);
+  const out = new Float32Array(x0.length);
+  for (let i = 0; i < x0.length; i++) out[i] = a * (x0[i] as number) + b * (eps[i] as number);
+  return out;
+}
+
+/** Classifier-free guidance: u + g (c - u), as a new array. */
+export function applyGuidance(uncond: Float32Array, cond: Float32Array, guidance: number): Float32Array {
+  const out = new Float32Array(cond.length);
+  for (let i = 0; i < cond.length; i++) {
+    const u = uncond[i] as number;
+    out[i] = u + guidance * ((cond[i] as number) - u);
+  }
+  return out;
+}
