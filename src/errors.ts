@@ -25,6 +25,24 @@ export const ErrorCode = {
   ProviderUnavailable: 'ProviderUnavailable',
   /** The job was cancelled through its AbortSignal. */
   Aborted: 'Aborted',
+  /** An attachment is not an accepted picture type (by its declared content type). */
+  AttachmentNotImage: 'AttachmentNotImage',
+  /** An attachment is larger than allowed, declared or while downloading. */
+  AttachmentTooLarge: 'AttachmentTooLarge',
+  /** An attachment URL points outside Discord's CDN and the configured extra hosts. */
+  AttachmentHostNotAllowed: 'AttachmentHostNotAllowed',
+  /** Downloading an attachment failed (HTTP error, timeout, connection). */
+  DownloadFailed: 'DownloadFailed',
+  /** The whole queue is full. */
+  QueueFull: 'QueueFull',
+  /** This user already has the maximum number of waiting jobs. */
+  UserQueueFull: 'UserQueueFull',
+  /** The bot is shutting down and takes no new jobs. */
+  ShuttingDown: 'ShuttingDown',
+  /** A button refers to a job that is no longer kept. */
+  JobExpired: 'JobExpired',
+  /** The user may not do this (e.g. delete someone else's result). */
+  NotAllowed: 'NotAllowed',
 } as const;
 
 /** One of {@link ErrorCode}'s identifiers. */
