@@ -1,0 +1,9 @@
+/** Image input and output for the DiffEdit engine: decoding uploads, tensors, masks and the posted pictures. */
+export type { GrayMask, RgbImage } from './types.js';
+export { ACCEPTED_FORMATS, DEFAULT_MAX_INPUT_PIXELS, decodeInputImage, type DecodeOptions } from './decode.js';
+export { modelDimensions } from './dimensions.js';
+export { imageToTensor, tensorToImage } from './tensor.js';
+export { MASK_ON, maskCoverage, upscaleMask } from './mask.js';
+export { maskOverlay } from './overlay.js';
+export { CAPTION_HEIGHT } from './caption.js';
+export { encodePng, PANEL_GUTTER, renderMaskImage, renderPanel, type PanelCaptions } from './render.js';
