@@ -1,0 +1,182 @@
+/**
+ * Options of the tiny-model generator, their defaults and the symbolic dimension names each export layout uses.
+ */
+
+/** A rectangle in fractions (0..1) of the latent width (x) and height (y). */
+export interface Region {
+  readonly x0: number;
+  readonly y0: number;
+  readonly x1: number;
+  readonly y1: number;
+}
+
+export type FloatIo = 'float32' | 'float16';
+
+export interface TinyModelOptions {
+  /**
+   * 'optimum' (default): <part>/model.onnx (+ model.onnx_data when externalData), optimum's dimension names.
+   * 'diffusers-onnx': the old diffusers "onnx" branches: same folders, the UNet's external data in unet/weights.pb.
+   */
+  layout?: 'optimum' | 'diffusers-onnx';
+  /** Store the UNet's float initializers as ONNX external data (default: true for diffusers-onnx or benchmark models). */
+  externalData?: boolean;
+  /** The UNet's `timestep` input: default { dtype: 'float32', rank: 0 } (optimum >= 1.24); rank 1 = one per batch item. */
+  timestep?: { dtype: 'int64' | 'float32' | 'float16'; rank: 0 | 1 };
+  /** The text encoder's `input_ids` type (default int64; the old diffusers exports use int32). */
+  inputIdsType?: 'int64' | 'int32';
+  /** 'latent_parameters' (default): [b, 8, h, w] = mean ++ logvar; 'latent_sample': [b, 4, h, w]. */
+  vaeEncoderOutput?: 'latent_parameters' | 'latent_sample';
+  /** Type of every float input and output of every model (default float32); the compute inside stays float32. */
+  io?: FloatIo;
+  /** 9 = an inpainting UNet: [latents(4), mask(1), masked-image latents(4)]. Default 4. */
+  unetInChannels?: 4 | 9;
+  /** Text embedding width (default 32; SD v1: 768). */
+  hiddenSize?: number;
+  /** Latent channels: SD v1 has 4 and so do the tiny models. */
+  latentChannels?: 4;
+  /** Where the text changes the UNet's prediction, in fractions of the latent size (default the central half). */
+  region?: Region;
+  /** Seed of the random weights (default 1234): the same options give the same bytes. */
+  seed?: number;
+  /** > 0: the UNet also runs this many SD-like blocks (conv, norm, self- and cross-attention) for benchmarks. */
+  benchmarkBlocks?: number;
+  /** Width of the benchmark blocks (default 320, SD v1's first stage). */
+  benchmarkChannels?: number;
+  /** Compute type of the benchmark blocks (default: the io type; float16 needs an EP with fp16 kernels, e.g. CUDA). */
+  benchmarkDtype?: FloatIo;
+  /**
+   * Make the channel dimension of the UNet's `sample`/`out_sample` and the VAE inputs symbolic ('channels'), as the
+   * old diffusers exports really have it (default false: fixed, as optimum writes it).
+   */
+  symbolicChannels?: boolean;
+}
+
+export interface ResolvedOptions {
+  readonly layout: 'optimum' | 'diffusers-onnx';
+  readonly externalData: boolean;
+  readonly timestep: { readonly dtype: 'int64' | 'float32' | 'float16'; readonly rank: 0 | 1 };
+  readonly inputIdsType: 'int64' | 'int32';
+  readonly vaeEncoderOutput: 'latent_parameters' | 'latent_sample';
+  readonly io: FloatIo;
+  readonly unetInChannels: 4 | 9;
+  readonly hiddenSize: number;
+  readonly latentChannels: 4;
+  readonly region: Region;
+  readonly seed: number;
+  readonly benchmarkBlocks: number;
+  readonly benchmarkChannels: number;
+  readonly benchmarkDtype: FloatIo;
+  readonly symbolicChannels: boolean;
+}
+
+export const DEFAULT_REGION: Region = Object.freeze({ x0: 0.25, y0: 0.25, x1: 0.75, y1: 0.75 });
+export const DEFAULT_SEED = 1234;
+/** CLIP's context length. */
+export const MAX_TOKENS = 77;
+
+export function resolveOptions(options: TinyModelOptions = {}): ResolvedOptions {
+  const layout = options.layout ?? 'optimum';
+  if (layout !== 'optimum' && layout !== 'diffusers-onnx') throw new Error(`unknown layout ${String(layout)}`);
+  const benchmarkBlocks = options.benchmarkBlocks ?? 0;
+  const benchmarkChannels = options.benchmarkChannels ?? 320;
+  const hiddenSize = options.hiddenSize ?? 32;
+  const region = options.region ?? DEFAULT_REGION;
+  const timestep = options.timestep ?? { dtype: 'float32', rank: 0 };
+  const io = options.io ?? 'float32';
+  if (!Number.isInteger(hiddenSize) || hiddenSize < 1) throw new Error(`hiddenSize must be a positive integer, not ${hiddenSize}`);
+  if (!Number.isInteger(benchmarkBlocks) || benchmarkBlocks < 0) throw new Error(`benchmarkBlocks must be >= 0, not ${benchmarkBlocks}`);
+  if (!Number.isInteger(benchmarkChannels) || benchmarkChannels < 1) {
+    throw new Error(`benchmarkChannels must be a positive integer, not ${benchmarkChannels}`);
+  }
+  if (!['int64', 'float32', 'float16'].includes(timestep.dtype) || (timestep.rank !== 0 && timestep.rank !== 1)) {
+    throw new Error(`timestep must be int64/float32/float16 with rank 0 or 1`);
+  }
+  if (options.unetInChannels !== undefined && options.unetInChannels !== 4 && options.unetInChannels !== 9) {
+    throw new Error(`unetInChannels must be 4 or 9`);
+  }
+  if (options.latentChannels !== undefined && options.latentChannels !== 4) throw new Error('latentChannels must be 4');
+  const { x0, y0, x1, y1 } = region;
+  if (![x0, y0, x1, y1].every((v) => Number.isFinite(v) && v >= 0 && v <= 1) || x0 >= x1 || y0 >= y1) {
+    throw new Error(`region must satisfy 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1`);
+  }
+  return {
+    layout,
+    externalData: options.externalData ?? (layout === 'diffusers-onnx' || benchmarkBlocks > 0),
+    timestep: { dtype: timestep.dtype, rank: timestep.rank },
+    inputIdsType: options.inputIdsType ?? 'int64',
+    vaeEncoderOutput: options.vaeEncoderOutput ?? 'latent_parameters',
+    io,
+    unetInChannels: options.unetInChannels ?? 4,
+    hiddenSize,
+    latentChannels: 4,
+    region: { x0, y0, x1, y1 },
+    seed: options.seed ?? DEFAULT_SEED,
+    benchmarkBlocks,
+    benchmarkChannels,
+    benchmarkDtype: options.benchmarkDtype ?? io,
+    symbolicChannels: options.symbolicChannels ?? false,
+  };
+}
+
+/** Symbolic dimension names, as each exporter writes them. */
+export interface DimNames {
+  readonly batch: string;
+  readonly sequence: string;
+  /** The rank-1 timestep's dimension. */
+  readonly steps: string;
+  readonly channels: string;
+  readonly height: string;
+  readonly width: string;
+  readonly imageHeight: string;
+  readonly imageWidth: string;
+  readonly encodedHeight: string;
+  readonly encodedWidth: string;
+  readonly latentHeight: string;
+  readonly latentWidth: string;
+  readonly decodedHeight: string;
+  readonly decodedWidth: string;
+}
+
+export function dimNames(layout: ResolvedOptions['layout']): DimNames {
+  if (layout === 'optimum') {
+    return {
+      batch: 'batch_size',
+      sequence: 'sequence_length',
+      steps: 'steps',
+      channels: 'num_channels',
+      height: 'height',
+      width: 'width',
+      imageHeight: 'sample_height',
+      imageWidth: 'sample_width',
+      encodedHeight: 'sample_height / 8',
+      encodedWidth: 'sample_width / 8',
+      latentHeight: 'latent_height',
+      latentWidth: 'latent_width',
+      decodedHeight: 'latent_height * 8',
+      decodedWidth: 'latent_width * 8',
+    };
+  }
+  return {
+    batch: 'batch',
+    sequence: 'sequence',
+    steps: 'batch',
+    channels: 'channels',
+    height: 'height',
+    width: 'width',
+    imageHeight: 'height',
+    imageWidth: 'width',
+    encodedHeight: 'height / 8',
+    encodedWidth: 'width / 8',
+    latentHeight: 'height',
+    latentWidth: 'width',
+    decodedHeight: 'height * 8',
+    decodedWidth: 'width * 8',
+  };
+}
+
+/** A per-model seed derived from the global one, so that the models don't share random streams. */
+export function partSeed(seed: number, part: string): number {
+  let h = seed | 0;
+  for (let i = 0; i < part.length; i++) h = Math.imul(h ^ part.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
