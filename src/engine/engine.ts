@@ -228,6 +228,21 @@ export class DiffEditEngine {
     };
   }
 
+  /**
+   * Runs every model once at the model size so the first user doesn't pay for kernel compilation and memory
+   * arena growth (large on GPU providers). Returns the milliseconds it took.
+   */
+  async warmUp(): Promise<number> {
+    const started = performance.now();
+    const side = this.size / 8;
+    const prompts = await this.models.encodePrompts(['']);
+    const latents = new Float32Array(4 * side * side);
+    await this.models.predictNoise('standard', latents, [1, 4, side, side], 1, prompts.data);
+    const pixels = await this.models.decodeLatents(latents, this.size, this.size);
+    await this.models.encodeImage(pixels, this.size, this.size);
+    return Math.round(performance.now() - started);
+  }
+
   /** Releases the ONNX sessions. */
   async close(): Promise<void> {
     await this.models.release();

@@ -19,7 +19,7 @@ import {
   timestepsForStrength,
   type DdimSchedule,
 } from '../scheduler.js';
-import { blendInPlace, latentSize, row, stack, type LatentShape } from './latents.js';
+import { blendInPlace, concat, latentSize, row, type LatentShape } from './latents.js';
 import { checkpoint, type RunControls } from './progress.js';
 
 /** Parameters of the edit. */
@@ -90,7 +90,7 @@ async function guidedNoise(
   guidance: number,
 ): Promise<Float32Array> {
   const dims = [2, shape.channels, shape.height, shape.width] as const;
-  const eps = await sd.predictNoise(kind, stack([sample, sample]), dims, t, stack([prompts.uncond, prompts.query]));
+  const eps = await sd.predictNoise(kind, concat([sample, sample]), dims, t, concat([prompts.uncond, prompts.query]));
   // The output always has 4 channels, whatever the input had (9 for inpainting).
   const half = eps.length / 2;
   return applyGuidance(row(eps, 0, half), row(eps, 1, half), guidance);
@@ -126,8 +126,9 @@ export async function decodeWithMask(
 
 /**
  * Decoding with a 9-channel inpainting UNet instead: it sees [latents, mask, masked-image latents] and keeps
- * the outside itself, so there is no inversion and no blending; it starts from the image latents noised to
- * the encode ratio with the seed's noise (the standard inpainting pipeline at strength r).
+ * the outside itself, so there is no inversion and no per-step blending; it starts from the image latents noised to
+ * the encode ratio with the seed's noise (the standard inpainting pipeline at strength r). The final latents
+ * take the image's own latents outside the mask, as the DDIM decoder's do.
  */
 export async function decodeWithInpaintUnet(
   sd: StableDiffusion,
@@ -145,12 +146,13 @@ export async function decodeWithInpaintUnet(
   let latents = addNoise(schedule, timesteps[0] as number, x0, noise.next(latentSize(shape)));
   const inputShape: LatentShape = { ...shape, channels: 9 };
   for (const [i, t] of timesteps.entries()) {
-    const input = stack([latents, mask, maskedImageLatents]);
+    const input = concat([latents, mask, maskedImageLatents]);
     const eps = await guidedNoise(sd, 'inpaint', input, inputShape, t, prompts, options.guidance);
     latents = stepWithEta(schedule, t, latents, eps, noise, options.eta);
     checkpoint(controls, { phase: 'decode', step: i + 1, total: timesteps.length });
   }
-  return latents;
+  // The model is trained to keep the outside, not bound to: make DiffEdit's promise exact.
+  return blendInPlace(latents, x0, mask);
 }
 
 function stepWithEta(

@@ -14,11 +14,17 @@ export function latentSize(shape: LatentShape): number {
   return shape.channels * shape.height * shape.width;
 }
 
-/** Concatenates equally sized items into one batch tensor. */
-export function stack(items: readonly Float32Array[]): Float32Array {
-  const size = items[0]?.length ?? 0;
-  const out = new Float32Array(size * items.length);
-  items.forEach((item, i) => out.set(item, i * size));
+/**
+ * Concatenates tensors end to end: equally sized items make a batch; for one batch item, [4,h,w] ++ [1,h,w]
+ * ++ [4,h,w] is the channel concatenation [9,h,w] an inpainting UNet takes.
+ */
+export function concat(items: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(items.reduce((n, item) => n + item.length, 0));
+  let offset = 0;
+  for (const item of items) {
+    out.set(item, offset);
+    offset += item.length;
+  }
   return out;
 }
 

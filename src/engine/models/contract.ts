@@ -147,11 +147,12 @@ export function readTextEncoderContract(sig: ModelSignature): TextEncoderContrac
 export function readUnetContract(sig: ModelSignature, role: 'standard' | 'inpainting'): UnetContract {
   const sampleInfo = find(sig.inputs, 'sample');
   const sample = floatSlot(sig.file, sampleInfo, 'input "sample" [batch, channels, height, width]', 4);
-  const channels = sampleInfo === undefined ? undefined : fixedDim(sampleInfo, 1);
+  const wanted = role === 'standard' ? 4 : 9;
+  // The old diffusers onnx exports leave the channel count symbolic: then the role decides it.
+  const channels = sampleInfo === undefined ? undefined : (fixedDim(sampleInfo, 1) ?? wanted);
   if (channels !== 4 && channels !== 9) {
     throw mismatch(sig.file, 'input "sample" with 4 (standard) or 9 (inpainting) channels', sampleInfo);
   }
-  const wanted = role === 'standard' ? 4 : 9;
   if (channels !== wanted) {
     throw new DiffEditError(
       ErrorCode.ModelContractMismatch,

@@ -51,6 +51,14 @@ describe('UNet contract', () => {
     expect(c.inChannels).toBe(4);
   });
 
+  it.each([
+    ['standard', 4],
+    ['inpainting', 9],
+  ] as const)('takes a symbolic channel count (old diffusers exports) as the %s role says: %i', (role, channels) => {
+    const symbolic = sig([t('sample', 'float32', ['batch', 'channels', 'height', 'width']), t('timestep', 'int64', ['batch']), t('encoder_hidden_states', 'float32', ['batch', 'sequence', 768])], [t('out_sample', 'float32', ['batch', 4, 'height', 'width'])]);
+    expect(readUnetContract(symbolic, role).inChannels).toBe(channels);
+  });
+
   it('accepts 9 channels as the inpainting UNet', () => {
     expect(readUnetContract(unet({ channels: 9 }), 'inpainting').inChannels).toBe(9);
   });
