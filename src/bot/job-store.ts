@@ -1,0 +1,313 @@
+/**
+ * Finished jobs on disk, so that Reroll / Edit-with-mask / Delete buttons keep working after a restart. Each job is
+ * `<id>.img` (the input picture) plus `<id>.json` (everything else); the total is capped and the least recently used
+ * jobs go first. The JSON file's mtime records when a job was last used.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Logger, silentLogger } from '../logger.js';
+
+/** One finished job, as kept on disk. */
+export interface StoredJob {
+  /** Short, URL-safe, random: button custom_ids are "reroll:<id>" and must stay within 100 characters. */
+  readonly id: string;
+  /** A full edit, or only its mask. */
+  readonly kind: 'diffedit' | 'mask';
+  /** Who ran it: only they may delete it. */
+  readonly userId: string;
+  /** Where the result was posted. */
+  readonly channelId: string;
+  /** The guild of that channel; null in DMs. */
+  readonly guildId: string | null;
+  /** The prompt describing the picture as it is. */
+  readonly ref: string;
+  /** The prompt describing what it should become. */
+  readonly query: string;
+  /** The EditParameters used (seed, steps, ...) as plain JSON. */
+  readonly parameters: Readonly<Record<string, unknown>>;
+  /** Milliseconds since the epoch. */
+  readonly createdAt: number;
+  /** Size of the stored input picture. */
+  readonly imageBytes: number;
+}
+
+/** Options of {@link JobStore.open}. */
+export interface JobStoreOptions {
+  /** Cap on the bytes of all jobs' files together. */
+  readonly maxBytes: number;
+  /** Where eviction and corruption notes go; default silent. */
+  readonly logger?: Logger;
+}
+
+/** Length of the ids {@link JobStore.save} makes (16 base64url characters: 96 random bits). */
+export const JOB_ID_LENGTH = 16;
+
+/**
+ * What an id must look like before it gets near the file system: no dots, no slashes, nothing to escape the
+ * directory; and exactly the length the store generates, so a crafted id cannot name someone else's file either.
+ */
+const ID_PATTERN = new RegExp(`^[A-Za-z0-9_-]{${JOB_ID_LENGTH}}$`);
+/**
+ * The files the store made, recognised by the exact id length it generates: the directory may be shared (DATA_DIR),
+ * and a file such as `settings.json` must be neither counted nor cleaned up.
+ */
+const FILE_PATTERN = new RegExp(`^([A-Za-z0-9_-]{${JOB_ID_LENGTH}})\\.(json|img)$`);
+/** Leftovers of writes interrupted by a crash: `<id>.<ext>.<random>.tmp`. */
+const TEMP_PATTERN = new RegExp(`^[A-Za-z0-9_-]{${JOB_ID_LENGTH}}\\.(json|img)\\.[A-Za-z0-9_-]{8}\\.tmp$`);
+
+interface IndexEntry {
+  bytes: number;
+  /** Last use, ms since the epoch; strictly increasing across the store so that the LRU order has no ties. */
+  lastUsed: number;
+}
+
+/** True when `id` has the shape of a job id; anything else is refused before touching the disk. */
+export function isJobId(id: string): boolean {
+  return ID_PATTERN.test(id);
+}
+
+/** A directory of finished jobs with an LRU byte cap. */
+export class JobStore {
+  readonly #dir: string;
+  readonly #maxBytes: number;
+  readonly #logger: Logger;
+  readonly #index = new Map<string, IndexEntry>();
+  #usedBytes = 0;
+  /** The latest use time handed out: the next one is later even within the same millisecond. */
+  #clock = 0;
+
+  private constructor(dir: string, maxBytes: number, logger: Logger) {
+    this.#dir = dir;
+    this.#maxBytes = maxBytes;
+    this.#logger = logger;
+  }
+
+  /**
+   * Opens (creating if needed) the store in `dir`: removes leftovers of interrupted writes and half-saved jobs, counts
+   * the bytes in use, and evicts down to `maxBytes` in case the cap was lowered since the last run.
+   */
+  static async open(dir: string, options: JobStoreOptions): Promise<JobStore> {
+    if (!(options.maxBytes > 0)) throw new RangeError(`maxBytes must be positive, got ${options.maxBytes}`);
+    const store = new JobStore(dir, options.maxBytes, options.logger ?? silentLogger);
+    await mkdir(dir, { recursive: true });
+    await store.#scan();
+    await store.#evict(undefined);
+    store.#logger.info('job store opened', { dir, jobs: store.#index.size, usedBytes: store.#usedBytes, maxBytes: store.#maxBytes });
+    return store;
+  }
+
+  /** Bytes of all jobs' files together. */
+  get usedBytes(): number {
+    return this.#usedBytes;
+  }
+
+  /**
+   * Saves a job and its input picture under a new id: each file is written to a temporary name and renamed, the
+   * picture first, so a crash never leaves a job that loads half-written. Then evicts least recently used jobs until
+   * the total fits `maxBytes`, never the one just saved (even when it alone is over the cap).
+   */
+  async save(job: Omit<StoredJob, 'id' | 'createdAt' | 'imageBytes'>, image: Uint8Array): Promise<StoredJob> {
+    const id = randomBytes((JOB_ID_LENGTH * 3) / 4).toString('base64url');
+    const stored: StoredJob = {
+      id,
+      kind: job.kind,
+      userId: job.userId,
+      channelId: job.channelId,
+      guildId: job.guildId,
+      ref: job.ref,
+      query: job.query,
+      parameters: job.parameters,
+      createdAt: Date.now(),
+      imageBytes: image.byteLength,
+    };
+    const json = Buffer.from(JSON.stringify(stored));
+    await this.#writeAtomically(this.#path(id, 'img'), image);
+    await this.#writeAtomically(this.#path(id, 'json'), json);
+    const lastUsed = this.#tick();
+    await this.#touch(id, lastUsed);
+    this.#track(id, { bytes: image.byteLength + json.byteLength, lastUsed });
+    await this.#evict(id);
+    this.#logger.debug('job saved', { job: id, bytes: image.byteLength + json.byteLength, usedBytes: this.#usedBytes });
+    return stored;
+  }
+
+  /**
+   * The job and its picture, or undefined when the id is malformed, unknown, evicted or corrupt (corrupt jobs are
+   * logged, never thrown). Marks the job as recently used.
+   */
+  async load(id: string): Promise<{ job: StoredJob; image: Uint8Array } | undefined> {
+    if (!isJobId(id)) {
+      this.#logger.warn('refused a malformed job id', { id: id.slice(0, 100) });
+      return undefined;
+    }
+    let text: string;
+    let image: Uint8Array;
+    try {
+      text = await readFile(this.#path(id, 'json'), 'utf8');
+      image = new Uint8Array(await readFile(this.#path(id, 'img')));
+    } catch (error) {
+      if (isNotFound(error)) {
+        // Gone (evicted, deleted, never existed); forget it if we still counted it.
+        this.#untrack(id);
+        return undefined;
+      }
+      this.#logger.error('could not read a stored job', { job: id, error });
+      return undefined;
+    }
+
+    const job = parseJob(text, id);
+    if (job === undefined || job.imageBytes !== image.byteLength) {
+      // Left in place and not marked as used: it ages out through the LRU like any other job.
+      this.#logger.warn('stored job is corrupt', { job: id, reason: job === undefined ? 'bad json' : 'image size mismatch' });
+      return undefined;
+    }
+
+    const lastUsed = this.#tick();
+    try {
+      await this.#touch(id, lastUsed);
+    } catch (error) {
+      // Evicted or deleted since the read: the caller still gets what it read, but there is nothing left to count.
+      if (!isNotFound(error)) this.#logger.warn('could not mark a job as used', { job: id, error });
+      return { job, image };
+    }
+    const entry = this.#index.get(id);
+    if (entry !== undefined) entry.lastUsed = lastUsed;
+    else this.#track(id, { bytes: Buffer.byteLength(text) + image.byteLength, lastUsed });
+    return { job, image };
+  }
+
+  /** Removes a job's files; unknown or malformed ids are ignored. */
+  async delete(id: string): Promise<void> {
+    if (!isJobId(id)) return;
+    this.#untrack(id);
+    // The JSON first: without it the job no longer loads, even if removing the picture fails.
+    await rm(this.#path(id, 'json'), { force: true });
+    await rm(this.#path(id, 'img'), { force: true });
+  }
+
+  #path(id: string, extension: 'json' | 'img'): string {
+    return join(this.#dir, `${id}.${extension}`);
+  }
+
+  #tick(): number {
+    this.#clock = Math.max(Date.now(), this.#clock + 1);
+    return this.#clock;
+  }
+
+  async #touch(id: string, lastUsed: number): Promise<void> {
+    const time = new Date(lastUsed);
+    await utimes(this.#path(id, 'json'), time, time);
+  }
+
+  #track(id: string, entry: IndexEntry): void {
+    this.#untrack(id);
+    this.#index.set(id, entry);
+    this.#usedBytes += entry.bytes;
+  }
+
+  #untrack(id: string): void {
+    const entry = this.#index.get(id);
+    if (entry === undefined) return;
+    this.#index.delete(id);
+    this.#usedBytes -= entry.bytes;
+  }
+
+  /** Removes least recently used jobs, except `keep`, until the total fits the cap. */
+  async #evict(keep: string | undefined): Promise<void> {
+    if (this.#usedBytes <= this.#maxBytes) return;
+    // Chosen and untracked synchronously, so concurrent saves never pick the same victims twice.
+    const victims: string[] = [];
+    const oldestFirst = [...this.#index].filter(([id]) => id !== keep).sort(([, a], [, b]) => a.lastUsed - b.lastUsed);
+    for (const [id] of oldestFirst) {
+      if (this.#usedBytes <= this.#maxBytes) break;
+      victims.push(id);
+      this.#untrack(id);
+    }
+    if (this.#usedBytes > this.#maxBytes) {
+      this.#logger.warn('job store still over its cap: the newest job alone is larger', { job: keep, usedBytes: this.#usedBytes, maxBytes: this.#maxBytes });
+    }
+    for (const id of victims) {
+      await rm(this.#path(id, 'json'), { force: true });
+      await rm(this.#path(id, 'img'), { force: true });
+    }
+    if (victims.length > 0) this.#logger.info('evicted old jobs', { jobs: victims.length, usedBytes: this.#usedBytes });
+  }
+
+  /** Rebuilds the index from the directory; files that are not ours are left alone. */
+  async #scan(): Promise<void> {
+    const files = new Map<string, { json?: { size: number; mtimeMs: number }; img?: { size: number } }>();
+    for (const name of await readdir(this.#dir)) {
+      if (TEMP_PATTERN.test(name)) {
+        await rm(join(this.#dir, name), { force: true });
+        continue;
+      }
+      const match = FILE_PATTERN.exec(name);
+      if (match === null) continue;
+      const [, id, extension] = match as unknown as [string, string, 'json' | 'img'];
+      const info = await stat(join(this.#dir, name));
+      if (!info.isFile()) continue;
+      const entry = files.get(id) ?? {};
+      if (extension === 'json') entry.json = { size: info.size, mtimeMs: info.mtimeMs };
+      else entry.img = { size: info.size };
+      files.set(id, entry);
+    }
+    for (const [id, { json, img }] of files) {
+      if (json === undefined || img === undefined) {
+        this.#logger.warn('removing a half-saved job', { job: id });
+        await this.delete(id);
+        continue;
+      }
+      this.#track(id, { bytes: json.size + img.size, lastUsed: json.mtimeMs });
+      this.#clock = Math.max(this.#clock, Math.ceil(json.mtimeMs));
+    }
+  }
+
+  async #writeAtomically(path: string, data: Uint8Array): Promise<void> {
+    const temp = `${path}.${randomBytes(6).toString('base64url')}.tmp`; // 8 characters, as TEMP_PATTERN expects
+    try {
+      const handle = await open(temp, 'wx');
+      try {
+        await handle.writeFile(data);
+        // Flushed before the rename, so that after a power cut the name never points at an empty file.
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temp, path);
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
+  }
+}
+
+/** The job in `text` when it is well-formed and really is job `id`. */
+function parseJob(text: string, id: string): StoredJob | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const job = value as Record<string, unknown>;
+  const valid =
+    job['id'] === id &&
+    (job['kind'] === 'diffedit' || job['kind'] === 'mask') &&
+    typeof job['userId'] === 'string' &&
+    typeof job['channelId'] === 'string' &&
+    (typeof job['guildId'] === 'string' || job['guildId'] === null) &&
+    typeof job['ref'] === 'string' &&
+    typeof job['query'] === 'string' &&
+    typeof job['parameters'] === 'object' &&
+    job['parameters'] !== null &&
+    !Array.isArray(job['parameters']) &&
+    typeof job['createdAt'] === 'number' &&
+    typeof job['imageBytes'] === 'number';
+  return valid ? (value as StoredJob) : undefined;
+}
+
+function isNotFound(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+}

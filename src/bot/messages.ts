@@ -1,0 +1,67 @@
+/**
+ * The text of every message the bot writes: queue positions, progress lines, result lines. Pure functions,
+ * so wording and limits are tested without Discord.
+ */
+import type { Progress } from '../engine/diffedit/progress.js';
+
+const PHASE_LABEL: Record<Progress['phase'], string> = {
+  mask: 'Finding where to edit',
+  invert: 'Encoding the photo',
+  decode: 'Re-drawing',
+  render: 'Rendering',
+};
+
+/** Discord's limit on message content. */
+export const MAX_CONTENT = 2000;
+
+/** "#3 in queue" (1 means next, or running). */
+export function queueLine(position: number): string {
+  return position <= 1 ? 'Starting...' : `#${position} in queue`;
+}
+
+/** A text progress bar: `[#####-----] 50%`. */
+export function progressBar(done: number, total: number, width = 20): string {
+  const fraction = total <= 0 ? 0 : Math.min(Math.max(done / total, 0), 1);
+  const filled = Math.round(fraction * width);
+  return `\`[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]\` ${Math.round(fraction * 100)}%`;
+}
+
+/** "Re-drawing (step 12/40) `[######--------------]` 30%". */
+export function progressLine(progress: Progress): string {
+  return `${PHASE_LABEL[progress.phase]} (step ${progress.step}/${progress.total}) ${progressBar(progress.step, progress.total)}`;
+}
+
+/** Inputs of a result line. */
+export interface ResultSummary {
+  readonly kind: 'diffedit' | 'mask';
+  readonly ref: string;
+  readonly query: string;
+  readonly seed: number;
+  readonly steps: number;
+  readonly seconds: number;
+  readonly coverage: number;
+  /** Mentions the user when the result is posted in the channel instead of as the interaction's reply. */
+  readonly mentionUserId?: string | undefined;
+  readonly warnings?: readonly string[] | undefined;
+}
+
+/** "**strawberries** -> **grapes** | seed 42 | 50 steps | 12.3 s". */
+export function resultLine(summary: ResultSummary): string {
+  const prompts = `**${inline(summary.ref)}** -> **${inline(summary.query)}**`;
+  const facts =
+    summary.kind === 'mask'
+      ? [`mask covers ${Math.round(summary.coverage * 100)}%`, `seed ${summary.seed}`, `${summary.seconds.toFixed(1)} s`]
+      : [`seed ${summary.seed}`, `${summary.steps} steps`, `${summary.seconds.toFixed(1)} s`];
+  const lines = [`${summary.mentionUserId !== undefined ? `<@${summary.mentionUserId}> ` : ''}${prompts} | ${facts.join(' | ')}`];
+  for (const warning of summary.warnings ?? []) lines.push(`-# ${warning}`);
+  return truncate(lines.join('\n'), MAX_CONTENT);
+}
+
+/** Prompts are user text: keep them on one line, without markdown that would break the bold, and short. */
+function inline(text: string): string {
+  return truncate(text.replace(/\s+/g, ' ').replace(/[*_`~|\\]/g, (c) => `\\${c}`), 300);
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 3)}...`;
+}
