@@ -27,14 +27,8 @@ export type ImageSource =
   | { readonly kind: 'attachment'; readonly info: AttachmentInfo; readonly sizeLimit: number | undefined }
   | { readonly kind: 'bytes'; readonly bytes: Uint8Array };
 
-/** Everything a job needs besides where to reply. */
-export interface JobInput {
-  readonly kind: 'diffedit' | 'mask';
-  readonly userId: string;
-  readonly channelId: string;
-  readonly guildId: string | null;
-  readonly ref: string;
-  readonly query: string;
+/** Everything a job needs besides where to reply: what the store keeps of it, plus the picture's source. */
+export interface JobInput extends Pick<StoredJob, 'kind' | 'userId' | 'channelId' | 'guildId' | 'ref' | 'query'> {
   readonly parameters: Partial<EditParameters>;
   readonly image: ImageSource;
 }

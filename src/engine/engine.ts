@@ -6,7 +6,7 @@ import { DiffEditError, ErrorCode } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { computeMask } from './diffedit/mask.js';
 import { coverage as maskCoverageOf } from './diffedit/mask-stats.js';
-import { decodeWithInpaintUnet, decodeWithMask, invertLatents, type EditPrompts } from './diffedit/edit.js';
+import { decodeWithInpaintUnet, decodeWithMask, invertLatents, type DecodeInputs, type EditPrompts } from './diffedit/edit.js';
 import { row, type LatentShape } from './diffedit/latents.js';
 import { checkpoint, throwIfAborted, type RunControls } from './diffedit/progress.js';
 import {
@@ -177,19 +177,25 @@ export class DiffEditEngine {
     let invertMs = 0;
     let decodeMs = 0;
     if (request.maskOnly !== true) {
-      const decodeNoise = gaussian(parameters.seed, DECODE_STREAM);
       const editOptions = { steps: parameters.steps, strength: parameters.strength, guidance: parameters.guidance, eta: parameters.eta };
+      const decodeInputs: DecodeInputs = {
+        shape,
+        mask: latentMask,
+        prompts: editPrompts,
+        noise: gaussian(parameters.seed, DECODE_STREAM),
+        options: editOptions,
+      };
       let latents: Float32Array;
       if (parameters.decoder === 'inpaint') {
         const maskedPixels = maskOutPixels(pixels, mask);
         const maskedLatents = await this.models.encodeImage(maskedPixels, input.width, input.height);
         invertMs = clock.lap();
-        latents = await decodeWithInpaintUnet(this.models, x0, maskedLatents, shape, latentMask, editPrompts, decodeNoise, editOptions, controls);
+        latents = await decodeWithInpaintUnet(this.models, x0, maskedLatents, decodeInputs, controls);
       } else {
         const levels = await invertLatents(this.models, x0, shape, editPrompts.ref, editOptions, controls);
         unetCalls += levels.length - 1;
         invertMs = clock.lap();
-        latents = await decodeWithMask(this.models, levels, shape, latentMask, editPrompts, decodeNoise, editOptions, controls);
+        latents = await decodeWithMask(this.models, levels, decodeInputs, controls);
       }
       unetCalls += decodeSteps(parameters);
       const decoded = await this.models.decodeLatents(latents, input.width, input.height);

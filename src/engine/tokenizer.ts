@@ -175,38 +175,14 @@ export class ClipTokenizer {
     return id;
   }
 
-  /** HF's `CLIPTokenizer.bpe`: repeatedly merge the lowest-ranked adjacent pair, every occurrence left to right. */
+  /** HF's `CLIPTokenizer.bpe` on one byte-encoded word, cached. */
   private bpe(token: string): readonly string[] {
     // HF seeds its cache with these two so they map to themselves (reached when written in another case).
     if (token === BOS_TOKEN || token === EOS_TOKEN) return [token];
     const cached = this.cache.get(token);
     if (cached !== undefined) return cached;
     // Byte-mapped characters are all in the BMP, so UTF-16 units are symbols.
-    let word: string[] = [...token.slice(0, -1), `${token.slice(-1)}</w>`];
-    while (word.length > 1) {
-      let best: string | undefined;
-      let bestRank = Infinity;
-      for (let i = 0; i + 1 < word.length; i++) {
-        const rank = this.ranks.get(`${word[i]} ${word[i + 1]}`);
-        if (rank !== undefined && rank < bestRank) {
-          bestRank = rank;
-          best = `${word[i]} ${word[i + 1]}`;
-        }
-      }
-      if (best === undefined) break;
-      const [first, second] = best.split(' ') as [string, string];
-      const next: string[] = [];
-      for (let i = 0; i < word.length; ) {
-        if (word[i] === first && i + 1 < word.length && word[i + 1] === second) {
-          next.push(first + second);
-          i += 2;
-        } else {
-          next.push(word[i] as string);
-          i += 1;
-        }
-      }
-      word = next;
-    }
+    const word = bpeMerge([...token.slice(0, -1), `${token.slice(-1)}</w>`], this.ranks);
     if (this.cache.size >= CACHE_LIMIT) {
       const oldest = this.cache.keys().next();
       if (!oldest.done) this.cache.delete(oldest.value);
@@ -254,7 +230,7 @@ function isCjkIdeograph(cp: number): boolean {
 }
 
 /** GPT-2's `bytes_to_unicode`: printable bytes map to themselves, the others to U+0100 onwards, in byte order. */
-const BYTE_TO_CHAR: readonly string[] = (() => {
+export const BYTE_TO_CHAR: readonly string[] = (() => {
   const table: string[] = [];
   let next = 256;
   for (let b = 0; b < 256; b++) {
@@ -271,10 +247,45 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
-function byteEncode(word: string): string {
+/** A word's UTF-8 bytes as GPT-2's printable characters, one character per byte. */
+export function byteEncode(word: string): string {
   let out = '';
   for (const byte of utf8.encode(word)) out += BYTE_TO_CHAR[byte] as string;
   return out;
+}
+
+/**
+ * Byte-pair merging as HF's `CLIPTokenizer.bpe` does it: repeatedly merge the lowest-ranked adjacent pair (ranks
+ * keyed "a b"), every occurrence left to right, until no adjacent pair has a rank. `symbols` already carry
+ * `</w>` on the last one.
+ */
+export function bpeMerge(symbols: readonly string[], ranks: ReadonlyMap<string, number>): string[] {
+  let word = [...symbols];
+  while (word.length > 1) {
+    let best: string | undefined;
+    let bestRank = Infinity;
+    for (let i = 0; i + 1 < word.length; i++) {
+      const rank = ranks.get(`${word[i]} ${word[i + 1]}`);
+      if (rank !== undefined && rank < bestRank) {
+        bestRank = rank;
+        best = `${word[i]} ${word[i + 1]}`;
+      }
+    }
+    if (best === undefined) break;
+    const [first, second] = best.split(' ') as [string, string];
+    const next: string[] = [];
+    for (let i = 0; i < word.length; ) {
+      if (word[i] === first && i + 1 < word.length && word[i + 1] === second) {
+        next.push(first + second);
+        i += 2;
+      } else {
+        next.push(word[i] as string);
+        i += 1;
+      }
+    }
+    word = next;
+  }
+  return word;
 }
 
 /**

@@ -52,50 +52,9 @@ export class Random {
   }
 }
 
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
-/** IEEE half-precision bits of a number (round to nearest even, overflow to infinity). */
-export function toFloat16Bits(value: number): number {
-  f32[0] = value;
-  const x = u32[0] ?? 0;
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant !== 0 ? 0x200 : 0);
-  let e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    const half = 1 << (shift - 1);
-    let h = mant >>> shift;
-    const rest = mant & ((1 << shift) - 1);
-    if (rest > half || (rest === half && (h & 1) === 1)) h++;
-    return sign | h;
-  }
-  let h = (e << 10) | (mant >>> 13);
-  const rest = mant & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && (h & 1) === 1)) h++;
-  // A carry out of the mantissa correctly bumps the exponent (and may reach infinity).
-  e = h >>> 10;
-  return sign | (e >= 0x1f ? 0x7c00 : h);
-}
-
-/** The number a half-precision bit pattern stands for. */
-export function fromFloat16Bits(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exp = (bits >>> 10) & 0x1f;
-  const mant = bits & 0x3ff;
-  if (exp === 0) return sign * mant * 2 ** -24;
-  if (exp === 0x1f) return mant === 0 ? sign * Infinity : NaN;
-  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
-}
-
-/** Converts a float32 array to half-precision bits. */
-export function toFloat16Array(values: Float32Array): Uint16Array {
-  const out = new Uint16Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = toFloat16Bits(values[i] ?? 0);
-  return out;
-}
+/** Half-precision conversion: the engine's own, so generated fp16 weights round exactly as the engine reads them. */
+export {
+  float32ToFloat16 as toFloat16Array,
+  fromHalfBits as fromFloat16Bits,
+  toHalfBits as toFloat16Bits,
+} from '../../src/engine/models/float16.js';

@@ -10,6 +10,7 @@
  * merges.txt: `#version: 0.2`, then one merge "a b" per line, lowest rank first. The merges make every word of
  * TINY_PROMPT_WORDS a single token `word</w>`; any other word falls back to smaller pieces (down to single bytes).
  */
+import { BYTE_TO_CHAR, bpeMerge, byteEncode } from '../../src/engine/tokenizer.js';
 
 /** The words the tiny vocabulary knows as whole tokens (each one encodes to the single token `word</w>`). */
 export const TINY_PROMPT_WORDS: readonly string[] = Object.freeze([
@@ -50,68 +51,15 @@ export const TINY_PROMPT_WORDS: readonly string[] = Object.freeze([
 export const BOS_TOKEN = '<|startoftext|>';
 export const EOS_TOKEN = '<|endoftext|>';
 
-/** GPT-2 / CLIP bytes_to_unicode: the printable bytes map to themselves, the others to U+0100 onwards. */
-export function bytesToUnicode(): Map<number, string> {
-  const bs: number[] = [];
-  const range = (a: number, b: number): void => {
-    for (let c = a; c <= b; c++) bs.push(c);
-  };
-  range('!'.charCodeAt(0), '~'.charCodeAt(0));
-  range('¡'.charCodeAt(0), '¬'.charCodeAt(0));
-  range('®'.charCodeAt(0), 'ÿ'.charCodeAt(0));
-  const cs = [...bs];
-  let n = 0;
-  for (let b = 0; b < 256; b++) {
-    if (!bs.includes(b)) {
-      bs.push(b);
-      cs.push(256 + n);
-      n++;
-    }
-  }
-  const map = new Map<number, string>();
-  bs.forEach((b, i) => map.set(b, String.fromCharCode(cs[i] as number)));
-  return map;
+/** A word's byte-to-unicode symbols (one per UTF-8 byte), as the project's tokenizer maps them. */
+export function wordSymbols(word: string): string[] {
+  return [...byteEncode(word)];
 }
 
-/** Maps a word's UTF-8 bytes to byte-to-unicode characters (one string per byte). */
-export function wordSymbols(word: string, byteMap: Map<number, string> = bytesToUnicode()): string[] {
-  return [...new TextEncoder().encode(word)].map((b) => byteMap.get(b) as string);
-}
-
-/**
- * CLIP's BPE on one pre-tokenized word (its byte-to-unicode symbols): `</w>` is appended to the last symbol, then
- * the lowest-ranked adjacent pair is merged until none is in the merge table. Returns the resulting tokens.
- */
+/** CLIP's BPE on one word's symbols: `</w>` on the last symbol, then the project tokenizer's merge loop. */
 export function clipBpe(symbols: readonly string[], ranks: ReadonlyMap<string, number>): string[] {
   if (symbols.length === 0) return [];
-  let word = [...symbols.slice(0, -1), `${symbols[symbols.length - 1] as string}</w>`];
-  while (word.length > 1) {
-    let best: [string, string] | undefined;
-    let bestRank = Infinity;
-    for (let i = 0; i < word.length - 1; i++) {
-      const a = word[i] as string;
-      const b = word[i + 1] as string;
-      const rank = ranks.get(`${a} ${b}`);
-      if (rank !== undefined && rank < bestRank) {
-        bestRank = rank;
-        best = [a, b];
-      }
-    }
-    if (best === undefined) break;
-    const [first, second] = best;
-    const next: string[] = [];
-    for (let i = 0; i < word.length; ) {
-      if (word[i] === first && i < word.length - 1 && word[i + 1] === second) {
-        next.push(first + second);
-        i += 2;
-      } else {
-        next.push(word[i] as string);
-        i += 1;
-      }
-    }
-    word = next;
-  }
-  return word;
+  return bpeMerge([...symbols.slice(0, -1), `${symbols[symbols.length - 1] as string}</w>`], ranks);
 }
 
 export interface TinyTokenizer {
@@ -125,14 +73,16 @@ export interface TinyTokenizer {
 
 /** Builds the vocabulary and merges (deterministic; depends on nothing but TINY_PROMPT_WORDS). */
 export function buildTinyTokenizer(words: readonly string[] = TINY_PROMPT_WORDS): TinyTokenizer {
-  const byteMap = bytesToUnicode();
-  const base = [...byteMap.values()];
+  // CLIP's vocab starts with bytes_to_unicode's values in its own order: printable bytes first, then the rest.
+  const printable = (b: number): boolean => (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
+  const bytes = Array.from({ length: 256 }, (_, b) => b);
+  const base = [...bytes.filter(printable), ...bytes.filter((b) => !printable(b))].map((b) => BYTE_TO_CHAR[b] as string);
   const tokens = [...base, ...base.map((c) => `${c}</w>`)];
   const known = new Set(tokens);
   const merges: string[] = [];
   const ranks = new Map<string, number>();
   for (const word of words) {
-    const symbols = wordSymbols(word, byteMap);
+    const symbols = wordSymbols(word);
     // Each new merge joins the first two pieces the current merge table leaves; since it ranks after every earlier
     // merge, it changes neither the pieces reached so far nor any earlier word's encoding.
     for (;;) {
@@ -148,7 +98,7 @@ export function buildTinyTokenizer(words: readonly string[] = TINY_PROMPT_WORDS)
     }
   }
   for (const word of words) {
-    const pieces = clipBpe(wordSymbols(word, byteMap), ranks);
+    const pieces = clipBpe(wordSymbols(word), ranks);
     if (pieces.length !== 1 || pieces[0] !== `${word}</w>`) {
       throw new Error(`tiny tokenizer: "${word}" encodes to [${pieces.join(', ')}], not one token`);
     }

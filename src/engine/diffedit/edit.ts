@@ -41,12 +41,15 @@ export interface EditPrompts {
   readonly query: Float32Array;
 }
 
-/** What the edit produced. */
-export interface EditComputation {
-  /** The edited latents [1, 4, h, w]. */
-  readonly latents: Float32Array;
-  /** UNet calls made, inversion and decoding together. */
-  readonly unetCalls: number;
+/** What both decoders need besides their starting point. */
+export interface DecodeInputs {
+  readonly shape: LatentShape;
+  /** The latent mask, [h*w] in 0..1: 1 = re-draw here. */
+  readonly mask: Float32Array;
+  readonly prompts: EditPrompts;
+  /** The decoding noise (eta > 0, and the inpainting decoder's start). */
+  readonly noise: GaussianSource;
+  readonly options: EditOptions;
 }
 
 /** The timesteps an edit at `options` runs, noisiest first. */
@@ -103,11 +106,7 @@ async function guidedNoise(
 export async function decodeWithMask(
   sd: StableDiffusion,
   levels: readonly Float32Array[],
-  shape: LatentShape,
-  mask: Float32Array,
-  prompts: EditPrompts,
-  noise: GaussianSource,
-  options: EditOptions,
+  { shape, mask, prompts, noise, options }: DecodeInputs,
   controls: RunControls = {},
 ): Promise<Float32Array> {
   const schedule = ddimSchedule(sd.scheduler, options.steps);
@@ -134,11 +133,7 @@ export async function decodeWithInpaintUnet(
   sd: StableDiffusion,
   x0: Float32Array,
   maskedImageLatents: Float32Array,
-  shape: LatentShape,
-  mask: Float32Array,
-  prompts: EditPrompts,
-  noise: GaussianSource,
-  options: EditOptions,
+  { shape, mask, prompts, noise, options }: DecodeInputs,
   controls: RunControls = {},
 ): Promise<Float32Array> {
   const schedule = ddimSchedule(sd.scheduler, options.steps);
