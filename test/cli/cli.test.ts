@@ -1,0 +1,86 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { smoothPhoto, tinyModelDir } from '../engine/tiny-engine.js';
+
+const run = promisify(execFile);
+const root = path.resolve(import.meta.dirname, '../..');
+const tsx = path.join(root, 'node_modules/.bin/tsx');
+
+/** Runs a project entry point in an empty folder (no .env) with only the given variables. */
+async function start(script: string, args: string[], env: Record<string, string>, cwd: string) {
+  try {
+    const { stdout, stderr } = await run(tsx, [path.join(root, script), ...args], { cwd, env: { PATH: process.env['PATH'] ?? '', ...env } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+let cwd: string;
+beforeAll(async () => {
+  cwd = await mkdtemp(path.join(os.tmpdir(), 'diffedit-cli-'));
+});
+afterAll(async () => {
+  await rm(cwd, { recursive: true, force: true });
+});
+
+describe('npm start', () => {
+  it('without a token says exactly what to set up, and exits', async () => {
+    const r = await start('src/main.ts', [], {}, cwd);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/DISCORD_TOKEN is not set/);
+    expect(r.stderr).toMatch(/cp \.env\.example \.env/);
+    expect(r.stderr).not.toMatch(/\s+at .+:\d+:\d+/);
+  });
+
+  it('lists every invalid variable', async () => {
+    const r = await start('src/main.ts', [], { DISCORD_TOKEN: 'x', MODEL_SIZE: '100', QUEUE_MAX: '0' }, cwd);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/MODEL_SIZE/);
+    expect(r.stderr).toMatch(/QUEUE_MAX/);
+  });
+
+  it('with a token but no models names the missing folder and how to get models', async () => {
+    const r = await start('src/main.ts', [], { DISCORD_TOKEN: 'x', MODEL_DIR: path.join(cwd, 'nothing'), LOG_LEVEL: 'silent' }, cwd);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/does not exist.*npm run models/);
+  });
+});
+
+describe('npm run diffedit', () => {
+  it('writes the panel PNG and prints one JSON line with seed, provider, per-phase ms, UNet evaluations and coverage', async () => {
+    const input = path.join(cwd, 'in.png');
+    await writeFile(input, await smoothPhoto());
+    const out = path.join(cwd, 'panel.png');
+    const r = await start(
+      'src/cli/diffedit.ts',
+      ['--image', input, '--ref', 'a bowl of strawberries', '--query', 'a bowl of grapes', '--seed', '3', '--steps', '10', '--out', out],
+      { MODEL_DIR: await tinyModelDir(), MODEL_SIZE: '128', EXECUTION_PROVIDERS: 'cpu', LOG_LEVEL: 'warn' },
+      cwd,
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const report = JSON.parse(lines[0] as string) as Record<string, unknown>;
+    expect(report).toMatchObject({ seed: 3, provider: 'cpu', unetEvaluations: 20 + 8 + 16 });
+    expect(Object.keys(report['ms'] as object)).toEqual(['prepare', 'mask', 'invert', 'decode', 'render', 'total']);
+    expect(report['maskCoverage']).toBeGreaterThan(0.1);
+    expect((await sharp(await readFile(out)).metadata()).width).toBe(3 * 128 + 16);
+  });
+
+  it('a non-image file is a one-line error, no stack trace', async () => {
+    const input = path.join(cwd, 'notes.txt');
+    await writeFile(input, 'not a picture');
+    const r = await start('src/cli/diffedit.ts', ['--image', input, '--ref', 'a cat', '--query', 'a dog'], { MODEL_DIR: await tinyModelDir(), EXECUTION_PROVIDERS: 'cpu', LOG_LEVEL: 'silent' }, cwd);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/JPEG, PNG or WebP/);
+  });
+});
