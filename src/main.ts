@@ -6,9 +6,9 @@ import 'dotenv/config';
 import { DiffEditBot } from './bot/bot.js';
 import { readBotConfig } from './config/bot.js';
 import { readEngineConfig } from './config/engine.js';
-import { ConfigError, EnvReader } from './config/env.js';
+import { EnvReader } from './config/env.js';
 import { DiffEditEngine } from './engine/engine.js';
-import { isDiffEditError } from './errors.js';
+import { describeFailure } from './cli/failure.js';
 import { createLogger } from './logger.js';
 
 const SETUP_HELP = `DISCORD_TOKEN is not set. To run the bot:
@@ -64,7 +64,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  const known = error instanceof ConfigError || isDiffEditError(error);
-  process.stderr.write(`${known ? (error as Error).message : String((error as Error)?.stack ?? error)}\n`);
+  process.stderr.write(`${describeFailure(error)}\n`);
   process.exit(1);
 });

@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { readEngineConfig } from '../config/engine.js';
 import { EnvReader } from '../config/env.js';
 import { DiffEditEngine } from '../engine/engine.js';
-import { isDiffEditError } from '../errors.js';
+import { describeFailure } from './failure.js';
 import { createLogger } from '../logger.js';
 import { definedOnly } from '../util/objects.js';
 
@@ -42,6 +42,8 @@ async function main(): Promise<number> {
     process.stderr.write(`${USAGE}\n`);
     return values.help ? 0 : 2;
   }
+  // Read the picture first: a wrong path should not wait for the models to load.
+  const image = await readFile(values.image);
   const env = new EnvReader({ ...process.env, ...(values.models !== undefined ? { MODEL_DIR: values.models } : {}) });
   const config = readEngineConfig(env);
   env.assertValid();
@@ -60,7 +62,7 @@ async function main(): Promise<number> {
     const threshold = values.threshold === 'zscore' ? { mode: 'zscore' as const } : values.threshold === undefined ? undefined : { mode: 'clamp' as const, ratio: 3 };
     const result = await engine.run(
       {
-        image: await readFile(values.image),
+        image,
         ref: values.ref,
         query: values.query,
         maskOnly: values['mask-only'],
@@ -103,8 +105,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    // Users get the message; only unexpected errors get a stack trace.
-    process.stderr.write(`${isDiffEditError(error) || (error instanceof Error && error.name === 'ConfigError') ? (error as Error).message : String((error as Error)?.stack ?? error)}\n`);
+    process.stderr.write(`${describeFailure(error)}\n`);
     process.exit(1);
   },
 );

@@ -27,12 +27,25 @@ export interface SessionOptions {
   readonly logger: Logger;
   /** CPU threads per session; onnxruntime's default (all cores) when absent. */
   readonly cpuThreads?: number;
+  /**
+   * Providers found unusable so far, with why: filled in by {@link openSession} and shared across the models
+   * of one load, so a missing CUDA library or GPU adapter is tried (and logged by onnxruntime) once, not per model.
+   */
+  readonly unavailable?: Map<ProviderName, string>;
 }
+
+/** Failures that concern the provider itself rather than this model: no library, no device. */
+const PROVIDER_LEVEL_FAILURE = /shared library|load library|adapter|no cuda|cuda.*(driver|device)|vulkan|not (available|supported|compiled)/i;
 
 /** Opens `file` on the first provider in `options.providers` that can run it. */
 export async function openSession(label: string, file: string, options: SessionOptions): Promise<OpenedSession> {
   const skipped: string[] = [];
   for (const provider of options.providers) {
+    const known = options.unavailable?.get(provider);
+    if (known !== undefined) {
+      skipped.push(`${provider}: ${known}`);
+      continue;
+    }
     try {
       const session = await ort.InferenceSession.create(file, sessionOptions(provider, options));
       options.logger.info(`${label} runs on ${provider}`, {
@@ -42,7 +55,9 @@ export async function openSession(label: string, file: string, options: SessionO
       });
       return { session, provider, signature: signatureOf(file, session) };
     } catch (error) {
-      skipped.push(`${provider}: ${firstLine(error)}`);
+      const reason = firstLine(error);
+      if (provider !== 'cpu' && PROVIDER_LEVEL_FAILURE.test(reason)) options.unavailable?.set(provider, reason);
+      skipped.push(`${provider}: ${reason}`);
     }
   }
   const missingExternal = skipped.some((s) => /external|\.onnx_data|weights\.pb|No such file/i.test(s));

@@ -94,11 +94,13 @@ export class StableDiffusion {
       readScheduler(files.schedulerConfig),
     ]);
     // One at a time: on a GPU, concurrent session creation only competes for the same memory and compiler.
-    const textEncoder = await openSession('text_encoder', files.onnx.text_encoder, options);
-    const unet = await openSession('unet', files.onnx.unet, options);
-    const vaeEncoder = await openSession('vae_encoder', files.onnx.vae_encoder, options);
-    const vaeDecoder = await openSession('vae_decoder', files.onnx.vae_decoder, options);
-    const inpaintUnet = inpaintFiles === undefined ? undefined : await openSession('inpaint_unet', inpaintFiles.onnx.unet, options);
+    const sessionOptions: SessionOptions = { ...options, unavailable: options.unavailable ?? new Map() };
+    const textEncoder = await openSession('text_encoder', files.onnx.text_encoder, sessionOptions);
+    const unet = await openSession('unet', files.onnx.unet, sessionOptions);
+    const vaeEncoder = await openSession('vae_encoder', files.onnx.vae_encoder, sessionOptions);
+    const vaeDecoder = await openSession('vae_decoder', files.onnx.vae_decoder, sessionOptions);
+    const inpaintUnet =
+      inpaintFiles === undefined ? undefined : await openSession('inpaint_unet', inpaintFiles.onnx.unet, sessionOptions);
     const contract: ModelContract = {
       textEncoder: readTextEncoderContract(textEncoder.signature),
       unet: readUnetContract(unet.signature, 'standard'),
