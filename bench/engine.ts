@@ -24,6 +24,8 @@ const { values } = parseArgs({
     size: { type: 'string', default: '512' },
     edits: { type: 'string', default: '3' },
     'sd-sized': { type: 'boolean', default: false },
+    blocks: { type: 'string', default: '0' },
+    channels: { type: 'string', default: '32' },
   },
 });
 
@@ -65,7 +67,12 @@ async function main(): Promise<void> {
   if (dir === undefined) {
     temp = await mkdtemp(path.join(os.tmpdir(), 'diffedit-bench-'));
     dir = temp;
-    await generateTinyModels(dir, values['sd-sized'] ? { hiddenSize: 768, benchmarkBlocks: 4, benchmarkChannels: 320 } : {});
+    await generateTinyModels(
+      dir,
+      values['sd-sized']
+        ? { hiddenSize: 768, benchmarkBlocks: 16, benchmarkChannels: 320 }
+        : { benchmarkBlocks: Number(values.blocks), benchmarkChannels: Number(values.channels) },
+    );
   }
   const engineFor = (maxBatch: number): Promise<DiffEditEngine> =>
     DiffEditEngine.create({ modelDir: dir, providers, size, maxBatch, logger });
@@ -95,15 +102,26 @@ async function main(): Promise<void> {
     for (let i = 0; i < edits; i++) runs.push(await engine.run({ ...request, seed: i }));
     const phase = (key: keyof EditResult['timings']): number => Math.round(median(runs.map((r) => r.timings[key])));
 
-    // Mask phase: all 10 draws x (ref, query) in one UNet call vs one draw (2 items) per call.
-    const maskPhase = async (e: DiffEditEngine): Promise<number> => {
-      const times: number[] = [];
-      for (let i = 0; i < 7; i++) times.push((await e.run({ ...request, maskOnly: true })).timings.mask);
-      return median(times);
+    // Mask phase: all 10 draws x (ref, query) in one UNet call vs one draw (2 items) per call, alternating
+    // the two so that drift in machine load hits both alike.
+    const batchedTimes: number[] = [];
+    const perDrawTimes: number[] = [];
+    for (let i = 0; i < 15; i++) {
+      batchedTimes.push((await engine.run({ ...request, maskOnly: true })).timings.mask);
+      perDrawTimes.push((await small.run({ ...request, maskOnly: true })).timings.mask);
+    }
+    const batched = median(batchedTimes);
+    const perDraw = median(perDrawTimes);
+    // The same 20 UNet items as 1 call of 20, 10 calls of 2, and 20 calls of 1.
+    const maskItems = async (batch: number): Promise<number> => {
+      const latents = new Float32Array(batch * 4 * side * side).fill(0.1);
+      const emb = new Float32Array(batch * text.data.length);
+      for (let i = 0; i < batch; i++) emb.set(text.data, i * text.data.length);
+      return timeIt(9, async () => {
+        for (let c = 0; c < 20 / batch; c++) await engine.models.predictNoise('standard', latents, [batch, 4, side, side], 481, emb);
+      });
     };
-    const batched = await maskPhase(engine);
-    const perDraw = await maskPhase(small);
-
+    const unetMaskWork = { '1 call x 20': await maskItems(20), '10 calls x 2': await maskItems(2), '20 calls x 1': await maskItems(1) };
     const report = {
       models: values.models ?? (values['sd-sized'] ? 'generated SD-sized random models' : 'generated tiny models'),
       providers: engine.models.providers,
@@ -125,6 +143,7 @@ async function main(): Promise<void> {
         perDraw: Math.round(perDraw * 10) / 10,
         speedup: Math.round((perDraw / batched) * 100) / 100,
       },
+      maskUnetWorkMs: Object.fromEntries(Object.entries(unetMaskWork).map(([k, v]) => [k, Math.round(v * 10) / 10])),
     };
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } finally {

@@ -33,6 +33,8 @@ export const ErrorCode = {
   AttachmentHostNotAllowed: 'AttachmentHostNotAllowed',
   /** Downloading an attachment failed (HTTP error, timeout, connection). */
   DownloadFailed: 'DownloadFailed',
+  /** A downloaded model file's size or checksum differs from what the hub lists for it. */
+  ChecksumMismatch: 'ChecksumMismatch',
   /** The whole queue is full. */
   QueueFull: 'QueueFull',
   /** This user already has the maximum number of waiting jobs. */

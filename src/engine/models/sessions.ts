@@ -73,6 +73,9 @@ function sessionOptions(provider: ProviderName, options: SessionOptions): ort.In
     executionProviders: [provider],
     graphOptimizationLevel: 'all',
     ...(provider === 'cpu' && options.cpuThreads !== undefined ? { intraOpNumThreads: options.cpuThreads } : {}),
+    // Idle intra-op threads otherwise spin for a while after each run, stealing the cores the JS thread needs
+    // for the scheduler maths between UNet calls (and each of the four sessions has its own pool).
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
   };
 }
 

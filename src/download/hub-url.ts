@@ -1,0 +1,58 @@
+/**
+ * The Hugging Face hub's URLs: the file-tree API and the `resolve` download route.
+ */
+import { DiffEditError, ErrorCode } from '../errors.js';
+
+/** The public hub; `HF_ENDPOINT` or `--endpoint` point elsewhere (a mirror, a test server). */
+export const DEFAULT_ENDPOINT = 'https://huggingface.co';
+
+/** Where one repository revision lives on a hub. */
+export interface RepoRef {
+  /** Hub base URL, e.g. https://huggingface.co (a trailing slash is ignored). */
+  readonly endpoint: string;
+  /** `owner/name`. */
+  readonly repo: string;
+  /** Branch, tag or commit, e.g. `onnx`. */
+  readonly revision: string;
+}
+
+// The hub's own rule for repository ids: one optional namespace, letters, digits, '-', '_', '.'.
+const REPO_ID = /^(?:[\w.-]+\/)?[\w.-]+$/;
+
+/** The endpoint without trailing slashes, rejected early when it is not an http(s) URL. */
+export function normaliseEndpoint(endpoint: string): string {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    throw new DiffEditError(ErrorCode.InvalidOption, `The hub endpoint "${endpoint}" is not a URL.`, { option: 'endpoint', value: endpoint });
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new DiffEditError(ErrorCode.InvalidOption, `The hub endpoint "${endpoint}" must be an http(s) URL.`, { option: 'endpoint', value: endpoint });
+  }
+  return endpoint.replace(/\/+$/, '');
+}
+
+/** Rejects ids the hub would not accept, so a typo fails before any request. */
+export function checkRepoId(repo: string): void {
+  if (!REPO_ID.test(repo) || repo.includes('..')) {
+    throw new DiffEditError(ErrorCode.InvalidOption, `"${repo}" is not a hub repository id (expected owner/name).`, { option: 'repo', value: repo });
+  }
+}
+
+/** The first page of the recursive file listing of `ref`. */
+export function treeUrl(ref: RepoRef): string {
+  // Revisions like refs/pr/1 contain slashes: the hub wants them as one encoded path segment.
+  return `${normaliseEndpoint(ref.endpoint)}/api/models/${ref.repo}/tree/${encodeURIComponent(ref.revision)}?recursive=true`;
+}
+
+/** The download URL of `file` (a path inside the repository) at `ref`. */
+export function resolveUrl(ref: RepoRef, file: string): string {
+  const encodedPath = file.split('/').map(encodeURIComponent).join('/');
+  return `${normaliseEndpoint(ref.endpoint)}/${ref.repo}/resolve/${encodeURIComponent(ref.revision)}/${encodedPath}`;
+}
+
+/** The repository's web page, where gated models' licences are accepted. */
+export function modelPageUrl(ref: Pick<RepoRef, 'endpoint' | 'repo'>): string {
+  return `${normaliseEndpoint(ref.endpoint)}/${ref.repo}`;
+}
