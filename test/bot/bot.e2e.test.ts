@@ -287,3 +287,23 @@ describe('restart', () => {
     expect(JSON.stringify(reply.json)).toMatch(/too old/);
   });
 });
+
+describe('shutdown (SIGINT/SIGTERM path)', () => {
+  it('lets the running job finish, cancels waiting ones with a private note, then logs out', async () => {
+    await bot.stop(1000);
+    // The real engine, slowed down so that the second job is certainly still waiting when stop() comes.
+    const slow = { run: async (...args: Parameters<DiffEditEngine['run']>) => (await new Promise((r) => setTimeout(r, 400)), engine.run(...args)) };
+    const slowBot = await DiffEditBot.start({ config: config(), engine: slow, logger: silentLogger });
+    while (!slowBot.client.isReady()) await new Promise((r) => setTimeout(r, 10));
+    const running = command('diffedit', { user: ALICE });
+    const waiting = command('diffedit', { user: BOB });
+    await fake.waitForRequest((r) => forToken(waiting.token)(r) && r.method === 'PATCH' && contentOf(r) === '#2 in queue', 5000);
+    await slowBot.stop(10_000);
+    expect(fake.requests.some(finalResult(running.token))).toBe(true);
+    const note = fake.requests.find((r) => forToken(waiting.token)(r) && r.method === 'POST' && r.path.includes('/webhooks/'));
+    expect(note?.json).toMatchObject({ flags: 64 });
+    expect(contentOf(note as RecordedRequest)).toMatch(/restarting/);
+    expect(fake.requests.some(finalResult(waiting.token))).toBe(false);
+    bot = await startBot();
+  });
+});
