@@ -31,7 +31,7 @@ export const ErrorCode = {
   AttachmentTooLarge: 'AttachmentTooLarge',
   /** An attachment URL points outside Discord's CDN and the configured extra hosts. */
   AttachmentHostNotAllowed: 'AttachmentHostNotAllowed',
-  /** Downloading an attachment failed (HTTP error, timeout, connection). */
+  /** A download (an attachment, a model file) failed: HTTP error, timeout, connection, disk. */
   DownloadFailed: 'DownloadFailed',
   /** A downloaded model file's size or checksum differs from what the hub lists for it. */
   ChecksumMismatch: 'ChecksumMismatch',

@@ -3,7 +3,7 @@
  */
 import { DiffEditError, ErrorCode } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { httpStatusError, isNetworkError, networkError } from './hub-errors.js';
+import { abortedError, httpStatusError, isNetworkError, networkError } from './hub-errors.js';
 import { parseTreeEntry, type HubFile } from './hub-file.js';
 import { checkRepoId, normaliseEndpoint, treeUrl, type RepoRef } from './hub-url.js';
 import { discard, headerValue, hubGet, nextLink } from './http.js';
@@ -37,6 +37,7 @@ export async function listRepoFiles(options: ListRepoFilesOptions): Promise<HubF
       ...options,
       onRetry: (attempt, error) => logger.warn('retrying the file list', { url: pageUrl, attempt, error }),
     }).catch((error: unknown) => {
+      if (options.signal?.aborted === true) throw abortedError(options.signal.reason);
       throw isNetworkError(error) ? networkError(error, pageUrl, undefined) : error;
     });
     for (const entry of entries) {

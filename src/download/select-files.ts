@@ -32,6 +32,8 @@ function isNeeded(filePath: string, wanted: ReadonlySet<string>): boolean {
   if (filePath === 'model_index.json') return true;
   const folder = path.dirname(filePath);
   const name = path.basename(filePath);
+  // The listing comes from a server: never let a name like 'tokenizer/..' point outside its folder.
+  if (name === '' || name === '.' || name === '..' || filePath.includes('\\')) return false;
   // Only files directly inside a wanted folder: nested folders are other variants (e.g. unet/fp16/).
   if (folder.includes('/') || !wanted.has(folder)) return false;
   if (folder === 'tokenizer') return true;

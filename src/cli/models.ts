@@ -1,0 +1,142 @@
+/**
+ * `npm run models [-- options]`: downloads a Stable Diffusion v1.x ONNX export from the Hugging Face hub into
+ * models/ (only the files the engine loads), optionally an inpainting UNet too. Re-runs skip what is complete
+ * and resume what was interrupted. The work is in src/download/; this file reads flags and environment.
+ */
+import 'dotenv/config';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { downloadModel } from '../download/download-model.js';
+import { DEFAULT_ENDPOINT } from '../download/hub-url.js';
+import { PlainProgress } from '../download/plain-progress.js';
+import type { ProgressReporter } from '../download/progress.js';
+import { ALL_COMPONENTS, INPAINT_COMPONENTS, type ModelComponent } from '../download/select-files.js';
+import { summaryText } from '../download/summary-text.js';
+import { TtyProgress } from '../download/tty-progress.js';
+import { ErrorCode, isDiffEditError } from '../errors.js';
+import { createLogger, type LogLevel } from '../logger.js';
+import { describeFailure } from './failure.js';
+
+/** The maintained copy of runwayml/stable-diffusion-v1-5 (runwayml's own repositories were taken down). */
+const DEFAULT_REPO = 'stable-diffusion-v1-5/stable-diffusion-v1-5';
+/** diffusers' ONNX export branch. */
+const DEFAULT_REVISION = 'onnx';
+const DEFAULT_INPAINT_REPO = 'stable-diffusion-v1-5/stable-diffusion-inpainting';
+
+const USAGE = `Usage: npm run models -- [--repo ID] [--revision REV] [--out DIR]
+       [--inpaint] [--inpaint-repo ID] [--inpaint-revision REV] [--inpaint-out DIR] [--endpoint URL]
+
+  --repo ID            hub repository (default ${DEFAULT_REPO})
+  --revision REV       branch, tag or commit holding the ONNX export (default ${DEFAULT_REVISION})
+  --out DIR            model folder (default $MODEL_DIR or models)
+  --inpaint            also fetch an inpainting export's UNet (for --decoder inpaint)
+  --inpaint-repo ID    default ${DEFAULT_INPAINT_REPO}
+  --inpaint-revision   default ${DEFAULT_REVISION}
+  --inpaint-out DIR    default $INPAINT_MODEL_DIR or models-inpaint
+  --endpoint URL       hub URL (default $HF_ENDPOINT or ${DEFAULT_ENDPOINT})
+
+Environment (or .env): HF_TOKEN for gated/private repositories, HF_ENDPOINT, LOG_LEVEL.`;
+
+interface Job {
+  readonly repo: string;
+  readonly revision: string;
+  readonly outDir: string;
+  readonly components: readonly ModelComponent[];
+}
+
+async function main(signal: AbortSignal): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      repo: { type: 'string' },
+      revision: { type: 'string' },
+      out: { type: 'string' },
+      inpaint: { type: 'boolean', default: false },
+      'inpaint-repo': { type: 'string' },
+      'inpaint-revision': { type: 'string' },
+      'inpaint-out': { type: 'string' },
+      endpoint: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const env = process.env;
+  const jobs: Job[] = [
+    {
+      repo: values.repo ?? DEFAULT_REPO,
+      revision: values.revision ?? DEFAULT_REVISION,
+      outDir: values.out ?? nonEmpty(env['MODEL_DIR']) ?? 'models',
+      components: ALL_COMPONENTS,
+    },
+  ];
+  if (values.inpaint) {
+    jobs.push({
+      repo: values['inpaint-repo'] ?? DEFAULT_INPAINT_REPO,
+      revision: values['inpaint-revision'] ?? DEFAULT_REVISION,
+      outDir: values['inpaint-out'] ?? nonEmpty(env['INPAINT_MODEL_DIR']) ?? 'models-inpaint',
+      components: INPAINT_COMPONENTS,
+    });
+  }
+
+  const tty = process.stderr.isTTY ? new TtyProgress(process.stderr) : undefined;
+  const say = (line: string): void => {
+    if (tty !== undefined) tty.writeLine(line);
+    else process.stderr.write(`${line}\n`);
+  };
+  const progress: ProgressReporter = tty ?? new PlainProgress(say);
+  const logger = createLogger(logLevel(env['LOG_LEVEL']), (line) => say(line));
+
+  for (const job of jobs) {
+    say(`${job.repo}@${job.revision} -> ${path.resolve(job.outDir)}`);
+    const summary = await downloadModel({
+      ...job,
+      endpoint: values.endpoint ?? nonEmpty(env['HF_ENDPOINT']) ?? DEFAULT_ENDPOINT,
+      token: nonEmpty(env['HF_TOKEN']),
+      progress,
+      logger,
+      signal,
+    });
+    process.stdout.write(`${summaryText(summary)}\n`);
+  }
+  const [model, inpaint] = jobs;
+  if (model !== undefined && path.resolve(model.outDir) !== path.resolve('models') && nonEmpty(env['MODEL_DIR']) === undefined) {
+    say(`Point the bot at it: MODEL_DIR=${model.outDir}`);
+  }
+  if (inpaint !== undefined && nonEmpty(env['INPAINT_MODEL_DIR']) === undefined) {
+    say(`Enable the inpainting decoder: INPAINT_MODEL_DIR=${inpaint.outDir}`);
+  }
+  return 0;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  const trimmed = value?.trim();
+  return trimmed === undefined || trimmed === '' ? undefined : trimmed;
+}
+
+// Progress lines already tell users what happens: JSON logs only for warnings unless LOG_LEVEL asks for more.
+function logLevel(value: string | undefined): LogLevel {
+  const levels: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
+  return levels.find((l) => l === value) ?? 'warn';
+}
+
+const abort = new AbortController();
+// The first Ctrl-C stops cleanly (the partial file stays for the next run); a second one kills at once.
+process.once('SIGINT', () => abort.abort(new Error('interrupted (SIGINT)')));
+
+main(abort.signal).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (process.stderr.isTTY) process.stderr.write('\n');
+    const code = (error as { code?: unknown } | null)?.code;
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
+      process.exit(2);
+    }
+    // Users get the message of the failures they can fix; only real bugs print a stack.
+    process.stderr.write(`${describeFailure(error)}\n`);
+    process.exit(isDiffEditError(error, ErrorCode.Aborted) ? 130 : 1);
+  },
+);

@@ -1,0 +1,84 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { FakeHub } from './fake-hub.js';
+import { tinyExport, withUnneeded } from './tiny-repo.js';
+
+const run = promisify(execFile);
+const root = path.resolve(import.meta.dirname, '../..');
+const tsx = path.join(root, 'node_modules/.bin/tsx');
+const REPO = 'tiny/sd-onnx';
+
+let hub: FakeHub;
+let source: Map<string, Buffer>;
+const dirs: string[] = [];
+
+/** Runs `npm run models` (its script) in `cwd` with only PATH and `env`; async so the in-process hub can answer. */
+async function models(args: string[], env: Record<string, string>, cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(tsx, [path.join(root, 'src/cli/models.ts'), ...args], { cwd, env: { PATH: process.env['PATH'] ?? '', ...env } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'diffedit-models-cli-'));
+  dirs.push(dir);
+  return dir;
+}
+
+beforeAll(async () => {
+  const tiny = await tinyExport();
+  dirs.push(tiny.dir);
+  source = tiny.files;
+  hub = await FakeHub.start({ [REPO]: withUnneeded(source) });
+});
+afterAll(async () => {
+  await hub.close();
+  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+});
+afterEach(() => hub.reset());
+
+describe('npm run models', () => {
+  it('reads HF_ENDPOINT and HF_TOKEN from .env, downloads into --out with plain progress lines and prints a summary', async () => {
+    const cwd = await tempDir();
+    await writeFile(path.join(cwd, '.env'), `HF_ENDPOINT=${hub.endpoint}\nHF_TOKEN=hf_from_dotenv\n`);
+
+    const r = await models(['--repo', REPO, '--out', 'sd'], {}, cwd);
+
+    expect(r.stderr).not.toMatch(/\s+at .+:\d+:\d+/);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`^${REPO}@onnx -> ${path.join(cwd, 'sd')}: ${source.size} files, .*; ${source.size} downloaded \\(`));
+    expect(r.stderr).toContain('downloading unet/weights.pb');
+    expect(r.stderr).toMatch(/unet\/weights\.pb done: /);
+    expect(r.stderr).toContain('MODEL_DIR=sd');
+    for (const [file, bytes] of source) expect((await readFile(path.join(cwd, 'sd', file))).equals(bytes), file).toBe(true);
+    const toHub = hub.requests.filter((q) => q.host === new URL(hub.endpoint).host);
+    expect(toHub.every((q) => q.authorization === 'Bearer hf_from_dotenv')).toBe(true);
+  });
+
+  it('on 401 prints one line asking for HF_TOKEN, no stack trace, and exits 1', async () => {
+    hub.behaviour.status = 401;
+    const cwd = await tempDir();
+
+    const r = await models(['--repo', REPO, '--endpoint', hub.endpoint], {}, cwd);
+
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/needs HF_TOKEN .*accept the licence/);
+    expect(r.stderr).not.toMatch(/\s+at .+:\d+:\d+/);
+    expect(r.stdout).toBe('');
+  });
+
+  it('rejects an unknown flag with the usage and exit code 2', async () => {
+    const r = await models(['--nope'], {}, await tempDir());
+
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('Usage: npm run models');
+  });
+});
