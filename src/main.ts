@@ -5,7 +5,7 @@
 import 'dotenv/config';
 import { DiffEditBot } from './bot/bot.js';
 import { readBotConfig } from './config/bot.js';
-import { readEngineConfig } from './config/engine.js';
+import { engineOptionsFrom, readEngineConfig } from './config/engine.js';
 import { EnvReader } from './config/env.js';
 import { DiffEditEngine } from './engine/engine.js';
 import { describeFailure } from './cli/failure.js';
@@ -29,16 +29,7 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const engine = await DiffEditEngine.create({
-    modelDir: engineConfig.modelDir,
-    inpaintModelDir: engineConfig.inpaintModelDir,
-    providers: engineConfig.providers,
-    size: engineConfig.size,
-    maxBatch: engineConfig.maxBatch,
-    maxInputPixels: botConfig.maxInputPixels,
-    logger,
-    ...(engineConfig.cpuThreads !== undefined ? { cpuThreads: engineConfig.cpuThreads } : {}),
-  });
+  const engine = await DiffEditEngine.create({ ...engineOptionsFrom(engineConfig, logger), maxInputPixels: botConfig.maxInputPixels });
   const warm = await engine.warmUp();
   logger.info('engine ready', { providers: engine.models.providers, warmUpMs: warm });
   const bot = await DiffEditBot.start({ config: { ...botConfig, token }, engine, logger });

@@ -5,7 +5,7 @@
 import 'dotenv/config';
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { readEngineConfig } from '../config/engine.js';
+import { engineOptionsFrom, readEngineConfig } from '../config/engine.js';
 import { EnvReader } from '../config/env.js';
 import { DiffEditEngine } from '../engine/engine.js';
 import { describeFailure } from './failure.js';
@@ -48,15 +48,7 @@ async function main(): Promise<number> {
   const config = readEngineConfig(env);
   env.assertValid();
   const logger = createLogger(config.logLevel);
-  const engine = await DiffEditEngine.create({
-    modelDir: config.modelDir,
-    inpaintModelDir: config.inpaintModelDir,
-    providers: config.providers,
-    size: config.size,
-    maxBatch: config.maxBatch,
-    logger,
-    ...(config.cpuThreads !== undefined ? { cpuThreads: config.cpuThreads } : {}),
-  });
+  const engine = await DiffEditEngine.create(engineOptionsFrom(config, logger));
   try {
     const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
     const threshold = values.threshold === 'zscore' ? { mode: 'zscore' as const } : values.threshold === undefined ? undefined : { mode: 'clamp' as const, ratio: 3 };

@@ -3,8 +3,9 @@
  * the benchmark and the bot.
  */
 import path from 'node:path';
-import type { LogLevel } from '../logger.js';
-import { PROVIDERS, type ProviderName } from '../engine/models/sessions.js';
+import type { EngineOptions } from '../engine/engine.js';
+import type { LogLevel, Logger } from '../logger.js';
+import { GRAPH_OPTIMIZATIONS, PROVIDERS, type GraphOptimization, type ProviderName } from '../engine/models/sessions.js';
 import type { EnvReader } from './env.js';
 
 /** Engine settings. */
@@ -17,8 +18,10 @@ export interface EngineConfig {
   readonly providers: readonly ProviderName[];
   /** Model resolution, the longer side (MODEL_SIZE, default 512, a multiple of 64). */
   readonly size: number;
-  /** Most UNet batch items per call (MAX_BATCH, default 20: the whole default mask in one call). */
-  readonly maxBatch: number;
+  /** Most UNet batch items per call (MAX_BATCH; unset: 20 on GPU providers, 4 on the CPU). */
+  readonly maxBatch: number | undefined;
+  /** onnxruntime graph optimisation level (GRAPH_OPTIMIZATION, default all). */
+  readonly graphOptimization: GraphOptimization;
   /** CPU threads per session (CPU_THREADS; onnxruntime picks when unset). */
   readonly cpuThreads: number | undefined;
   /** LOG_LEVEL, default info. */
@@ -36,8 +39,23 @@ export function readEngineConfig(env: EnvReader): EngineConfig {
     inpaintModelDir: inpaint === undefined ? undefined : path.resolve(inpaint),
     providers: env.list('EXECUTION_PROVIDERS', PROVIDERS, PROVIDERS),
     size,
-    maxBatch: env.number('MAX_BATCH', 20, { min: 1, max: 256, integer: true }),
+    maxBatch: env.string('MAX_BATCH') === undefined ? undefined : env.number('MAX_BATCH', 20, { min: 1, max: 256, integer: true }),
+    graphOptimization: env.oneOf('GRAPH_OPTIMIZATION', GRAPH_OPTIMIZATIONS, 'all'),
     cpuThreads: threads,
     logLevel: env.oneOf('LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'], 'info'),
+  };
+}
+
+/** The engine options these settings describe (the caller adds what is not an engine setting, e.g. input limits). */
+export function engineOptionsFrom(config: EngineConfig, logger: Logger): EngineOptions {
+  return {
+    modelDir: config.modelDir,
+    inpaintModelDir: config.inpaintModelDir,
+    providers: config.providers,
+    size: config.size,
+    maxBatch: config.maxBatch,
+    graphOptimization: config.graphOptimization,
+    logger,
+    ...(config.cpuThreads !== undefined ? { cpuThreads: config.cpuThreads } : {}),
   };
 }

@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { blurDilate, intersectionOverUnion } from '../../src/engine/diffedit/mask-stats.js';
 import type { Progress } from '../../src/engine/diffedit/progress.js';
-import type { DiffEditEngine, EditResult } from '../../src/engine/engine.js';
+import { defaultMaxBatch, type DiffEditEngine, type EditResult } from '../../src/engine/engine.js';
 import type { RgbImage } from '../../src/engine/image/index.js';
 import { isDiffEditError, type ErrorCode } from '../../src/errors.js';
 import { DEFAULT_REGION, regionMask } from '../../tools/tiny-models/generate.js';
@@ -121,6 +121,14 @@ describe('mask only, thresholding modes, progress and cancellation', () => {
     const plain = await engine.run({ image: photo, ref: REF, query: QUERY, seed: 3, maskOnly: true });
     const dilated = await engine.run({ image: photo, ref: REF, query: QUERY, seed: 3, maskOnly: true, dilate: 1 });
     expect(dilated.coverage).toBeGreaterThan(plain.coverage);
+  });
+
+  it.each([
+    ['cpu', 4],
+    ['webgpu', 20],
+    ['cuda', 20],
+  ] as const)('without MAX_BATCH, %s batches at most %i UNet items per call', (provider, batch) => {
+    expect(defaultMaxBatch(provider)).toBe(batch);
   });
 
   it('chunked mask batches give the same mask as one batch', async () => {

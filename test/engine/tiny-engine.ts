@@ -35,6 +35,8 @@ export async function tinyEngine(options: TinyModelOptions = {}, engine: Partial
     logger: silentLogger,
     size: 128,
     cpuThreads: 1,
+    // The GPU default: the whole mask in one UNet call (the CPU default, 4, is tested on its own).
+    maxBatch: 20,
     ...engine,
   });
 }
