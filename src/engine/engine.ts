@@ -138,16 +138,18 @@ export class DiffEditEngine {
       ...(this.options.maxInputBytes !== undefined ? { maxInputBytes: this.options.maxInputBytes } : {}),
     });
     throwIfAborted(controls.signal);
-    const embeddings = await this.models.encodePrompts(['', prompts.ref, prompts.query]);
+    // The empty prompt (the unconditional branch) is only needed for decoding: the mask cancels it.
+    const maskOnly = request.maskOnly === true;
+    const embeddings = await this.models.encodePrompts(maskOnly ? [prompts.ref, prompts.query] : [prompts.ref, prompts.query, '']);
     for (const text of embeddings.truncated) {
       warnings.push(`"${text.slice(0, 40)}..." is longer than CLIP's 75 tokens and was cut.`);
       this.logger.warn('prompt truncated to 75 tokens', { prompt: text });
     }
     const rowSize = embeddings.sequenceLength * embeddings.hiddenSize;
     const editPrompts: EditPrompts = {
-      uncond: row(embeddings.data, 0, rowSize),
-      ref: row(embeddings.data, 1, rowSize),
-      query: row(embeddings.data, 2, rowSize),
+      ref: row(embeddings.data, 0, rowSize),
+      query: row(embeddings.data, 1, rowSize),
+      uncond: maskOnly ? new Float32Array(0) : row(embeddings.data, 2, rowSize),
     };
     const pixels = imageToTensor(input);
     const x0 = await this.models.encodeImage(pixels, input.width, input.height);
@@ -180,7 +182,7 @@ export class DiffEditEngine {
     let output: RgbImage | undefined;
     let invertMs = 0;
     let decodeMs = 0;
-    if (request.maskOnly !== true) {
+    if (!maskOnly) {
       const editOptions = { steps: parameters.steps, strength: parameters.strength, guidance: parameters.guidance, eta: parameters.eta };
       const decodeInputs: DecodeInputs = {
         shape,
