@@ -12,6 +12,8 @@ import {
   type Region,
   type TinyModelOptions,
 } from '../../tools/tiny-models/generate.js';
+import { benchmarkBranch } from '../../tools/tiny-models/benchmark.js';
+import { GraphBuilder } from '../../tools/tiny-models/graph-builder.js';
 import { decodeModel } from '../../tools/tiny-models/onnx-proto.js';
 import { fromFloat16Bits, toFloat16Array } from '../../tools/tiny-models/random.js';
 import { buildTinyTokenizer, clipBpe, wordSymbols } from '../../tools/tiny-models/tokenizer-files.js';
@@ -491,4 +493,75 @@ describe('tiny model variants', () => {
     expect(actual.every(Number.isFinite)).toBe(true);
     expect(actual).toEqual(expected);
   });
+});
+
+describe('benchmark attention: unfused (MatMul/Softmax/MatMul) vs fused (com.microsoft.MultiHeadAttention)', () => {
+  /** A graph whose only output is the benchmark branch's value (what the UNet adds times 0). */
+  async function branchSession(options: TinyModelOptions): Promise<ort.InferenceSession> {
+    const opts = resolveOptions(options);
+    const g = new GraphBuilder('branch');
+    const sample = g.input('sample', 'float32', ['b', 4, 'h', 'w']);
+    const text = g.input('encoder_hidden_states', 'float32', ['b', 77, opts.hiddenSize]);
+    g.output('branch', 'float32', ['b', 4, 'h', 'w'], benchmarkBranch(g, opts, sample, text), 'float32');
+    return ort.InferenceSession.create(g.serialize().model, { executionProviders: ['cpu'] });
+  }
+
+  it('defaults to unfused and rejects other values', () => {
+    expect(resolveOptions({}).benchmarkAttention).toBe('unfused');
+    expect(resolveOptions({ benchmarkAttention: 'fused' }).benchmarkAttention).toBe('fused');
+    expect(() => resolveOptions({ benchmarkAttention: 'flash' as unknown as 'fused' })).toThrow(/benchmarkAttention/);
+  });
+
+  it('the fused model imports com.microsoft 1 and has one MultiHeadAttention per attention, no Softmax', async () => {
+    const dir = await generate({ benchmarkBlocks: 2, benchmarkChannels: 16, benchmarkAttention: 'fused' });
+    const model = decodeModel(await readFile(path.join(dir, 'unet', 'model.onnx')));
+    expect(model.opset_import.map((o) => [o.domain ?? '', o.version])).toEqual([
+      ['', 17],
+      ['com.microsoft', 1],
+    ]);
+    const mha = model.graph.node.filter((n) => n.op_type === 'MultiHeadAttention');
+    expect(mha).toHaveLength(4);
+    for (const n of mha) {
+      expect(n.domain).toBe('com.microsoft');
+      expect(n.input).toHaveLength(3);
+      expect(n.attribute).toEqual([expect.objectContaining({ name: 'num_heads', i: 8 })]);
+    }
+    expect(model.graph.node.filter((n) => n.op_type === 'Softmax')).toHaveLength(0);
+    const unfused = decodeModel(await readFile(path.join(await generate({ benchmarkBlocks: 2, benchmarkChannels: 16 }), 'unet', 'model.onnx')));
+    expect(unfused.opset_import.map((o) => [o.domain ?? '', o.version])).toEqual([['', 17]]);
+  });
+
+  it('onnxruntime CPU runs the fused UNet and its outputs stay those of the plain UNet', async () => {
+    const plain = await session(await generate({}), 'unet');
+    const fused = await session(await generate({ benchmarkBlocks: 2, benchmarkChannels: 16, benchmarkAttention: 'fused' }), 'unet');
+    const run = { io: 'float32' as const, channels: 4, width: 8, height: 8, hidden: 32 };
+    const sample = wave(4 * 64);
+    const text = wave(77 * 32, 1, 5);
+    expect(await runUnet(fused, run, sample, text)).toEqual(await runUnet(plain, run, sample, text));
+  });
+
+  const cases: { name: string; options: TinyModelOptions; batch: number; width: number; height: number }[] = [
+    { name: '2 blocks, 32 channels (8 heads of 4), hidden 32, batch 2, 8x6', options: { benchmarkBlocks: 2, benchmarkChannels: 32 }, batch: 2, width: 8, height: 6 },
+    { name: '1 block, 64 channels (8 heads of 8), hidden 48, batch 1, 16x16', options: { benchmarkBlocks: 1, benchmarkChannels: 64, hiddenSize: 48 }, batch: 1, width: 16, height: 16 },
+    { name: '1 block, 12 channels (1 head), batch 1, 4x4', options: { benchmarkBlocks: 1, benchmarkChannels: 12 }, batch: 1, width: 4, height: 4 },
+  ];
+  for (const c of cases) {
+    it(`gives the same branch values either way (${c.name})`, async () => {
+      const hidden = c.options.hiddenSize ?? 32;
+      const unfused = await branchSession(c.options);
+      const fused = await branchSession({ ...c.options, benchmarkAttention: 'fused' });
+      const feeds = {
+        sample: new ort.Tensor('float32', wave(c.batch * 4 * c.height * c.width), [c.batch, 4, c.height, c.width]),
+        encoder_hidden_states: new ort.Tensor('float32', wave(c.batch * 77 * hidden, 1, 5), [c.batch, 77, hidden]),
+      };
+      const a = floats((await unfused.run(feeds)).branch);
+      const b = floats((await fused.run(feeds)).branch);
+      expect(a).toHaveLength(c.batch * 4 * c.height * c.width);
+      const scale = Math.max(...a.map(Math.abs));
+      expect(scale).toBeGreaterThan(0.1); // not trivially zero
+      let maxDiff = 0;
+      for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs((a[i] as number) - (b[i] as number)));
+      expect(maxDiff).toBeLessThan(1e-4 * Math.max(1, scale));
+    });
+  }
 });

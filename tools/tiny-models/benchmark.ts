@@ -11,6 +11,12 @@
  * and its result, cast to float32, is multiplied by an exact 0 before being added to out_sample: it costs what it
  * costs, yet the tiny UNet's outputs (and the exact region rule) stay what they are without it. Weights are uniform
  * in ±sqrt(3 / fan_in) so activations stay O(1) (no fp16 overflow, hence no NaN that 0 · NaN would let through).
+ *
+ * Attention (`benchmarkAttention`): 'unfused' writes it as a TorchScript export does (per head Q·Kᵀ MatMul, Mul by
+ * 1/sqrt(head size), Softmax, MatMul with V), which onnxruntime's optimiser leaves as it is, so the [batch, heads,
+ * tokens, tokens] score matrices are materialised; 'fused' writes onnxruntime's contrib op
+ * com.microsoft.MultiHeadAttention (query [b, S, C], key [b, L, C], value [b, L, C] -> [b, S, C], attribute num_heads,
+ * default scale 1/sqrt(head size)) on the same projections, from the same random stream: the same values either way.
  */
 import { type ElemType, type GraphBuilder } from './graph-builder.js';
 import { partSeed, type ResolvedOptions } from './options.js';
@@ -19,7 +25,21 @@ import { Random, toFloat16Array } from './random.js';
 /** SD v1 attention head count. */
 const HEADS = 8;
 
+/** The contrib-op domain of onnxruntime and the version of it that MultiHeadAttention needs. */
+export const MS_DOMAIN = 'com.microsoft';
+export const MS_DOMAIN_VERSION = 1;
+
+/** Adds the branch to `out` (float32 [b, 4, h, w]) times an exact 0; returns the sum's name. */
 export function addBenchmarkBranch(g: GraphBuilder, opts: ResolvedOptions, out: string, sampleIn: string, textIn: string): string {
+  const branch = benchmarkBranch(g, opts, sampleIn, textIn);
+  return g.op1('Add', [out, g.op1('Mul', [branch, g.constF32(0)])]);
+}
+
+/**
+ * The branch itself: `sampleIn` [b, C, h, w] and `textIn` [b, 77, hidden] (both of type `opts.io`) -> float32
+ * [b, 4, h, w]. Exported so that tests can compare the attention variants on its values.
+ */
+export function benchmarkBranch(g: GraphBuilder, opts: ResolvedOptions, sampleIn: string, textIn: string): string {
   const ct: ElemType = opts.benchmarkDtype;
   const c = opts.benchmarkChannels;
   const hidden = opts.hiddenSize;
@@ -72,9 +92,18 @@ export function addBenchmarkBranch(g: GraphBuilder, opts: ResolvedOptions, out: 
     });
 
   const attention = (x: string, context: string, contextWidth: number, hint: string): string => {
-    const q = splitHeads(g.op1('MatMul', [x, weight(`${hint}.to_q.weight`, [c, c], c)]), false);
-    const k = splitHeads(g.op1('MatMul', [context, weight(`${hint}.to_k.weight`, [contextWidth, c], contextWidth)]), true);
-    const v = splitHeads(g.op1('MatMul', [context, weight(`${hint}.to_v.weight`, [contextWidth, c], contextWidth)]), false);
+    // Both variants draw the weights in the same order (q, k, v, out), so they get the same values.
+    const project = (input: string, name: string, rows: number): string =>
+      g.op1('MatMul', [input, weight(`${hint}.${name}.weight`, [rows, c], rows)]);
+    if (opts.benchmarkAttention === 'fused') {
+      // [b, S, C], [b, L, C], [b, L, C] -> [b, S, C]; the default scale is 1/sqrt(C / heads), as below.
+      const qkv = [project(x, 'to_q', c), project(context, 'to_k', contextWidth), project(context, 'to_v', contextWidth)];
+      const fused = g.domainOp1(MS_DOMAIN, MS_DOMAIN_VERSION, 'MultiHeadAttention', qkv, { num_heads: { i: heads } });
+      return g.op1('MatMul', [fused, weight(`${hint}.to_out.weight`, [c, c], c)]);
+    }
+    const q = splitHeads(project(x, 'to_q', c), false);
+    const k = splitHeads(project(context, 'to_k', contextWidth), true);
+    const v = splitHeads(project(context, 'to_v', contextWidth), false);
     const scores = g.op1('Mul', [g.op1('MatMul', [q, k]), scalar(`${hint}.scale`, 1 / Math.sqrt(c / heads))]);
     const probs = g.op1('Softmax', [scores], { axis: { i: -1 } });
     const merged = g.op1('Reshape', [g.op1('Transpose', [g.op1('MatMul', [probs, v])], { perm: { ints: [0, 2, 1, 3] } }), g.constI64([0, -1, c])]);
@@ -93,6 +122,5 @@ export function addBenchmarkBranch(g: GraphBuilder, opts: ResolvedOptions, out: 
     seq = g.op1('Add', [seq, attention(layerNorm(seq, `${p}.norm2`), text, hidden, `${p}.attn2`)]);
     x = g.op1('Reshape', [g.op1('Transpose', [seq], { perm: { ints: [0, 2, 1] } }), spatial]);
   }
-  const branch = g.cast(conv3x3(silu(groupNorm(x, 'bench.norm_out')), 'bench.conv_out', c, 4), ct, 'float32');
-  return g.op1('Add', [out, g.op1('Mul', [branch, g.constF32(0)])]);
+  return g.cast(conv3x3(silu(groupNorm(x, 'bench.norm_out')), 'bench.conv_out', c, 4), ct, 'float32');
 }

@@ -1,7 +1,8 @@
 /**
  * npm run tiny-models -- --out DIR [--layout optimum|diffusers-onnx] [--timestep int64:1] [--io float16]
  *   [--input-ids int32] [--vae-output latent_sample] [--unet-channels 9] [--hidden 768] [--seed N]
- *   [--external-data | --no-external-data] [--symbolic-channels] [--blocks N --channels C --bench-dtype float16]
+ *   [--external-data | --no-external-data] [--symbolic-channels] [--blocks N --channels C --bench-dtype float16
+ *   --attention fused]
  */
 import { parseArgs } from 'node:util';
 import { generateTinyModels, type TinyModelOptions } from './generate.js';
@@ -19,7 +20,9 @@ const USAGE = `Usage: npm run tiny-models -- --out DIR [options]
   --external-data / --no-external-data
   --symbolic-channels               symbolic channel dims, as the old diffusers exports have
   --blocks N --channels C           SD-sized benchmark blocks in the UNet (default 0, 320)
-  --bench-dtype float32|float16     compute type of the benchmark blocks (default: the io type)`;
+  --bench-dtype float32|float16     compute type of the benchmark blocks (default: the io type)
+  --attention unfused|fused         benchmark attention as MatMul/Softmax/MatMul (default) or onnxruntime's
+                                    com.microsoft.MultiHeadAttention contrib op`;
 
 function fail(message: string): never {
   console.error(`${message}\n\n${USAGE}`);
@@ -58,6 +61,7 @@ async function main(): Promise<void> {
       blocks: { type: 'string' },
       channels: { type: 'string' },
       'bench-dtype': { type: 'string' },
+      attention: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: false,
@@ -111,6 +115,8 @@ async function main(): Promise<void> {
   if (width !== undefined) options.benchmarkChannels = width;
   const benchDtype = oneOf('bench-dtype', values['bench-dtype'], ['float32', 'float16'] as const);
   if (benchDtype !== undefined) options.benchmarkDtype = benchDtype;
+  const attention = oneOf('attention', values.attention, ['unfused', 'fused'] as const);
+  if (attention !== undefined) options.benchmarkAttention = attention;
 
   const started = Date.now();
   await generateTinyModels(values.out, options);

@@ -117,6 +117,8 @@ export class GraphBuilder {
   private readonly inputs: ValueInfoMessage[] = [];
   private readonly outputs: ValueInfoMessage[] = [];
   private readonly constCache = new Map<string, string>();
+  /** Operator sets besides the default domain's (opset 17) that nodes use: domain -> version. */
+  private readonly extraOpsets = new Map<string, number>();
 
   constructor(readonly name: string) {}
 
@@ -191,13 +193,14 @@ export class GraphBuilder {
     return name;
   }
 
-  private pushNode(opType: string, inputs: readonly string[], outputs: readonly string[], attrs: Attrs): void {
+  private pushNode(opType: string, inputs: readonly string[], outputs: readonly string[], attrs: Attrs, domain = ''): void {
     this.nodes.push({
       name: this.unique(`${opType}_node`),
       op_type: opType,
       input: [...inputs],
       output: [...outputs],
       attribute: Object.entries(attrs).map(([key, value]) => attribute(key, value)),
+      ...(domain !== '' ? { domain } : {}),
     });
   }
 
@@ -214,12 +217,28 @@ export class GraphBuilder {
     return out as string;
   }
 
+  /**
+   * Adds a single-output node of another operator domain (e.g. onnxruntime's contrib ops: 'com.microsoft', version 1)
+   * and imports that operator set into the model; returns its output's name.
+   */
+  domainOp1(domain: string, version: number, opType: string, inputs: readonly string[], attrs: Attrs = {}): string {
+    if (domain === '' || domain === 'ai.onnx') throw new Error('domainOp1 is for domains other than the default one');
+    const imported = this.extraOpsets.get(domain);
+    if (imported !== undefined && imported !== version) {
+      throw new Error(`graph ${this.name} already imports ${domain} version ${imported}, not ${version}`);
+    }
+    this.extraOpsets.set(domain, version);
+    const output = this.unique(`${opType}_out`);
+    this.pushNode(opType, inputs, [output], attrs, domain);
+    return output;
+  }
+
   /** Cast helper: no node when the value already has that type. */
   cast(value: string, from: ElemType, to: ElemType): string {
     return from === to ? value : this.op1('Cast', [value], { to: { i: DATA_TYPE[to] } });
   }
 
-  /** Serialises the graph into a model (opset 17, IR 8), optionally moving initializers to external data. */
+  /** Serialises the graph into a model (opset 17 plus the domains of domainOp1 nodes, IR 8), optionally moving initializers to external data. */
   serialize(info: ModelInfo = {}, external?: ExternalDataOptions): SerializedModel {
     const chunks: Uint8Array[] = [];
     let offset = 0;
@@ -254,7 +273,7 @@ export class GraphBuilder {
       producer_version: '1',
       ...(info.docString !== undefined ? { doc_string: info.docString } : {}),
       graph: { name: this.name, node: this.nodes, initializer, input: this.inputs, output: this.outputs },
-      opset_import: [{ domain: '', version: OPSET }],
+      opset_import: [{ domain: '', version: OPSET }, ...[...this.extraOpsets].map(([domain, version]) => ({ domain, version }))],
       ...(metadata.length > 0 ? { metadata_props: metadata } : {}),
     });
     if (external === undefined) return { model };

@@ -12,6 +12,8 @@ export interface Region {
 
 export type FloatIo = 'float32' | 'float16';
 
+export type BenchmarkAttention = 'unfused' | 'fused';
+
 export interface TinyModelOptions {
   /**
    * 'optimum' (default): <part>/model.onnx (+ model.onnx_data when externalData), optimum's dimension names.
@@ -45,6 +47,14 @@ export interface TinyModelOptions {
   /** Compute type of the benchmark blocks (default: the io type; float16 needs an EP with fp16 kernels, e.g. CUDA). */
   benchmarkDtype?: FloatIo;
   /**
+   * How the benchmark blocks write attention (default 'unfused'):
+   * 'unfused': Q·Kᵀ MatMul -> Mul(scale) -> Softmax -> MatMul, as a TorchScript export writes it (onnxruntime's
+   *   optimiser does not fuse it: the [batch, heads, tokens, tokens] score matrices are materialised);
+   * 'fused': onnxruntime's contrib op com.microsoft.MultiHeadAttention (opset com.microsoft 1) on the same
+   *   projections and weights, as onnxruntime's transformer optimiser writes it (same values; onnxruntime only).
+   */
+  benchmarkAttention?: BenchmarkAttention;
+  /**
    * Make the channel dimension of the UNet's `sample`/`out_sample` and the VAE inputs symbolic ('channels'), as the
    * old diffusers exports really have it (default false: fixed, as optimum writes it).
    */
@@ -66,6 +76,7 @@ export interface ResolvedOptions {
   readonly benchmarkBlocks: number;
   readonly benchmarkChannels: number;
   readonly benchmarkDtype: FloatIo;
+  readonly benchmarkAttention: BenchmarkAttention;
   readonly symbolicChannels: boolean;
 }
 
@@ -87,6 +98,10 @@ export function resolveOptions(options: TinyModelOptions = {}): ResolvedOptions 
   if (!Number.isInteger(benchmarkBlocks) || benchmarkBlocks < 0) throw new Error(`benchmarkBlocks must be >= 0, not ${benchmarkBlocks}`);
   if (!Number.isInteger(benchmarkChannels) || benchmarkChannels < 1) {
     throw new Error(`benchmarkChannels must be a positive integer, not ${benchmarkChannels}`);
+  }
+  const benchmarkAttention = options.benchmarkAttention ?? 'unfused';
+  if (benchmarkAttention !== 'unfused' && benchmarkAttention !== 'fused') {
+    throw new Error(`benchmarkAttention must be 'unfused' or 'fused', not ${String(benchmarkAttention)}`);
   }
   if (!['int64', 'float32', 'float16'].includes(timestep.dtype) || (timestep.rank !== 0 && timestep.rank !== 1)) {
     throw new Error(`timestep must be int64/float32/float16 with rank 0 or 1`);
@@ -114,6 +129,7 @@ export function resolveOptions(options: TinyModelOptions = {}): ResolvedOptions 
     benchmarkBlocks,
     benchmarkChannels,
     benchmarkDtype: options.benchmarkDtype ?? io,
+    benchmarkAttention,
     symbolicChannels: options.symbolicChannels ?? false,
   };
 }
