@@ -1,11 +1,13 @@
 /**
- * `npm run bench [-- --models DIR] [--providers cpu] [--size 512] [--edits 3] [--sd-sized]`
+ * `npm run bench [-- --models DIR] [--providers cpu] [--size 512] [--edits 3] [--sd-sized] [--mask-runs 5]`
  *
- * Prints, for the engine on CPU by default (tiny generated models unless --models is given):
+ * Prints one JSON object, for the engine on the CPU by default (generated models unless --models is given):
  *  - UNet evaluations per second at batch 1, 2 and 20;
  *  - end-to-end milliseconds per edit with the defaults (50 steps, r = 0.8, n = 10 mask draws), per phase;
- *  - mask generation batched (all draws in one UNet call) vs one draw per call.
- * --sd-sized generates random models with SD1.5's widths (hidden 768) and compute blocks, for GPU runs.
+ *  - mask generation batched (all 20 UNet items in one call) vs one UNet item per call, on the tiny model (where
+ *    call overhead dominates) and on a second generated model carrying one SD-like block (conv, fused attention,
+ *    32 channels), whose cost is real compute as with SD weights on a CPU.
+ * --sd-sized generates random models with SD 1.5 widths (hidden 768, 16 blocks of 320 channels), for GPU runs.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -15,7 +17,7 @@ import sharp from 'sharp';
 import { DiffEditEngine, type EditResult } from '../src/engine/engine.js';
 import { PROVIDERS, type ProviderName } from '../src/engine/models/sessions.js';
 import { createLogger } from '../src/logger.js';
-import { generateTinyModels } from '../tools/tiny-models/generate.js';
+import { generateTinyModels, type TinyModelOptions } from '../tools/tiny-models/generate.js';
 
 const { values } = parseArgs({
   options: {
@@ -23,18 +25,20 @@ const { values } = parseArgs({
     providers: { type: 'string', default: 'cpu' },
     size: { type: 'string', default: '512' },
     edits: { type: 'string', default: '3' },
+    'mask-runs': { type: 'string', default: '5' },
     'sd-sized': { type: 'boolean', default: false },
-    blocks: { type: 'string', default: '0' },
-    channels: { type: 'string', default: '32' },
   },
 });
 
 const size = Number(values.size);
-const edits = Number(values.edits);
+const side = size / 8;
 const providers = values.providers.split(',').filter((p): p is ProviderName => (PROVIDERS as readonly string[]).includes(p));
 const logger = createLogger('warn');
+const REQUEST = { ref: 'a bowl of strawberries', query: 'a bowl of grapes', seed: 1 } as const;
 
-function median(xs: number[]): number {
+const round = (ms: number): number => Math.round(ms * 10) / 10;
+
+function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] as number;
 }
@@ -50,84 +54,91 @@ async function timeIt(runs: number, fn: () => Promise<unknown>): Promise<number>
 }
 
 async function photo(): Promise<Buffer> {
-  const w = size;
-  const h = size;
-  const data = Buffer.alloc(w * h * 3);
-  for (let i = 0; i < w * h; i++) {
-    data[i * 3] = (i % w) & 255;
-    data[i * 3 + 1] = Math.floor(i / w) & 255;
+  const data = Buffer.alloc(size * size * 3);
+  for (let i = 0; i < size * size; i++) {
+    data[i * 3] = (i % size) & 255;
+    data[i * 3 + 1] = Math.floor(i / size) & 255;
     data[i * 3 + 2] = 128;
   }
-  return sharp(data, { raw: { width: w, height: h, channels: 3 } }).jpeg().toBuffer();
+  return sharp(data, { raw: { width: size, height: size, channels: 3 } }).jpeg().toBuffer();
+}
+
+/** A model folder: the given one, or models generated with `options` into a temp folder (removed by `cleanup`). */
+async function modelDir(options: TinyModelOptions, cleanup: string[]): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'diffedit-bench-'));
+  cleanup.push(dir);
+  await generateTinyModels(dir, options);
+  return dir;
+}
+
+/** ms per UNet call for `batch` items at the model size. */
+async function unetCallMs(engine: DiffEditEngine, batch: number, calls = 1, runs = 5): Promise<number> {
+  const text = await engine.models.encodePrompts(['a bowl of grapes']);
+  const latents = new Float32Array(batch * 4 * side * side).fill(0.1);
+  const emb = new Float32Array(batch * text.data.length);
+  for (let i = 0; i < batch; i++) emb.set(text.data, i * text.data.length);
+  return timeIt(runs, async () => {
+    for (let c = 0; c < calls; c++) await engine.models.predictNoise('standard', latents, [batch, 4, side, side], 481, emb);
+  });
+}
+
+/** Median mask-phase ms of the two engines, alternating them so that drift in machine load hits both alike. */
+async function maskPhases(a: DiffEditEngine, b: DiffEditEngine, image: Buffer, runs: number): Promise<[number, number]> {
+  const ta: number[] = [];
+  const tb: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    ta.push((await a.run({ ...REQUEST, image, maskOnly: true })).timings.mask);
+    tb.push((await b.run({ ...REQUEST, image, maskOnly: true })).timings.mask);
+  }
+  return [median(ta), median(tb)];
 }
 
 async function main(): Promise<void> {
-  let dir = values.models;
-  let temp: string | undefined;
-  if (dir === undefined) {
-    temp = await mkdtemp(path.join(os.tmpdir(), 'diffedit-bench-'));
-    dir = temp;
-    await generateTinyModels(
-      dir,
-      values['sd-sized']
-        ? { hiddenSize: 768, benchmarkBlocks: 16, benchmarkChannels: 320 }
-        : { benchmarkBlocks: Number(values.blocks), benchmarkChannels: Number(values.channels) },
-    );
-  }
-  const engineFor = (maxBatch: number): Promise<DiffEditEngine> =>
-    DiffEditEngine.create({ modelDir: dir, providers, size, maxBatch, logger });
-  const engine = await engineFor(20);
-  const small = await engineFor(2);
+  const cleanup: string[] = [];
+  const engines: DiffEditEngine[] = [];
+  const open = async (dir: string, maxBatch: number): Promise<DiffEditEngine> => {
+    const engine = await DiffEditEngine.create({ modelDir: dir, providers, size, maxBatch, logger });
+    engines.push(engine);
+    await engine.warmUp();
+    return engine;
+  };
   try {
     const image = await photo();
-    const request = { image, ref: 'a bowl of strawberries', query: 'a bowl of grapes', seed: 1 } as const;
-    const warm = await engine.warmUp();
-    await small.warmUp();
+    const dir =
+      values.models ??
+      (await modelDir(values['sd-sized'] ? { hiddenSize: 768, benchmarkBlocks: 16, benchmarkChannels: 320, benchmarkAttention: 'fused' } : {}, cleanup));
+    const engine = await open(dir, 20);
 
-    // UNet throughput at the model size.
-    const side = size / 8;
-    const text = await engine.models.encodePrompts(['a bowl of grapes']);
-    const unetRates: Record<string, number> = {};
+    const unet: Record<string, number> = {};
     for (const batch of [1, 2, 20]) {
-      const latents = new Float32Array(batch * 4 * side * side).fill(0.1);
-      const emb = new Float32Array(batch * text.data.length);
-      for (let i = 0; i < batch; i++) emb.set(text.data, i * text.data.length);
-      const ms = await timeIt(5, () => engine.models.predictNoise('standard', latents, [batch, 4, side, side], 481, emb));
-      unetRates[`batch ${batch}`] = Math.round((batch / ms) * 1000 * 10) / 10;
-      unetRates[`batch ${batch} ms/call`] = Math.round(ms * 10) / 10;
+      const ms = await unetCallMs(engine, batch);
+      unet[`batch ${batch}: evaluations/s`] = Math.round((batch / ms) * 1000);
+      unet[`batch ${batch}: ms/call`] = round(ms);
     }
 
-    // End-to-end edits with the defaults.
     const runs: EditResult[] = [];
-    for (let i = 0; i < edits; i++) runs.push(await engine.run({ ...request, seed: i }));
+    for (let i = 0; i < Number(values.edits); i++) runs.push(await engine.run({ ...REQUEST, image, seed: i }));
     const phase = (key: keyof EditResult['timings']): number => Math.round(median(runs.map((r) => r.timings[key])));
 
-    // Mask phase: all 10 draws x (ref, query) in one UNet call vs one draw (2 items) per call, alternating
-    // the two so that drift in machine load hits both alike.
-    const batchedTimes: number[] = [];
-    const perDrawTimes: number[] = [];
-    for (let i = 0; i < 15; i++) {
-      batchedTimes.push((await engine.run({ ...request, maskOnly: true })).timings.mask);
-      perDrawTimes.push((await small.run({ ...request, maskOnly: true })).timings.mask);
-    }
-    const batched = median(batchedTimes);
-    const perDraw = median(perDrawTimes);
-    // The same 20 UNet items as 1 call of 20, 10 calls of 2, and 20 calls of 1.
-    const maskItems = async (batch: number): Promise<number> => {
-      const latents = new Float32Array(batch * 4 * side * side).fill(0.1);
-      const emb = new Float32Array(batch * text.data.length);
-      for (let i = 0; i < batch; i++) emb.set(text.data, i * text.data.length);
-      return timeIt(9, async () => {
-        for (let c = 0; c < 20 / batch; c++) await engine.models.predictNoise('standard', latents, [batch, 4, side, side], 481, emb);
-      });
+    // The mask's 20 UNet items on the tiny model: call overhead only.
+    const maskWorkTiny = {
+      '1 call x 20': round(await unetCallMs(engine, 20, 1, 9)),
+      '10 calls x 2': round(await unetCallMs(engine, 2, 10, 9)),
+      '20 calls x 1': round(await unetCallMs(engine, 1, 20, 9)),
     };
-    const unetMaskWork = { '1 call x 20': await maskItems(20), '10 calls x 2': await maskItems(2), '20 calls x 1': await maskItems(1) };
+
+    // The mask phase on the tiny model (overhead-bound, like a GPU at small batch): batched vs one item per call.
+    const [tinyBatched, tinyOneByOne] = await maskPhases(engine, await open(dir, 1), image, 31);
+
+    // The mask phase with a UNet that computes (compute-bound, like SD on a CPU).
+    const computeDir = values.models ?? (await modelDir({ benchmarkBlocks: 1, benchmarkChannels: 32, benchmarkAttention: 'fused' }, cleanup));
+    const [batched, oneByOne] = await maskPhases(await open(computeDir, 20), await open(computeDir, 1), image, Number(values['mask-runs']));
+
     const report = {
       models: values.models ?? (values['sd-sized'] ? 'generated SD-sized random models' : 'generated tiny models'),
       providers: engine.models.providers,
       size,
-      warmUpMs: warm,
-      unetEvaluationsPerSecond: unetRates,
+      unet,
       editMs: {
         total: phase('total'),
         prepare: phase('prepare'),
@@ -138,18 +149,23 @@ async function main(): Promise<void> {
         unetEvaluations: runs[0]?.unetEvaluations,
         unetCalls: runs[0]?.unetCalls,
       },
-      maskPhaseMs: {
-        batched: Math.round(batched * 10) / 10,
-        perDraw: Math.round(perDraw * 10) / 10,
-        speedup: Math.round((perDraw / batched) * 100) / 100,
+      maskUnetWorkMsTinyModel: maskWorkTiny,
+      maskPhaseMsTinyModel: {
+        batched: round(tinyBatched),
+        oneItemPerCall: round(tinyOneByOne),
+        speedup: Math.round((tinyOneByOne / tinyBatched) * 100) / 100,
       },
-      maskUnetWorkMs: Object.fromEntries(Object.entries(unetMaskWork).map(([k, v]) => [k, Math.round(v * 10) / 10])),
+      maskPhaseMsComputeModel: {
+        model: values.models ?? 'generated, 1 SD-like block (32 channels, fused attention)',
+        batched: round(batched),
+        oneItemPerCall: round(oneByOne),
+        speedup: Math.round((oneByOne / batched) * 100) / 100,
+      },
     };
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } finally {
-    await engine.close();
-    await small.close();
-    if (temp !== undefined) await rm(temp, { recursive: true, force: true });
+    await Promise.all(engines.map((e) => e.close()));
+    await Promise.all(cleanup.map((dir) => rm(dir, { recursive: true, force: true })));
   }
 }
 

@@ -131,12 +131,17 @@ describe('mask only, thresholding modes, progress and cancellation', () => {
     expect(defaultMaxBatch(provider)).toBe(batch);
   });
 
-  it('chunked mask batches give the same mask as one batch', async () => {
-    const chunked = await tinyEngine({}, { maxBatch: 3 });
+  it.each([
+    [3, 7],
+    [2, 10],
+    [1, 20],
+  ])('mask batches of at most %i items (%i calls) give the same map as one call of 20', async (maxBatch, calls) => {
+    const chunked = await tinyEngine({}, { maxBatch });
     try {
       const a = await engine.run({ image: photo, ref: REF, query: QUERY, seed: 5, maskOnly: true });
       const b = await chunked.run({ image: photo, ref: REF, query: QUERY, seed: 5, maskOnly: true });
-      expect(b.unetCalls).toBe(10);
+      expect(b.unetCalls).toBe(calls);
+      expect(b.unetEvaluations).toBe(20);
       expect(Array.from(b.latentMask)).toEqual(Array.from(a.latentMask));
     } finally {
       await chunked.close();

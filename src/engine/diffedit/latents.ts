@@ -28,13 +28,6 @@ export function concat(items: readonly Float32Array[]): Float32Array {
   return out;
 }
 
-/** Repeats one row `times` times (e.g. one prompt embedding for every item of a batch). */
-export function repeatRow(row: Float32Array, times: number): Float32Array {
-  const out = new Float32Array(row.length * times);
-  for (let i = 0; i < times; i++) out.set(row, i * row.length);
-  return out;
-}
-
 /** Row `index` of a batch whose rows have `rowSize` values (a view, no copy). */
 export function row(batch: Float32Array, index: number, rowSize: number): Float32Array {
   return batch.subarray(index * rowSize, (index + 1) * rowSize);

@@ -9,7 +9,7 @@
 import type { StableDiffusion } from '../models/stable-diffusion.js';
 import type { GaussianSource } from '../noise.js';
 import { addNoise, ddimSchedule, ddimTimesteps, timestepsForStrength } from '../scheduler.js';
-import { latentSize, repeatRow, type LatentShape } from './latents.js';
+import { latentSize, row, type LatentShape } from './latents.js';
 import { accumulateAbsDifference, blurDilate, scaleInPlace, thresholdMap, type MaskThresholding } from './mask-stats.js';
 import { checkpoint, type RunControls } from './progress.js';
 
@@ -24,7 +24,7 @@ export interface MaskOptions {
   readonly thresholding: MaskThresholding;
   /** Blur-dilation passes after thresholding (0 = none). */
   readonly dilate: number;
-  /** Most UNet batch items per call; draws are chunked to fit (each draw needs 2 items: ref and query). */
+  /** Most UNet batch items per call; each draw needs 2 items (ref and query), cut into calls to fit. */
   readonly maxBatch: number;
 }
 
@@ -60,30 +60,33 @@ export async function computeMask(
   const timestep = timestepsForStrength(ddimTimesteps(sd.scheduler, options.steps), options.strength)[0] as number;
   const size = latentSize(shape);
   const plane = shape.height * shape.width;
-  const perCall = Math.max(1, Math.floor(options.maxBatch / 2));
-  const calls = Math.ceil(options.draws / perCall);
-  // Draw every noise tensor up front, in order, so the chunk size never changes which noise a draw gets.
+  // UNet items in draw order, [ref_0, query_0, ref_1, query_1, ...], cut into calls of at most maxBatch items.
+  const items = 2 * options.draws;
+  const perCall = Math.max(1, Math.floor(options.maxBatch));
+  const calls = Math.ceil(items / perCall);
+  // Draw every noise tensor up front, in order, so the batch size never changes which noise a draw gets.
   const noised = Array.from({ length: options.draws }, () => addNoise(schedule, timestep, x0, noise.next(size)));
-  const sum = new Float32Array(plane);
+  const outputs: Float32Array[] = [];
 
   for (let call = 0; call < calls; call++) {
     const first = call * perCall;
-    const count = Math.min(perCall, options.draws - first);
-    // Batch layout: [draw_0 .. draw_k-1 with ref, draw_0 .. draw_k-1 with query].
-    const batch = new Float32Array(2 * count * size);
+    const count = Math.min(perCall, items - first);
+    const batch = new Float32Array(count * size);
+    const embeddings = new Float32Array(count * prompts.ref.length);
     for (let j = 0; j < count; j++) {
-      const draw = noised[first + j] as Float32Array;
-      batch.set(draw, j * size);
-      batch.set(draw, (count + j) * size);
+      const item = first + j;
+      batch.set(noised[item >> 1] as Float32Array, j * size);
+      embeddings.set(item % 2 === 0 ? prompts.ref : prompts.query, j * prompts.ref.length);
     }
-    const embeddings = new Float32Array(2 * count * prompts.ref.length);
-    embeddings.set(repeatRow(prompts.ref, count), 0);
-    embeddings.set(repeatRow(prompts.query, count), count * prompts.ref.length);
-    const eps = await sd.predictNoise('standard', batch, [2 * count, shape.channels, shape.height, shape.width], timestep, embeddings);
-    for (let j = 0; j < count; j++) accumulateAbsDifference(sum, eps, (count + j) * size, eps, j * size, shape.channels);
+    const eps = await sd.predictNoise('standard', batch, [count, shape.channels, shape.height, shape.width], timestep, embeddings);
+    for (let j = 0; j < count; j++) outputs.push(row(eps, j, size));
     checkpoint(controls, { phase: 'mask', step: call + 1, total: calls });
   }
 
+  const sum = new Float32Array(plane);
+  for (let draw = 0; draw < options.draws; draw++) {
+    accumulateAbsDifference(sum, outputs[2 * draw + 1] as Float32Array, 0, outputs[2 * draw] as Float32Array, 0, shape.channels);
+  }
   const map = scaleInPlace(sum, 1 / (options.draws * shape.channels));
   const thresholded = thresholdMap(map, options.thresholding);
   const mask = options.dilate > 0 ? blurDilate(thresholded, shape.width, shape.height, options.dilate) : thresholded;
