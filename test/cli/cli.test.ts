@@ -84,3 +84,31 @@ describe('npm run diffedit', () => {
     expect(r.stderr).toMatch(/JPEG, PNG or WebP/);
   });
 });
+
+describe('npm run deploy-commands', () => {
+  it.each([
+    ['globally', {}, 'global', /globally/],
+    ['in one guild with GUILD_ID', { GUILD_ID: '200000000000000001' }, '200000000000000001', /in guild 200000000000000001/],
+  ])('registers /diffedit and /mask %s', async (_name, extra, scope, message) => {
+    const { FakeDiscord } = await import('../fake-discord/index.js');
+    const fake = await FakeDiscord.start();
+    try {
+      const r = await start('commands/deploy.ts', [], { DISCORD_TOKEN: fake.botToken, DISCORD_API_URL: fake.apiUrl, ...extra }, cwd);
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toMatch(message);
+      const commands = fake.registeredCommands(scope);
+      expect(commands.map((c) => c['name'])).toEqual(['diffedit', 'mask']);
+      const diffedit = commands[0] as { options: { name: string; type: number; required?: boolean }[] };
+      expect(diffedit.options.map((o) => o.name)).toEqual(['image', 'ref', 'query', 'seed', 'steps', 'strength', 'guidance']);
+      expect(diffedit.options.filter((o) => o.required).map((o) => o.name)).toEqual(['image', 'ref', 'query']);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('without a token says what to set', async () => {
+    const r = await start('commands/deploy.ts', [], {}, cwd);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/DISCORD_TOKEN/);
+  });
+});
