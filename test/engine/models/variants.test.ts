@@ -14,6 +14,11 @@ const VARIANTS: [string, TinyModelOptions, Record<string, unknown>][] = [
   ['old diffusers onnx branch (weights.pb, int32 ids, latent_sample, int64 timestep)', { layout: 'diffusers-onnx', inputIdsType: 'int32', vaeEncoderOutput: 'latent_sample', timestep: { dtype: 'int64', rank: 1 } }, { ids: 'int32', vae: 'latent_sample', timestep: { type: 'int64', rank: 1 } }],
   ['symbolic UNet channels (old diffusers)', { layout: 'diffusers-onnx', symbolicChannels: true }, { channels: 4 }],
   ['SD-width text embeddings (hidden 768)', { hiddenSize: 768 }, { hidden: 768 }],
+  [
+    'fp16 weights inside, fp32 I/O (an fp16 UNet block behind casts)',
+    { benchmarkBlocks: 1, benchmarkChannels: 8, benchmarkDtype: 'float16', benchmarkAttention: 'fused' },
+    { float: 'float32' },
+  ],
 ];
 
 describe('model contract detection, per exporter variant', () => {
