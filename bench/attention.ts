@@ -23,6 +23,7 @@ import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
 import { generateTinyModels } from '../tools/tiny-models/generate.js';
 import type { BenchmarkAttention } from '../tools/tiny-models/options.js';
+import { median } from './stats.js';
 
 type Level = 'disabled' | 'all';
 
@@ -57,11 +58,6 @@ interface ChildResult {
 }
 
 type Outcome = ({ ok: true } & ChildResult) | { ok: false; error: string };
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
-}
 
 const mb = (bytes: number): number => Math.round(bytes / 2 ** 20);
 const round1 = (x: number): number => Math.round(x * 10) / 10;

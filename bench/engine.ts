@@ -18,6 +18,7 @@ import { DiffEditEngine, type EditResult } from '../src/engine/engine.js';
 import { PROVIDERS, type ProviderName } from '../src/engine/models/sessions.js';
 import { createLogger } from '../src/logger.js';
 import { generateTinyModels, type TinyModelOptions } from '../tools/tiny-models/generate.js';
+import { median } from './stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -37,11 +38,6 @@ const logger = createLogger('warn');
 const REQUEST = { ref: 'a bowl of strawberries', query: 'a bowl of grapes', seed: 1 } as const;
 
 const round = (ms: number): number => Math.round(ms * 10) / 10;
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
-}
 
 async function timeIt(runs: number, fn: () => Promise<unknown>): Promise<number> {
   const times: number[] = [];

@@ -4,6 +4,8 @@
  */
 import { request } from 'undici';
 import { DiffEditError, ErrorCode } from '../errors.js';
+import { megapixels } from '../util/format.js';
+import { headerValue } from '../util/headers.js';
 
 /** What Discord tells us about an attachment before anything is downloaded (a subset of discord.js's `Attachment`). */
 export interface AttachmentInfo {
@@ -79,7 +81,7 @@ export function checkAttachment(info: AttachmentInfo, limits: AttachmentLimits, 
   if (typeof width === 'number' && typeof height === 'number' && width * height > limits.maxPixels) {
     throw new DiffEditError(
       ErrorCode.AttachmentTooLarge,
-      `The picture is ${width}x${height} pixels (${formatMegapixels(width * height)} megapixels); the limit is ${formatMegapixels(limits.maxPixels)} megapixels.`,
+      `The picture is ${width}x${height} pixels (${megapixels(width * height)} megapixels); the limit is ${megapixels(limits.maxPixels)} megapixels.`,
       { width, height, maxPixels: limits.maxPixels, filename: info.filename },
     );
   }
@@ -156,7 +158,7 @@ export async function downloadAttachment(info: AttachmentInfo, limits: Attachmen
         }
         chunks.push(chunk);
       }
-      return concat(chunks, received);
+      return Buffer.concat(chunks, received);
     }
   } catch (error) {
     if (error instanceof DiffEditError) throw error;
@@ -254,28 +256,10 @@ function discard(body: NodeJS.ReadableStream & { destroy(): void }): void {
   body.destroy();
 }
 
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
-
-function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
-}
-
 /** Sizes are rounded away from the limit so that "10.01 MiB over a 10 MiB limit" never reads "10 MiB; the limit is 10 MiB". */
 function formatMiB(bytes: number, round: 'up' | 'down'): string {
   const tenths = (round === 'up' ? Math.ceil : Math.floor)((bytes / MIB) * 10) / 10;
   return `${tenths} MiB`;
-}
-
-function formatMegapixels(pixels: number): string {
-  return `${Math.round((pixels / 1e6) * 10) / 10}`;
 }
 
 function formatSeconds(ms: number): string {

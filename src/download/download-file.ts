@@ -11,7 +11,8 @@ import { abortedError, fileSystemError, httpStatusError, incompleteTransfer, isN
 import { createContentHash, fileMatches, hashFileInto } from './hash.js';
 import { checksumOf, type Checksum, type HubFile } from './hub-file.js';
 import { normaliseEndpoint, resolveUrl, type RepoRef } from './hub-url.js';
-import { discard, headerValue, hubGet, type HubResponse } from './http.js';
+import { headerValue } from '../util/headers.js';
+import { discard, hubGet, type HubResponse } from './http.js';
 import { withRetries, type RetryOptions } from './retry.js';
 import { writeBody } from './write-body.js';
 

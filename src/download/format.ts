@@ -2,24 +2,15 @@
  * Human-readable sizes, durations and rates for progress lines and summaries.
  */
 
-const MIB = 1024 * 1024;
+import { formatBytes, mib } from '../util/format.js';
 
-/** Bytes as MiB with one decimal. */
-export function mib(bytes: number): string {
-  return (bytes / MIB).toFixed(1);
-}
+export { formatBytes, mib };
+
+const MIB = 1024 * 1024;
 
 /** "done/total unit" in MiB, or KiB for files under 1 MiB (where MiB would read 0.0/0.0). */
 export function formatProgress(done: number, total: number): string {
   return total < MIB ? `${(done / 1024).toFixed(1)}/${(total / 1024).toFixed(1)} KiB` : `${mib(done)}/${mib(total)} MiB`;
-}
-
-/** Bytes in the largest fitting unit: "812 B", "3.4 MiB", "3.97 GiB". */
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < MIB) return `${(bytes / 1024).toFixed(1)} KiB`;
-  if (bytes < 1024 * MIB) return `${mib(bytes)} MiB`;
-  return `${(bytes / (1024 * MIB)).toFixed(2)} GiB`;
 }
 
 /** Milliseconds as "850ms", "12.3s" or "2m 05s". */

@@ -4,6 +4,7 @@
  */
 import { request, type Dispatcher } from 'undici';
 import { DiffEditError, ErrorCode } from '../errors.js';
+import { headerValue } from '../util/headers.js';
 
 /** Options of {@link hubGet}. */
 export interface HubGetOptions {
@@ -64,10 +65,6 @@ export async function discard(body: HubResponse['body']): Promise<void> {
   await body.dump({ limit: 64 * 1024 }).catch(() => undefined);
 }
 
-/** The first value of a header undici may give as a list. */
-export function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
 
 /** The `rel="next"` target of a `Link` header (the hub's pagination), resolved against `base`. */
 export function nextLink(link: string | undefined, base: string): string | undefined {

@@ -6,7 +6,8 @@ import { silentLogger, type Logger } from '../logger.js';
 import { abortedError, httpStatusError, isNetworkError, networkError } from './hub-errors.js';
 import { parseTreeEntry, type HubFile } from './hub-file.js';
 import { checkRepoId, normaliseEndpoint, treeUrl, type RepoRef } from './hub-url.js';
-import { discard, headerValue, hubGet, nextLink } from './http.js';
+import { headerValue } from '../util/headers.js';
+import { discard, hubGet, nextLink } from './http.js';
 import { withRetries, type RetryOptions } from './retry.js';
 import type { Dispatcher } from 'undici';
 

@@ -7,6 +7,7 @@ import sharp, { type Metadata } from 'sharp';
 import { DiffEditError, ErrorCode } from '../../errors.js';
 import { assertModelSize, modelDimensions } from './dimensions.js';
 import type { RgbImage } from './types.js';
+import { formatBytes, megapixels } from '../../util/format.js';
 
 /** Formats accepted from users; anything else (GIF, SVG, TIFF, HEIF, ...) is refused. */
 export const ACCEPTED_FORMATS: readonly string[] = ['jpeg', 'png', 'webp'];
@@ -128,11 +129,5 @@ function assertPositiveInteger(option: string, value: number): void {
 }
 
 function formatMegapixels(pixels: number): string {
-  return `${(pixels / 1_000_000).toFixed(1).replace(/\.0$/, '')} megapixels`;
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
-  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${bytes} bytes`;
+  return `${megapixels(pixels)} megapixels`;
 }
