@@ -9,6 +9,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DiffEditBot } from '../../src/bot/bot.js';
 import { DEFAULT_ATTACHMENT_HOSTS } from '../../src/bot/attachments.js';
+import type { EditRunner } from '../../src/bot/job-runner.js';
 import type { BotConfig } from '../../src/config/bot.js';
 import type { DiffEditEngine } from '../../src/engine/engine.js';
 import { silentLogger } from '../../src/logger.js';
@@ -46,8 +47,8 @@ function config(): BotConfig & { token: string } {
   };
 }
 
-async function startBot(): Promise<DiffEditBot> {
-  const started = await DiffEditBot.start({ config: config(), engine, logger: silentLogger });
+async function startBot(runner: EditRunner = engine): Promise<DiffEditBot> {
+  const started = await DiffEditBot.start({ config: config(), engine: runner, logger: silentLogger });
   const deadline = Date.now() + 5000;
   while (!started.client.isReady()) {
     if (Date.now() > deadline) throw new Error('bot never became ready');
@@ -293,8 +294,7 @@ describe('shutdown (SIGINT/SIGTERM path)', () => {
     await bot.stop(1000);
     // The real engine, slowed down so that the second job is certainly still waiting when stop() comes.
     const slow = { run: async (...args: Parameters<DiffEditEngine['run']>) => (await new Promise((r) => setTimeout(r, 400)), engine.run(...args)) };
-    const slowBot = await DiffEditBot.start({ config: config(), engine: slow, logger: silentLogger });
-    while (!slowBot.client.isReady()) await new Promise((r) => setTimeout(r, 10));
+    const slowBot = await startBot(slow);
     const running = command('diffedit', { user: ALICE });
     const waiting = command('diffedit', { user: BOB });
     await fake.waitForRequest((r) => forToken(waiting.token)(r) && r.method === 'PATCH' && contentOf(r) === '#2 in queue', 5000);
