@@ -8,6 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DiffEditError, ErrorCode } from '../errors.js';
+import { parseJsonObject } from './models/json-file.js';
 
 /** A prompt turned into the text encoder's fixed-length input. */
 export interface TokenizedPrompt {
@@ -321,19 +322,6 @@ async function readOptional(file: string): Promise<string | undefined> {
 function isMissing(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   return code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR';
-}
-
-function parseJsonObject(text: string, file: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (cause) {
-    throw new DiffEditError(ErrorCode.ModelContractMismatch, `${file} is not valid JSON.`, { file }, { cause });
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new DiffEditError(ErrorCode.ModelContractMismatch, `${file} must hold a JSON object.`, { file });
-  }
-  return value as Record<string, unknown>;
 }
 
 function parseVocab(text: string, file: string): Record<string, number> {

@@ -38,7 +38,7 @@ export async function renderPanel(input: RgbImage, mask: GrayMask, output: RgbIm
     throw new RangeError(`output is ${output.width}x${output.height}, input is ${input.width}x${input.height}`);
   }
   const overlay = maskOverlay(input, mask);
-  const { width, height } = input;
+  const { width } = input;
   const panels = [input, overlay, output];
   const texts = [captions.input ?? 'input', captions.mask ?? 'mask', captions.output ?? 'output'];
   const slots = texts.map((text, i): CaptionSlot => ({ text, left: i * (width + PANEL_GUTTER), width }));

@@ -5,6 +5,7 @@
 import { access, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { DiffEditError, ErrorCode } from '../../errors.js';
+import { parseJsonObject } from './json-file.js';
 
 /** The model parts a DiffEdit pipeline loads. */
 export type ModelPart = 'text_encoder' | 'unet' | 'vae_encoder' | 'vae_decoder';
@@ -68,10 +69,6 @@ async function mustExist(file: string, what: string): Promise<void> {
 async function readLatentScale(configFile: string): Promise<number> {
   const text = await readFile(configFile, 'utf8').catch(() => undefined);
   if (text === undefined) return SD_V1_LATENT_SCALE;
-  try {
-    const value = (JSON.parse(text) as { scaling_factor?: unknown }).scaling_factor;
-    return typeof value === 'number' && value > 0 ? value : SD_V1_LATENT_SCALE;
-  } catch (cause) {
-    throw new DiffEditError(ErrorCode.ModelContractMismatch, `${configFile} is not valid JSON.`, { file: configFile }, { cause });
-  }
+  const value = parseJsonObject(text, configFile)['scaling_factor'];
+  return typeof value === 'number' && value > 0 ? value : SD_V1_LATENT_SCALE;
 }

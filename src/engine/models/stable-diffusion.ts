@@ -5,8 +5,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type * as ort from 'onnxruntime-node';
-import { DiffEditError, ErrorCode } from '../../errors.js';
-import type { Logger } from '../../logger.js';
 import { SD_V1_SCHEDULER, parseSchedulerConfig, type SchedulerConfig } from '../scheduler.js';
 import { ClipTokenizer } from '../tokenizer.js';
 import {
@@ -20,6 +18,7 @@ import {
 import { locateModelFiles, type ModelPart } from './layout.js';
 import { openSession, type OpenedSession, type ProviderName, type SessionOptions } from './sessions.js';
 import { floatTensor, intTensor, readFloats } from './tensors.js';
+import { parseJsonObject } from './json-file.js';
 
 /** Where to load from and how. */
 export interface LoadOptions extends SessionOptions {
@@ -206,12 +205,5 @@ function timestepTensor(contract: UnetContract, timestep: number, batch: number)
 
 async function readScheduler(file: string | undefined): Promise<SchedulerConfig> {
   if (file === undefined) return SD_V1_SCHEDULER;
-  const text = await readFile(file, 'utf8');
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (cause) {
-    throw new DiffEditError(ErrorCode.ModelContractMismatch, `${file} is not valid JSON.`, { file }, { cause });
-  }
-  return parseSchedulerConfig(json, path.relative(process.cwd(), file) || file);
+  return parseSchedulerConfig(parseJsonObject(await readFile(file, 'utf8'), file), path.relative(process.cwd(), file) || file);
 }
