@@ -82,18 +82,21 @@ export async function invertLatents(
   return levels;
 }
 
-/** Guided noise for one latent: one UNet call over [uncond, query]. */
+/**
+ * Guided noise for one latent: one UNet call over [uncond, query]. `pairEmbeddings` is
+ * concat([uncond, query]), built once per decode rather than once per step.
+ */
 async function guidedNoise(
   sd: StableDiffusion,
   kind: 'standard' | 'inpaint',
   sample: Float32Array,
   shape: LatentShape,
   t: number,
-  prompts: EditPrompts,
+  pairEmbeddings: Float32Array,
   guidance: number,
 ): Promise<Float32Array> {
   const dims = [2, shape.channels, shape.height, shape.width] as const;
-  const eps = await sd.predictNoise(kind, concat([sample, sample]), dims, t, concat([prompts.uncond, prompts.query]));
+  const eps = await sd.predictNoise(kind, concat([sample, sample]), dims, t, pairEmbeddings);
   // The output always has 4 channels, whatever the input had (9 for inpainting).
   const half = eps.length / 2;
   return applyGuidance(row(eps, 0, half), row(eps, 1, half), guidance);
@@ -112,9 +115,10 @@ export async function decodeWithMask(
   const schedule = ddimSchedule(sd.scheduler, options.steps);
   const timesteps = editTimesteps(sd, options);
   const m = timesteps.length;
+  const pairEmbeddings = concat([prompts.uncond, prompts.query]);
   let latents = levels[m] as Float32Array;
   for (const [i, t] of timesteps.entries()) {
-    const eps = await guidedNoise(sd, 'standard', latents, shape, t, prompts, options.guidance);
+    const eps = await guidedNoise(sd, 'standard', latents, shape, t, pairEmbeddings, options.guidance);
     latents = stepWithEta(schedule, t, latents, eps, noise, options.eta);
     // Level t - ratio is levels[m - 1 - i]; after the last step that is levels[0], the clean latents.
     blendInPlace(latents, levels[m - 1 - i] as Float32Array, mask);
@@ -140,9 +144,10 @@ export async function decodeWithInpaintUnet(
   const timesteps = editTimesteps(sd, options);
   let latents = addNoise(schedule, timesteps[0] as number, x0, noise.next(latentSize(shape)));
   const inputShape: LatentShape = { ...shape, channels: 9 };
+  const pairEmbeddings = concat([prompts.uncond, prompts.query]);
   for (const [i, t] of timesteps.entries()) {
     const input = concat([latents, mask, maskedImageLatents]);
-    const eps = await guidedNoise(sd, 'inpaint', input, inputShape, t, prompts, options.guidance);
+    const eps = await guidedNoise(sd, 'inpaint', input, inputShape, t, pairEmbeddings, options.guidance);
     latents = stepWithEta(schedule, t, latents, eps, noise, options.eta);
     checkpoint(controls, { phase: 'decode', step: i + 1, total: timesteps.length });
   }
