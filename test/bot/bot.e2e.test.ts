@@ -238,6 +238,13 @@ describe('bad input gets a short private message and the bot keeps serving', () 
     expect(fake.requests.some((r) => forToken(slash.token)(r) && r.method === 'DELETE')).toBe(true);
   });
 
+  it('a blank prompt: the placeholder is removed and the user told privately what to write', async () => {
+    const slash = command('diffedit', { ref: '   ' });
+    const followUp = await fake.waitForRequest((r) => forToken(slash.token)(r) && r.method === 'POST' && r.path.includes('/webhooks/'), 10_000);
+    expect(followUp.json).toMatchObject({ flags: 64 });
+    expect(contentOf(followUp)).toMatch(/ref prompt is empty/);
+  });
+
   it('still serves a good request afterwards', async () => {
     const slash = command('mask');
     const done = await fake.waitForRequest(finalResult(slash.token), 20_000);
