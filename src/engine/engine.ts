@@ -153,7 +153,8 @@ export class DiffEditEngine {
     };
     const pixels = imageToTensor(input);
     const x0 = await this.models.encodeImage(pixels, input.width, input.height);
-    const shape: LatentShape = { channels: 4, height: input.height / 8, width: input.width / 8 };
+    const f = this.models.vaeScaleFactor;
+    const shape: LatentShape = { channels: 4, height: input.height / f, width: input.width / f };
     const prepare = clock.lap();
 
     const maskResult = await computeMask(
@@ -246,7 +247,7 @@ export class DiffEditEngine {
    */
   async warmUp(): Promise<number> {
     const started = performance.now();
-    const side = this.size / 8;
+    const side = this.size / this.models.vaeScaleFactor;
     const prompts = await this.models.encodePrompts(['']);
     const latents = new Float32Array(4 * side * side);
     await this.models.predictNoise('standard', latents, [1, 4, side, side], 1, prompts.data);

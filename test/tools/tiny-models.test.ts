@@ -14,7 +14,7 @@ import {
 } from '../../tools/tiny-models/generate.js';
 import { benchmarkBranch } from '../../tools/tiny-models/benchmark.js';
 import { GraphBuilder } from '../../tools/tiny-models/graph-builder.js';
-import { decodeModel } from '../../tools/tiny-models/onnx-proto.js';
+import { decodeModel } from '../../src/onnx/proto.js';
 import { fromFloat16Bits, toFloat16Array } from '../../tools/tiny-models/random.js';
 import { buildTinyTokenizer, clipBpe, wordSymbols } from '../../tools/tiny-models/tokenizer-files.js';
 import { unetTimeScales, unetWeights } from '../../tools/tiny-models/unet.js';

@@ -14,7 +14,7 @@ import {
   type NodeMessage,
   type TensorMessage,
   type ValueInfoMessage,
-} from './onnx-proto.js';
+} from '../../src/onnx/proto.js';
 
 /** Element types the generator uses. */
 export type ElemType = 'float32' | 'float16' | 'int64' | 'int32' | 'bool';

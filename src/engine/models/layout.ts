@@ -6,6 +6,7 @@ import { access, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { DiffEditError, ErrorCode } from '../../errors.js';
 import { parseJsonObject } from './json-file.js';
+import { scaleFactorFromConfig } from './vae-geometry.js';
 
 /** The model parts a DiffEdit pipeline loads. */
 export type ModelPart = 'text_encoder' | 'unet' | 'vae_encoder' | 'vae_decoder';
@@ -20,6 +21,8 @@ export interface ModelFiles {
   readonly schedulerConfig: string | undefined;
   /** The VAE's latent scaling factor: vae_decoder/config.json's scaling_factor, else SD v1's 0.18215. */
   readonly latentScale: number;
+  /** The VAE's spatial factor from vae_decoder/config.json's block_out_channels; undefined when not there (then probed). */
+  readonly vaeScaleFactor: number | undefined;
 }
 
 const PARTS: readonly ModelPart[] = ['text_encoder', 'unet', 'vae_encoder', 'vae_decoder'];
@@ -55,7 +58,7 @@ export async function locateModelFiles(dir: string, parts: readonly ModelPart[] 
     onnx,
     tokenizerDir,
     schedulerConfig: hasScheduler ? schedulerFile : undefined,
-    latentScale: await readLatentScale(path.join(root, 'vae_decoder', 'config.json')),
+    ...(await readVaeConfig(path.join(root, 'vae_decoder', 'config.json'))),
   };
 }
 
@@ -66,9 +69,13 @@ async function mustExist(file: string, what: string): Promise<void> {
   }
 }
 
-async function readLatentScale(configFile: string): Promise<number> {
+async function readVaeConfig(configFile: string): Promise<Pick<ModelFiles, 'latentScale' | 'vaeScaleFactor'>> {
   const text = await readFile(configFile, 'utf8').catch(() => undefined);
-  if (text === undefined) return SD_V1_LATENT_SCALE;
-  const value = parseJsonObject(text, configFile)['scaling_factor'];
-  return typeof value === 'number' && value > 0 ? value : SD_V1_LATENT_SCALE;
+  if (text === undefined) return { latentScale: SD_V1_LATENT_SCALE, vaeScaleFactor: undefined };
+  const config = parseJsonObject(text, configFile);
+  const value = config['scaling_factor'];
+  return {
+    latentScale: typeof value === 'number' && value > 0 ? value : SD_V1_LATENT_SCALE,
+    vaeScaleFactor: scaleFactorFromConfig(configFile, config),
+  };
 }

@@ -14,11 +14,13 @@ import {
   readVaeEncoderContract,
   type ModelContract,
   type UnetContract,
+  type VaeDecoderContract,
 } from './contract.js';
 import { locateModelFiles, type ModelPart } from './layout.js';
 import { openSession, type OpenedSession, type ProviderName, type SessionOptions } from './sessions.js';
 import { floatTensor, intTensor, readFloats } from './tensors.js';
 import { parseJsonObject } from './json-file.js';
+import { PROBE_LATENT_SIDE, scaleFactorFromProbe } from './vae-geometry.js';
 
 /** Where to load from and how. */
 export interface LoadOptions extends SessionOptions {
@@ -52,6 +54,8 @@ export class StableDiffusion {
   readonly scheduler: SchedulerConfig;
   /** VAE latent scale (0.18215 for SD v1). */
   readonly latentScale: number;
+  /** Pixels per latent cell on each side (8 for SD v1), from the VAE config or the decoder graph. */
+  readonly vaeScaleFactor: number;
   /** The CLIP tokenizer. */
   readonly tokenizer: ClipTokenizer;
   /** UNet batch items evaluated since load (a batch of 20 counts 20). */
@@ -68,12 +72,13 @@ export class StableDiffusion {
     contract: ModelContract,
     tokenizer: ClipTokenizer,
     scheduler: SchedulerConfig,
-    latentScale: number,
+    vae: { readonly latentScale: number; readonly vaeScaleFactor: number },
   ) {
     this.contract = contract;
     this.tokenizer = tokenizer;
     this.scheduler = scheduler;
-    this.latentScale = latentScale;
+    this.latentScale = vae.latentScale;
+    this.vaeScaleFactor = vae.vaeScaleFactor;
     this.providers = {
       text_encoder: sessions.textEncoder.provider,
       unet: sessions.unet.provider,
@@ -107,7 +112,11 @@ export class StableDiffusion {
       vaeDecoder: readVaeDecoderContract(vaeDecoder.signature),
       inpaintUnet: inpaintUnet === undefined ? undefined : readUnetContract(inpaintUnet.signature, 'inpainting'),
     };
-    return new StableDiffusion({ textEncoder, unet, vaeEncoder, vaeDecoder, inpaintUnet }, contract, tokenizer, scheduler, files.latentScale);
+    const vaeScaleFactor = files.vaeScaleFactor ?? (await probeVaeScaleFactor(vaeDecoder, contract.vaeDecoder));
+    return new StableDiffusion({ textEncoder, unet, vaeEncoder, vaeDecoder, inpaintUnet }, contract, tokenizer, scheduler, {
+      latentScale: files.latentScale,
+      vaeScaleFactor,
+    });
   }
 
   /** True when an inpainting UNet is loaded. */
@@ -166,25 +175,26 @@ export class StableDiffusion {
     return readFloats(result[contract.output.name], `${contract.file} ${contract.output.name}`);
   }
 
-  /** Encodes [1, 3, H, W] pixels in [-1, 1] to scaled latents [1, 4, H/8, W/8] (the distribution's mean). */
+  /** Encodes [1, 3, H, W] pixels in [-1, 1] to scaled latents [1, 4, H/f, W/f] (the distribution's mean; f = vaeScaleFactor). */
   async encodeImage(pixels: Float32Array, width: number, height: number): Promise<Float32Array> {
     const { input, output, file } = this.contract.vaeEncoder;
     const result = await this.sessions.vaeEncoder.session.run({ [input.name]: floatTensor(input.type, pixels, [1, 3, height, width]) });
     const raw = readFloats(result[output.name], `${file} ${output.name}`);
     // latent_parameters = mean ++ logvar along channels: the first 4 channels are the mean.
-    const latentSize = 4 * (height / 8) * (width / 8);
+    const f = this.vaeScaleFactor;
+    const latentSize = 4 * (height / f) * (width / f);
     const latents = new Float32Array(latentSize);
     for (let i = 0; i < latentSize; i++) latents[i] = (raw[i] as number) * this.latentScale;
     return latents;
   }
 
-  /** Decodes scaled latents [1, 4, h, w] to pixels [1, 3, 8h, 8w] in about [-1, 1]. */
+  /** Decodes scaled latents [1, 4, h, w] to pixels [1, 3, f·h, f·w] in about [-1, 1] (f = vaeScaleFactor). */
   async decodeLatents(latents: Float32Array, width: number, height: number): Promise<Float32Array> {
     const { input, output, file } = this.contract.vaeDecoder;
     const unscaled = new Float32Array(latents.length);
     for (let i = 0; i < latents.length; i++) unscaled[i] = (latents[i] as number) / this.latentScale;
     const result = await this.sessions.vaeDecoder.session.run({
-      [input.name]: floatTensor(input.type, unscaled, [1, 4, height / 8, width / 8]),
+      [input.name]: floatTensor(input.type, unscaled, [1, 4, height / this.vaeScaleFactor, width / this.vaeScaleFactor]),
     });
     return readFloats(result[output.name], `${file} ${output.name}`);
   }
@@ -201,6 +211,14 @@ function timestepTensor(contract: UnetContract, timestep: number, batch: number)
   const values = new Array<number>(rank === 0 ? 1 : batch).fill(timestep);
   const dims = rank === 0 ? [] : [batch];
   return type === 'int64' ? intTensor('int64', values, dims) : floatTensor(type, Float32Array.from(values), dims);
+}
+
+/** Decodes a small zero latent once and reads the factor from the picture's size (exports without a VAE config). */
+async function probeVaeScaleFactor(decoder: OpenedSession, contract: VaeDecoderContract): Promise<number> {
+  const side = PROBE_LATENT_SIDE;
+  const latent = floatTensor(contract.input.type, new Float32Array(4 * side * side), [1, 4, side, side]);
+  const result = await decoder.session.run({ [contract.input.name]: latent });
+  return scaleFactorFromProbe(contract.file, result[contract.output.name]?.dims ?? []);
 }
 
 async function readScheduler(file: string | undefined): Promise<SchedulerConfig> {

@@ -1,7 +1,8 @@
 /**
- * The subset of onnx.proto (https://github.com/onnx/onnx/blob/main/onnx/onnx.proto) the tiny-model generator writes,
- * with the official field numbers, encoded with protobufjs. Only what a model file needs: no training info, no
- * functions, no sparse tensors.
+ * The subset of onnx.proto (https://github.com/onnx/onnx/blob/main/onnx/onnx.proto) that torch.onnx and optimum
+ * exports use, with the official field numbers, encoded with protobufjs: the tiny-model generator writes it and the
+ * optimiser reads and rewrites real exports with it. No training info, no functions, no sparse tensors, no graph
+ * attributes (If/Loop bodies): SD exports have none, and a rewrite drops fields outside this subset.
  */
 import protobuf from 'protobufjs';
 
@@ -20,6 +21,7 @@ message AttributeProto {
   repeated float floats = 7 [packed = false];
   repeated int64 ints = 8 [packed = false];
   repeated bytes strings = 9;
+  repeated TensorProto tensors = 10;
   string doc_string = 13;
   int32 type = 20;
 }
@@ -55,9 +57,12 @@ message TensorProto {
   int32 data_type = 2;
   repeated float float_data = 4;
   repeated int32 int32_data = 5;
+  repeated bytes string_data = 6;
   repeated int64 int64_data = 7;
   string name = 8;
   bytes raw_data = 9;
+  repeated double double_data = 10;
+  repeated uint64 uint64_data = 11;
   string doc_string = 12;
   repeated StringStringEntryProto external_data = 13;
   int32 data_location = 14;
@@ -145,6 +150,9 @@ export interface TensorMessage {
   dims: number[];
   data_type: DataTypeCode;
   raw_data?: Uint8Array;
+  float_data?: number[];
+  int32_data?: number[];
+  int64_data?: number[];
   external_data?: StringStringEntry[];
   data_location?: number;
 }
@@ -185,6 +193,7 @@ export interface GraphMessage {
   initializer: TensorMessage[];
   input: ValueInfoMessage[];
   output: ValueInfoMessage[];
+  value_info?: ValueInfoMessage[];
   doc_string?: string;
 }
 
@@ -193,6 +202,8 @@ export interface ModelMessage {
   producer_name: string;
   producer_version: string;
   doc_string?: string;
+  domain?: string;
+  model_version?: number;
   graph: GraphMessage;
   opset_import: { domain: string; version: number }[];
   metadata_props?: StringStringEntry[];
@@ -212,7 +223,10 @@ export function encodeModel(model: ModelMessage): Uint8Array {
   return type.encode(message).finish();
 }
 
-/** Parses .onnx bytes back (for tests and debugging); int64 fields come back as numbers. */
+/**
+ * Parses .onnx bytes into plain objects; int64 fields come back as numbers (INT64_MAX and INT64_MIN, the only
+ * out-of-range values exports write, as Slice bounds, re-encode exactly: protobufjs clamps to them).
+ */
 export function decodeModel(bytes: Uint8Array): ModelMessage {
   const type = modelType();
   return type.toObject(type.decode(bytes), { longs: Number, arrays: true }) as unknown as ModelMessage;
