@@ -16,7 +16,9 @@
  * 1/sqrt(head size), Softmax, MatMul with V), which onnxruntime's optimiser leaves as it is, so the [batch, heads,
  * tokens, tokens] score matrices are materialised; 'fused' writes onnxruntime's contrib op
  * com.microsoft.MultiHeadAttention (query [b, S, C], key [b, L, C], value [b, L, C] -> [b, S, C], attribute num_heads,
- * default scale 1/sqrt(head size)) on the same projections, from the same random stream: the same values either way.
+ * default scale 1/sqrt(head size)) on the same projections, from the same random stream: the same values either way;
+ * 'sdpa' writes what torch >= 2.1 exports for F.scaled_dot_product_attention at opset 14 (q and kᵀ each multiplied
+ * by sqrt(scale), scale = 1/sqrt(head size) computed from Shape(q)), the other pattern `npm run optimize` fuses.
  */
 import { type ElemType, type GraphBuilder } from './graph-builder.js';
 import { partSeed, type ResolvedOptions } from './options.js';
@@ -91,6 +93,15 @@ export function benchmarkBranch(g: GraphBuilder, opts: ResolvedOptions, sampleIn
       perm: { ints: transposed ? [0, 2, 3, 1] : [0, 2, 1, 3] },
     });
 
+  /** torch's opset-14 scaled_dot_product_attention: scale from Shape(q), sqrt(scale) on q and on kᵀ, then MatMul. */
+  const sdpaScores = (q: string, k: string): string => {
+    const headSize = g.op1('Slice', [g.op1('Shape', [q]), g.constI64([-1]), g.constI64([Number.MAX_SAFE_INTEGER])]);
+    const scale = g.op1('Div', [g.constF32([1]), g.op1('Sqrt', [g.cast(headSize, 'int64', 'float32')])]);
+    const root = (): string => g.cast(g.op1('Sqrt', [scale]), 'float32', ct);
+    const keyT = g.op1('Transpose', [k], { perm: { ints: [0, 1, 3, 2] } });
+    return g.op1('MatMul', [g.op1('Mul', [q, root()]), g.op1('Mul', [keyT, root()])]);
+  };
+
   const attention = (x: string, context: string, contextWidth: number, hint: string): string => {
     // Both variants draw the weights in the same order (q, k, v, out), so they get the same values.
     const project = (input: string, name: string, rows: number): string =>
@@ -102,9 +113,12 @@ export function benchmarkBranch(g: GraphBuilder, opts: ResolvedOptions, sampleIn
       return g.op1('MatMul', [fused, weight(`${hint}.to_out.weight`, [c, c], c)]);
     }
     const q = splitHeads(project(x, 'to_q', c), false);
-    const k = splitHeads(project(context, 'to_k', contextWidth), true);
+    const sdpa = opts.benchmarkAttention === 'sdpa';
+    const k = splitHeads(project(context, 'to_k', contextWidth), !sdpa);
     const v = splitHeads(project(context, 'to_v', contextWidth), false);
-    const scores = g.op1('Mul', [g.op1('MatMul', [q, k]), scalar(`${hint}.scale`, 1 / Math.sqrt(c / heads))]);
+    const scores = sdpa
+      ? sdpaScores(q, k)
+      : g.op1('Mul', [g.op1('MatMul', [q, k]), scalar(`${hint}.scale`, 1 / Math.sqrt(c / heads))]);
     const probs = g.op1('Softmax', [scores], { axis: { i: -1 } });
     const merged = g.op1('Reshape', [g.op1('Transpose', [g.op1('MatMul', [probs, v])], { perm: { ints: [0, 2, 1, 3] } }), g.constI64([0, -1, c])]);
     return g.op1('MatMul', [merged, weight(`${hint}.to_out.weight`, [c, c], c)]);

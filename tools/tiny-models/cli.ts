@@ -21,8 +21,9 @@ const USAGE = `Usage: npm run tiny-models -- --out DIR [options]
   --symbolic-channels               symbolic channel dims, as the old diffusers exports have
   --blocks N --channels C           SD-sized benchmark blocks in the UNet (default 0, 320)
   --bench-dtype float32|float16     compute type of the benchmark blocks (default: the io type)
-  --attention unfused|fused         benchmark attention as MatMul/Softmax/MatMul (default) or onnxruntime's
-                                    com.microsoft.MultiHeadAttention contrib op`;
+  --attention unfused|fused|sdpa    benchmark attention as MatMul/Softmax/MatMul (default), onnxruntime's
+                                    com.microsoft.MultiHeadAttention contrib op, or torch 2.x's exported
+                                    scaled_dot_product_attention (sqrt(scale) on q and k)`;
 
 function fail(message: string): never {
   console.error(`${message}\n\n${USAGE}`);
@@ -115,7 +116,7 @@ async function main(): Promise<void> {
   if (width !== undefined) options.benchmarkChannels = width;
   const benchDtype = oneOf('bench-dtype', values['bench-dtype'], ['float32', 'float16'] as const);
   if (benchDtype !== undefined) options.benchmarkDtype = benchDtype;
-  const attention = oneOf('attention', values.attention, ['unfused', 'fused'] as const);
+  const attention = oneOf('attention', values.attention, ['unfused', 'fused', 'sdpa'] as const);
   if (attention !== undefined) options.benchmarkAttention = attention;
 
   const started = Date.now();

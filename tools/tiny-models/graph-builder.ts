@@ -90,7 +90,10 @@ interface Initializer {
 export interface ExternalDataOptions {
   /** File name relative to the model file, e.g. `model.onnx_data` or `weights.pb`. */
   readonly location: string;
-  /** Which initializers go out (default: every float tensor; small int64 shape constants stay inline). */
+  /**
+   * Which initializers go out (default: float tensors of more than one value; scalars such as attention scales
+   * stay inline, as in real exports, where onnx.save_model keeps everything under 1024 bytes inline).
+   */
   readonly include?: (name: string, value: TensorValue) => boolean;
 }
 
@@ -242,7 +245,8 @@ export class GraphBuilder {
   serialize(info: ModelInfo = {}, external?: ExternalDataOptions): SerializedModel {
     const chunks: Uint8Array[] = [];
     let offset = 0;
-    const include = external?.include ?? ((_: string, value: TensorValue) => value.type === 'float32' || value.type === 'float16');
+    const include =
+      external?.include ?? ((_: string, value: TensorValue) => (value.type === 'float32' || value.type === 'float16') && value.data.length > 1);
     const initializer: TensorMessage[] = this.initializers.map(({ name, value }) => {
       if (external === undefined || !include(name, value)) return tensorMessage(name, value);
       const bytes = bytesOf(value.data);

@@ -12,7 +12,7 @@ export interface Region {
 
 export type FloatIo = 'float32' | 'float16';
 
-export type BenchmarkAttention = 'unfused' | 'fused';
+export type BenchmarkAttention = 'unfused' | 'fused' | 'sdpa';
 
 export interface TinyModelOptions {
   /**
@@ -51,7 +51,9 @@ export interface TinyModelOptions {
    * 'unfused': Q·Kᵀ MatMul -> Mul(scale) -> Softmax -> MatMul, as a TorchScript export writes it (onnxruntime's
    *   optimiser does not fuse it: the [batch, heads, tokens, tokens] score matrices are materialised);
    * 'fused': onnxruntime's contrib op com.microsoft.MultiHeadAttention (opset com.microsoft 1) on the same
-   *   projections and weights, as onnxruntime's transformer optimiser writes it (same values; onnxruntime only).
+   *   projections and weights, as onnxruntime's transformer optimiser writes it (same values; onnxruntime only);
+   * 'sdpa': as torch >= 2.1 exports F.scaled_dot_product_attention at opset 14: q and kᵀ each multiplied by
+   *   sqrt(scale), scale = 1/sqrt(head size) computed from Shape(q), MatMul, Softmax, MatMul (same values).
    */
   benchmarkAttention?: BenchmarkAttention;
   /**
@@ -100,8 +102,8 @@ export function resolveOptions(options: TinyModelOptions = {}): ResolvedOptions 
     throw new Error(`benchmarkChannels must be a positive integer, not ${benchmarkChannels}`);
   }
   const benchmarkAttention = options.benchmarkAttention ?? 'unfused';
-  if (benchmarkAttention !== 'unfused' && benchmarkAttention !== 'fused') {
-    throw new Error(`benchmarkAttention must be 'unfused' or 'fused', not ${String(benchmarkAttention)}`);
+  if (benchmarkAttention !== 'unfused' && benchmarkAttention !== 'fused' && benchmarkAttention !== 'sdpa') {
+    throw new Error(`benchmarkAttention must be 'unfused', 'fused' or 'sdpa', not ${String(benchmarkAttention)}`);
   }
   if (!['int64', 'float32', 'float16'].includes(timestep.dtype) || (timestep.rank !== 0 && timestep.rank !== 1)) {
     throw new Error(`timestep must be int64/float32/float16 with rank 0 or 1`);
