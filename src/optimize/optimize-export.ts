@@ -1,6 +1,6 @@
 /**
  * `npm run optimize`: writes an optimised copy of a Stable Diffusion ONNX export in the same layout (the original
- * is only read): attention fused in the UNet and the VAE, the VAE encoder made deterministic, optionally fp16.
+ * is only read): attention fused in the UNet and the VAE, a sampling VAE encoder made to return the mean.
  * The tokenizer, scheduler and config files are copied as they are; optimized.json is written last.
  */
 import { copyFile, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
@@ -8,12 +8,13 @@ import path from 'node:path';
 import { DiffEditError, ErrorCode } from '../errors.js';
 import { OPTIMIZED_SUBDIR, RECORD_FILE, type OptimizedRecord } from '../engine/models/optimized-copy.js';
 import { optimizeModelFile, type ModelPasses, type ModelReport } from './optimize-model.js';
+import { sampleToMean } from './vae-mean.js';
 
 /** The model parts, and what is done to each (the text encoder's causal attention stays: 77 tokens cost nothing). */
 const PART_PASSES: Readonly<Record<string, ModelPasses>> = {
   text_encoder: { fuseAttention: false },
   unet: { fuseAttention: true },
-  vae_encoder: { fuseAttention: true },
+  vae_encoder: { fuseAttention: true, rewrites: [sampleToMean] },
   vae_decoder: { fuseAttention: true },
 };
 
