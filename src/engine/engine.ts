@@ -22,7 +22,8 @@ import {
 import { StableDiffusion, type LoadOptions } from './models/stable-diffusion.js';
 import type { ProviderName } from './models/sessions.js';
 import { gaussian } from './noise.js';
-import { resolveParameters, validatePrompts, type EditParameters } from './parameters.js';
+import { DEFAULT_PARAMETERS, resolveParameters, validatePrompts, type EditParameters } from './parameters.js';
+import { unetBatchSizes } from './warm-up.js';
 
 /** How to build an engine. */
 export interface EngineOptions extends LoadOptions {
@@ -169,7 +170,7 @@ export class DiffEditEngine {
         steps: parameters.steps,
         thresholding: parameters.thresholding,
         dilate: parameters.dilate,
-        maxBatch: this.options.maxBatch ?? defaultMaxBatch(this.models.providers.unet),
+        maxBatch: this.maxBatch,
       },
       controls,
     );
@@ -241,17 +242,28 @@ export class DiffEditEngine {
     };
   }
 
+  /** Most UNet items per call: the configured cap, else the provider's default. */
+  get maxBatch(): number {
+    return this.options.maxBatch ?? defaultMaxBatch(this.models.providers.unet);
+  }
+
   /**
-   * Runs every model once at the model size so the first user doesn't pay for kernel compilation and memory
-   * arena growth (large on GPU providers). Returns the milliseconds it took.
+   * Runs every model at the shapes a default job at the model size uses (prompts in threes, the UNet at batch 1,
+   * 2 and each mask chunk), so the first user doesn't pay for kernel compilation and memory planning (large on
+   * GPU providers and for unfused attention). Returns the milliseconds it took.
    */
   async warmUp(): Promise<number> {
     const started = performance.now();
     const side = this.size / this.models.vaeScaleFactor;
-    const prompts = await this.models.encodePrompts(['']);
-    const latents = new Float32Array(4 * side * side);
-    await this.models.predictNoise('standard', latents, [1, 4, side, side], 1, prompts.data);
-    const pixels = await this.models.decodeLatents(latents, this.size, this.size);
+    const prompts = await this.models.encodePrompts(['', '', '']);
+    const empty = prompts.data.subarray(0, prompts.sequenceLength * prompts.hiddenSize);
+    const latent = 4 * side * side;
+    for (const batch of unetBatchSizes(DEFAULT_PARAMETERS.maskDraws, this.maxBatch)) {
+      const embeddings = new Float32Array(batch * empty.length);
+      for (let i = 0; i < batch; i++) embeddings.set(empty, i * empty.length);
+      await this.models.predictNoise('standard', new Float32Array(batch * latent), [batch, 4, side, side], 1, embeddings);
+    }
+    const pixels = await this.models.decodeLatents(new Float32Array(latent), this.size, this.size);
     await this.models.encodeImage(pixels, this.size, this.size);
     return Math.round(performance.now() - started);
   }

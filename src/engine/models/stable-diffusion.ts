@@ -17,6 +17,8 @@ import {
   type VaeDecoderContract,
 } from './contract.js';
 import { locateModelFiles, type ModelPart } from './layout.js';
+import { chooseModelDir } from './optimized-copy.js';
+import { silentLogger } from '../../logger.js';
 import { openSession, type OpenedSession, type ProviderName, type SessionOptions } from './sessions.js';
 import { floatTensor, intTensor, readFloats } from './tensors.js';
 import { parseJsonObject } from './json-file.js';
@@ -28,6 +30,8 @@ export interface LoadOptions extends SessionOptions {
   readonly modelDir: string;
   /** An inpainting export whose 9-channel UNet can serve as the decoder. */
   readonly inpaintModelDir?: string | undefined;
+  /** Load `npm run optimize`'s copy when there is a current one (default true). */
+  readonly preferOptimized?: boolean;
 }
 
 /** Which UNet to run: the standard one, or the inpainting one when loaded. */
@@ -90,9 +94,11 @@ export class StableDiffusion {
 
   /** Loads every model of `options.modelDir` (and the inpainting UNet when configured) and checks the contract. */
   static async load(options: LoadOptions): Promise<StableDiffusion> {
-    const files = await locateModelFiles(options.modelDir);
+    const files = await locateModelFiles(await pickModelDir(options, options.modelDir, 'models'));
     const inpaintFiles =
-      options.inpaintModelDir === undefined ? undefined : await locateModelFiles(options.inpaintModelDir, ['unet']);
+      options.inpaintModelDir === undefined
+        ? undefined
+        : await locateModelFiles(await pickModelDir(options, options.inpaintModelDir, 'inpainting models'), ['unet']);
     const [tokenizer, scheduler] = await Promise.all([
       ClipTokenizer.fromDirectory(files.tokenizerDir),
       readScheduler(files.schedulerConfig),
@@ -211,6 +217,17 @@ function timestepTensor(contract: UnetContract, timestep: number, batch: number)
   const values = new Array<number>(rank === 0 ? 1 : batch).fill(timestep);
   const dims = rank === 0 ? [] : [batch];
   return type === 'int64' ? intTensor('int64', values, dims) : floatTensor(type, Float32Array.from(values), dims);
+}
+
+/** The export itself or its optimised copy, said in one log line. */
+async function pickModelDir(options: LoadOptions, dir: string, what: string): Promise<string> {
+  if (options.preferOptimized === false) return dir;
+  const choice = await chooseModelDir(dir);
+  (options.logger ?? silentLogger).info(`${what} from ${choice.dir}${choice.optimized ? ' (optimised)' : ''}`, {
+    optimized: choice.optimized,
+    reason: choice.reason,
+  });
+  return choice.dir;
 }
 
 /** Decodes a small zero latent once and reads the factor from the picture's size (exports without a VAE config). */
