@@ -35,8 +35,8 @@ export interface EngineOptions extends LoadOptions {
   readonly maxInputBytes?: number;
   /**
    * Most UNet batch items in one call (the mask's draws are chunked to fit). Default: 20 (the whole mask in one
-   * call) on GPU providers, 4 on the CPU, where batching gains little and unfused attention over 4096 tokens
-   * needs about 0.5 GB of scores per batch item.
+   * call) on GPU providers, 2 on the CPU, where the full SD 1.5 UNet measured the same time per item at batch 1,
+   * 2, 4 and 8 (5.3-6.7 s) while its peak memory grew from 3.6 to 5.2 GB (README, "Performance").
    */
   readonly maxBatch?: number | undefined;
 }
@@ -276,7 +276,7 @@ export class DiffEditEngine {
 
 /** The UNet batch cap when none is configured: see {@link EngineOptions.maxBatch}. */
 export function defaultMaxBatch(provider: ProviderName | undefined): number {
-  return provider === 'cpu' ? 4 : 20;
+  return provider === 'cpu' ? 2 : 20;
 }
 
 /** Decoding UNet calls: one per edit step. */

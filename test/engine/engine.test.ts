@@ -124,7 +124,7 @@ describe('mask only, thresholding modes, progress and cancellation', () => {
   });
 
   it.each([
-    ['cpu', 4],
+    ['cpu', 2],
     ['webgpu', 20],
     ['cuda', 20],
   ] as const)('without MAX_BATCH, %s batches at most %i UNet items per call', (provider, batch) => {

@@ -7,6 +7,7 @@ import { copyFile, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as ort from 'onnxruntime-node';
 import { generateTinyModels } from '../../tools/tiny-models/generate.js';
 
 /** The fixtures' folder. */
@@ -56,6 +57,17 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let max = 0;
   for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs((a[i] as number) - (b[i] as number)));
   return max;
+}
+
+/** Runs a model file once on the CPU EP (one thread) and returns its float outputs by name. */
+export async function runModel(file: string, feeds: Record<string, ort.Tensor>): Promise<Record<string, Float32Array>> {
+  const session = await ort.InferenceSession.create(file, { executionProviders: ['cpu'], intraOpNumThreads: 1 });
+  try {
+    const out = await session.run(feeds);
+    return Object.fromEntries(Object.entries(out).map(([name, t]) => [name, t.data as Float32Array]));
+  } finally {
+    await session.release();
+  }
 }
 
 /** Which fixture graphs make up an export, and what its VAE config says. */

@@ -35,7 +35,7 @@ export async function tinyEngine(options: TinyModelOptions = {}, engine: Partial
     logger: silentLogger,
     size: 128,
     cpuThreads: 1,
-    // The GPU default: the whole mask in one UNet call (the CPU default, 4, is tested on its own).
+    // The GPU default: the whole mask in one UNet call (the CPU default, 2, is tested on its own).
     maxBatch: 20,
     ...engine,
   });

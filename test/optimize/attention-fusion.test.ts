@@ -18,7 +18,7 @@ import { benchmarkBranch } from '../../tools/tiny-models/benchmark.js';
 import { generateTinyModels } from '../../tools/tiny-models/generate.js';
 import { GraphBuilder } from '../../tools/tiny-models/graph-builder.js';
 import { resolveOptions, type BenchmarkAttention } from '../../tools/tiny-models/options.js';
-import { REAL_ARCH, maxAbsDiff, readRefs } from '../engine/real-arch.js';
+import { REAL_ARCH, maxAbsDiff, readRefs, runModel } from '../engine/real-arch.js';
 
 async function fixtureModel(fixture: string): Promise<ModelMessage> {
   return decodeModel(await readFile(path.join(REAL_ARCH, fixture, 'model.onnx')));
@@ -66,15 +66,6 @@ describe('fusion counts, heads and scales read from the real exports', () => {
   });
 });
 
-async function run(file: string, feeds: Record<string, ort.Tensor>): Promise<Record<string, Float32Array>> {
-  const session = await ort.InferenceSession.create(file, { executionProviders: ['cpu'], intraOpNumThreads: 1 });
-  try {
-    const out = await session.run(feeds);
-    return Object.fromEntries(Object.entries(out).map(([name, t]) => [name, t.data as Float32Array]));
-  } finally {
-    await session.release();
-  }
-}
 
 const tempDir = (): Promise<string> => mkdtemp(path.join(os.tmpdir(), 'diffedit-optimize-'));
 
@@ -87,7 +78,7 @@ describe('optimised real exports compute what the originals compute (CPU EP, 1e-
     expect(countOps(decodeModel(await readFile(target)).graph, 'Softmax')).toBe(0);
     for (const ref of await readRefs(fixture)) {
       const feeds = Object.fromEntries(Object.entries(ref.inputs).map(([name, t]) => [name, new ort.Tensor('float32', t.data, t.dims)]));
-      const [original, optimised] = [await run(source, feeds), await run(target, feeds)];
+      const [original, optimised] = [await runModel(source, feeds), await runModel(target, feeds)];
       for (const [name, expected] of Object.entries(ref.outputs)) {
         expect(maxAbsDiff(optimised[name] ?? [], original[name] ?? [])).toBeLessThan(1e-4);
         expect(maxAbsDiff(optimised[name] ?? [], expected.data)).toBeLessThan(1e-4);
@@ -123,7 +114,7 @@ describe('the generator’s attention patterns', () => {
       sample: new ort.Tensor('float32', wave(2 * 4 * 8 * 6, 0.37), [2, 4, 8, 6]),
       encoder_hidden_states: new ort.Tensor('float32', wave(2 * 77 * 32, 0.11), [2, 77, 32]),
     };
-    const [original, optimised] = [(await run(source, feeds))['branch'] ?? [], (await run(target, feeds))['branch'] ?? []];
+    const [original, optimised] = [(await runModel(source, feeds))['branch'] ?? [], (await runModel(target, feeds))['branch'] ?? []];
     expect(Math.max(...Array.from(original, Math.abs))).toBeGreaterThan(0.1);
     expect(maxAbsDiff(optimised, original)).toBeLessThan(1e-4);
   });
@@ -149,8 +140,8 @@ describe('a whole export with external weights (weights.pb)', () => {
       timestep: new ort.Tensor('float32', Float32Array.from([500]), []),
       encoder_hidden_states: new ort.Tensor('float32', wave(77 * 32), [1, 77, 32]),
     };
-    const original = (await run(path.join(dir, 'unet', 'model.onnx'), feeds))['out_sample'] ?? [];
-    const optimised = (await run(path.join(result.outDir, 'unet', 'model.onnx'), feeds))['out_sample'] ?? [];
+    const original = (await runModel(path.join(dir, 'unet', 'model.onnx'), feeds))['out_sample'] ?? [];
+    const optimised = (await runModel(path.join(result.outDir, 'unet', 'model.onnx'), feeds))['out_sample'] ?? [];
     expect(maxAbsDiff(optimised, original)).toBeLessThan(1e-5);
     const record = JSON.parse(await readFile(path.join(result.outDir, 'optimized.json'), 'utf8')) as { parts: Record<string, unknown> };
     expect(Object.keys(record.parts).sort()).toEqual(['text_encoder', 'unet', 'vae_decoder', 'vae_encoder']);
