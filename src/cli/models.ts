@@ -1,7 +1,8 @@
 /**
  * `npm run models [-- options]`: downloads a Stable Diffusion v1.x ONNX export from the Hugging Face hub into
  * models/ (only the files the engine loads), optionally an inpainting UNet too. Re-runs skip what is complete
- * and resume what was interrupted. The work is in src/download/; this file reads flags and environment.
+ * and resume what was interrupted, then writes the optimised copy the engine prefers (`npm run optimize`;
+ * --no-optimize skips it). The work is in src/download/ and src/optimize/; this file reads flags and environment.
  */
 import 'dotenv/config';
 import path from 'node:path';
@@ -15,6 +16,7 @@ import { summaryText } from '../download/summary-text.js';
 import { TtyProgress } from '../download/tty-progress.js';
 import { ErrorCode, isDiffEditError } from '../errors.js';
 import { createLogger, type LogLevel } from '../logger.js';
+import { optimizeExport } from '../optimize/optimize-export.js';
 import { describeFailure } from './failure.js';
 
 /** The maintained copy of runwayml/stable-diffusion-v1-5 (runwayml's own repositories were taken down). */
@@ -24,7 +26,7 @@ const DEFAULT_REVISION = 'onnx';
 const DEFAULT_INPAINT_REPO = 'stable-diffusion-v1-5/stable-diffusion-inpainting';
 
 const USAGE = `Usage: npm run models -- [--repo ID] [--revision REV] [--out DIR]
-       [--inpaint] [--inpaint-repo ID] [--inpaint-revision REV] [--inpaint-out DIR] [--endpoint URL]
+       [--inpaint] [--inpaint-repo ID] [--inpaint-revision REV] [--inpaint-out DIR] [--endpoint URL] [--no-optimize]
 
   --repo ID            hub repository (default ${DEFAULT_REPO})
   --revision REV       branch, tag or commit holding the ONNX export (default ${DEFAULT_REVISION})
@@ -34,6 +36,7 @@ const USAGE = `Usage: npm run models -- [--repo ID] [--revision REV] [--out DIR]
   --inpaint-revision   default ${DEFAULT_REVISION}
   --inpaint-out DIR    default $INPAINT_MODEL_DIR or models-inpaint
   --endpoint URL       hub URL (default $HF_ENDPOINT or ${DEFAULT_ENDPOINT})
+  --no-optimize        skip the optimised copy (npm run optimize) written into DIR/optimized after downloading
 
 Environment (or .env): HF_TOKEN for gated/private repositories, HF_ENDPOINT, LOG_LEVEL.`;
 
@@ -55,6 +58,7 @@ async function main(signal: AbortSignal): Promise<number> {
       'inpaint-revision': { type: 'string' },
       'inpaint-out': { type: 'string' },
       endpoint: { type: 'string' },
+      'no-optimize': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -100,6 +104,10 @@ async function main(signal: AbortSignal): Promise<number> {
       signal,
     });
     process.stdout.write(`${summaryText(summary)}\n`);
+    if (!values['no-optimize']) {
+      const optimized = await optimizeExport({ modelDir: job.outDir, say: (line) => say(`  ${line}`) });
+      say(`optimised copy -> ${optimized.outDir} (the engine uses it; --no-optimize skips this step)`);
+    }
   }
   const [model, inpaint] = jobs;
   if (model !== undefined && path.resolve(model.outDir) !== path.resolve('models') && nonEmpty(env['MODEL_DIR']) === undefined) {

@@ -63,6 +63,21 @@ describe('npm run models', () => {
     expect(toHub.every((q) => q.authorization === 'Bearer hf_from_dotenv')).toBe(true);
   });
 
+  it('writes the optimised copy after downloading, and --no-optimize skips it', async () => {
+    const cwd = await tempDir();
+    const r = await models(['--repo', REPO, '--out', 'sd', '--endpoint', hub.endpoint], {}, cwd);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/unet: .*nodes/);
+    expect(r.stderr).toContain(`optimised copy -> ${path.join(cwd, 'sd', 'optimized')}`);
+    const record = JSON.parse(await readFile(path.join(cwd, 'sd', 'optimized', 'optimized.json'), 'utf8')) as { parts: Record<string, unknown> };
+    expect(Object.keys(record.parts)).toContain('unet');
+
+    const skipped = await models(['--repo', REPO, '--out', 'plain', '--endpoint', hub.endpoint, '--no-optimize'], {}, cwd);
+    expect(skipped.code).toBe(0);
+    expect(skipped.stderr).not.toContain('optimised copy');
+    await expect(readFile(path.join(cwd, 'plain', 'optimized', 'optimized.json'))).rejects.toThrow(/ENOENT/);
+  });
+
   it('on 401 prints one line asking for HF_TOKEN, no stack trace, and exits 1', async () => {
     hub.behaviour.status = 401;
     const cwd = await tempDir();
