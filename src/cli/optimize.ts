@@ -1,5 +1,5 @@
 /**
- * `npm run optimize -- --models DIR [--out DIR]`: writes an optimised copy of an export (see
+ * `npm run optimize -- --models DIR [--out DIR] [--fp16]`: writes an optimised copy of an export (see
  * src/optimize/optimize-export.ts); prints one line per model, then one JSON line with the reports, the time
  * taken and the process's peak RSS.
  */
@@ -8,16 +8,18 @@ import { parseArgs } from 'node:util';
 import { optimizeExport } from '../optimize/optimize-export.js';
 import { describeFailure } from './failure.js';
 
-const USAGE = `Usage: npm run optimize -- [--models DIR] [--out DIR]
+const USAGE = `Usage: npm run optimize -- [--models DIR] [--out DIR] [--fp16]
 
   --models DIR   the export to optimise (default $MODEL_DIR or models); it is only read
-  --out DIR      where the copy goes (default DIR/optimized)`;
+  --out DIR      where the copy goes (default DIR/optimized)
+  --fp16         UNet and VAE weights and compute in float16 (inputs and outputs stay float32)`;
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
       models: { type: 'string' },
       out: { type: 'string' },
+      fp16: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -30,6 +32,7 @@ async function main(): Promise<number> {
   const result = await optimizeExport({
     modelDir: values.models ?? (process.env['MODEL_DIR']?.trim() || 'models'),
     outDir: values.out,
+    fp16: values.fp16,
     say: (line) => process.stderr.write(`${line}\n`),
   });
   const attention = Object.fromEntries(

@@ -1,6 +1,7 @@
 /**
  * `npm run optimize`: writes an optimised copy of a Stable Diffusion ONNX export in the same layout (the original
- * is only read): attention fused in the UNet and the VAE, a sampling VAE encoder made to return the mean.
+ * is only read): attention fused in the UNet and the VAE, a sampling VAE encoder made to return the mean,
+ * optionally float16 compute in the UNet and the VAE.
  * The tokenizer, scheduler and config files are copied as they are; optimized.json is written last.
  */
 import { copyFile, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
@@ -10,7 +11,10 @@ import { OPTIMIZED_SUBDIR, RECORD_FILE, type OptimizedRecord } from '../engine/m
 import { optimizeModelFile, type ModelPasses, type ModelReport } from './optimize-model.js';
 import { sampleToMean } from './vae-mean.js';
 
-/** The model parts, and what is done to each (the text encoder's causal attention stays: 77 tokens cost nothing). */
+/**
+ * The model parts, and what is done to each. The text encoder is copied as it is: its causal attention over 77
+ * tokens costs nothing, and in fp16 its mask (float32's lowest value) would overflow.
+ */
 const PART_PASSES: Readonly<Record<string, ModelPasses>> = {
   text_encoder: { fuseAttention: false },
   unet: { fuseAttention: true },
@@ -27,6 +31,8 @@ export interface OptimizeOptions {
   readonly modelDir: string;
   /** Where the copy goes (default `<modelDir>/optimized`, which the engine picks up by itself). */
   readonly outDir?: string | undefined;
+  /** Also convert the UNet and the VAE to float16 compute (inputs and outputs stay float32). */
+  readonly fp16?: boolean | undefined;
   /** One line per step (default: nowhere). */
   readonly say?: (line: string) => void;
 }
@@ -50,7 +56,8 @@ export async function optimizeExport(options: OptimizeOptions): Promise<Optimize
     const file = path.join(source, part, 'model.onnx');
     const stamp = await stat(file).catch(() => undefined);
     if (stamp === undefined) continue;
-    const report = await optimizeModelFile(file, path.join(outDir, part, 'model.onnx'), passes);
+    const fp16 = options.fp16 === true && passes.fuseAttention;
+    const report = await optimizeModelFile(file, path.join(outDir, part, 'model.onnx'), { ...passes, fp16 });
     const summary = summarise(report);
     say(`${part}: ${summary}`);
     parts[part] = report;
@@ -64,7 +71,7 @@ export async function optimizeExport(options: OptimizeOptions): Promise<Optimize
     version: 1,
     source,
     createdAt: new Date().toISOString(),
-    fp16: false,
+    fp16: options.fp16 === true,
     parts: recorded,
   };
   await writeFile(path.join(outDir, RECORD_FILE), `${JSON.stringify(written, null, 2)}\n`);

@@ -4,19 +4,20 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { decodeModel, encodeModel, type ModelMessage } from '../onnx/proto.js';
+import { DataType, decodeModel, encodeModel, type ModelMessage } from '../onnx/proto.js';
 import { fuseAttention, type FusionReport } from './attention-fusion.js';
 import { copyExternalData, type ExternalCopy, type TensorTransform } from './external-data.js';
+import { convertToFloat16, halfBytes } from './float16.js';
 import { pruneGraph } from './prune.js';
 
 /** Graph rewrites to apply to one model. */
 export interface ModelPasses {
   /** Fuse attention blocks into com.microsoft.MultiHeadAttention. */
   readonly fuseAttention: boolean;
-  /** Further rewrites of the decoded model (the VAE encoder's sample -> mean, fp16), in order. */
+  /** Further rewrites of the decoded model (the VAE encoder's sample -> mean), in order. */
   readonly rewrites?: readonly ((model: ModelMessage) => string | undefined)[];
-  /** Converts weights while they are copied (fp16). */
-  readonly transform?: TensorTransform;
+  /** Weights and compute in float16 (inputs and outputs stay float32). */
+  readonly fp16?: boolean;
 }
 
 /** What happened to one model. */
@@ -36,8 +37,18 @@ export async function optimizeModelFile(source: string, target: string, passes: 
   const attention = passes.fuseAttention ? fuseAttention(model) : undefined;
   const rewrites = (passes.rewrites ?? []).flatMap((rewrite) => rewrite(model) ?? []);
   pruneGraph(model.graph);
+  let transform: TensorTransform | undefined;
+  if (passes.fp16 === true) {
+    const conversion = convertToFloat16(model);
+    rewrites.push(conversion.line);
+    // External float32 weights are halved on their way into the new file, one tensor at a time.
+    transform = (tensor, bytes) =>
+      conversion.externalToConvert.has(tensor.name)
+        ? { bytes: halfBytes(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4)), dataType: DataType.FLOAT16 }
+        : undefined;
+  }
   await mkdir(path.dirname(target), { recursive: true });
-  const weights = await copyExternalData(model.graph, path.dirname(source), path.dirname(target), passes.transform);
+  const weights = await copyExternalData(model.graph, path.dirname(source), path.dirname(target), transform);
   await writeFile(target, encodeModel(model));
   return { nodesBefore, nodesAfter: model.graph.node.length, attention, rewrites, weights };
 }
