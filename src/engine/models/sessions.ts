@@ -37,8 +37,8 @@ export interface SessionOptions {
   /** onnxruntime's graph optimisation level (default 'all': measured 1.5x faster than 'disabled' on SD-like blocks). */
   readonly graphOptimization?: GraphOptimization;
   /**
-   * Providers found unusable so far, with why: filled in by {@link openSession} and shared across the models
-   * of one load, so a missing CUDA library or GPU adapter is tried (and logged by onnxruntime) once, not per model.
+   * Providers found unusable so far, with why: filled in by the quiet probe before loading (provider-probe.ts)
+   * and by {@link openSession}, and shared across the models of one load, so an unusable provider is skipped.
    */
   readonly unavailable?: Map<ProviderName, string>;
 }

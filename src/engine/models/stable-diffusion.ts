@@ -18,6 +18,7 @@ import {
 } from './contract.js';
 import { locateModelFiles, type ModelPart } from './layout.js';
 import { chooseModelDir } from './optimized-copy.js';
+import { probeProviders } from './provider-probe.js';
 import { silentLogger } from '../../logger.js';
 import { openSession, type OpenedSession, type ProviderName, type SessionOptions } from './sessions.js';
 import { floatTensor, intTensor, readFloats } from './tensors.js';
@@ -32,6 +33,20 @@ export interface LoadOptions extends SessionOptions {
   readonly inpaintModelDir?: string | undefined;
   /** Load `npm run optimize`'s copy when there is a current one (default true). */
   readonly preferOptimized?: boolean;
+}
+
+/** Finds out quietly, before any model is opened, which of `providers` work; one log line each. */
+async function probeQuietly(options: LoadOptions): Promise<Map<ProviderName, string>> {
+  const unavailable = options.unavailable ?? new Map<ProviderName, string>();
+  const logger = options.logger ?? silentLogger;
+  for (const result of await probeProviders(options.providers.filter((p) => p !== 'cpu' && !unavailable.has(p)))) {
+    if (result.available) logger.info(`provider ${result.provider}: available`, { provider: result.provider });
+    else {
+      unavailable.set(result.provider, result.reason);
+      logger.info(`provider ${result.provider}: unavailable (${result.reason})`, { provider: result.provider, reason: result.reason });
+    }
+  }
+  return unavailable;
 }
 
 /** Which UNet to run: the standard one, or the inpainting one when loaded. */
@@ -104,7 +119,7 @@ export class StableDiffusion {
       readScheduler(files.schedulerConfig),
     ]);
     // One at a time: on a GPU, concurrent session creation only competes for the same memory and compiler.
-    const sessionOptions: SessionOptions = { ...options, unavailable: options.unavailable ?? new Map() };
+    const sessionOptions: SessionOptions = { ...options, unavailable: await probeQuietly(options) };
     const textEncoder = await openSession('text_encoder', files.onnx.text_encoder, sessionOptions);
     const unet = await openSession('unet', files.onnx.unet, sessionOptions);
     const vaeEncoder = await openSession('vae_encoder', files.onnx.vae_encoder, sessionOptions);
