@@ -69,6 +69,7 @@ export function convertToFloat16(model: ModelMessage): Float16Conversion {
   const type = new Map<string, number>(); // types after conversion
   for (const input of graph.input) type.set(input.name, input.type.tensor_type.elem_type);
   const externalToConvert = new Set<string>();
+  const weights = graph.initializer.filter((t) => t.data_type === FLOAT).length;
   for (const t of graph.initializer) {
     if (t.data_type !== FLOAT) continue;
     type.set(t.name, HALF);
@@ -127,7 +128,7 @@ export function convertToFloat16(model: ModelMessage): Float16Conversion {
   graph.value_info = [];
   const blocked = Object.keys(FLOAT32_OPS).filter((op) => graph.node.some((n) => n.op_type === op));
   return {
-    line: `fp16: ${graph.initializer.filter((t) => t.data_type === HALF).length} weights converted; ${kept} nodes kept in float32 (${blocked.join(', ') || 'none'}); ${casts.size} Casts inserted; inputs and outputs float32`,
+    line: `fp16: ${weights} weights converted; ${kept} nodes kept in float32 (${blocked.join(', ') || 'none'}); ${casts.size} Casts inserted; inputs and outputs float32`,
     externalToConvert,
   };
 }

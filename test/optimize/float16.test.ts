@@ -46,7 +46,10 @@ describe('fp16 copies of the real exports', () => {
   it('halves external weights on their way into the copy', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'diffedit-fp16-export-'));
     await generateTinyModels(dir, { layout: 'diffusers-onnx', benchmarkBlocks: 1, benchmarkChannels: 64 });
-    const { outDir } = await optimizeExport({ modelDir: dir, fp16: true });
+    const { outDir, parts } = await optimizeExport({ modelDir: dir, fp16: true });
+    const halved = decodeModel(await readFile(path.join(outDir, 'unet', 'model.onnx'))).graph.initializer.filter((t) => t.data_type === DataType.FLOAT16);
+    expect(parts['unet']?.rewrites.join()).toContain(`fp16: ${halved.length} weights converted`);
+    expect(halved.filter((t) => t.data_location === 1).length).toBeGreaterThan(10);
     const [full, half] = [await stat(path.join(dir, 'unet', 'weights.pb')), await stat(path.join(outDir, 'unet', 'weights.pb'))];
     expect(half.size).toBeLessThan(full.size * 0.6);
     const feeds = {
