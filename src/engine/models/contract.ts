@@ -200,9 +200,13 @@ export function readVaeEncoderContract(sig: ModelSignature): VaeEncoderContract 
 
 /** Reads the VAE decoder's contract. */
 export function readVaeDecoderContract(sig: ModelSignature): VaeDecoderContract {
+  const latent = find(sig.inputs, 'latent_sample');
+  // SD v1's UNets and DiffEdit's blending work on 4 latent channels; a VAE with others (SD 3's 16) is refused here.
+  const channels = latent === undefined ? undefined : fixedDim(latent, 1);
+  if (channels !== undefined && channels !== 4) throw mismatch(sig.file, 'input "latent_sample" with 4 latent channels', latent);
   return {
     file: sig.file,
-    input: floatSlot(sig.file, find(sig.inputs, 'latent_sample'), 'input "latent_sample" [batch, 4, h, w]', 4),
+    input: floatSlot(sig.file, latent, 'input "latent_sample" [batch, 4, h, w]', 4),
     output: floatSlot(sig.file, find(sig.outputs, 'sample') ?? sig.outputs[0], 'output "sample" [batch, 3, height, width]', 4),
   };
 }

@@ -103,6 +103,12 @@ describe('VAE contracts', () => {
       /latent_parameters.*latent_sample.*found "latent_dist"/,
     );
   });
+  it('refuses a decoder with other than 4 latent channels', () => {
+    expectMismatch(
+      () => readVaeDecoderContract(sig([t('latent_sample', 'float32', ['batch', 16, 'h', 'w'])], [t('sample', 'float32', ['batch', 3, 'H', 'W'])])),
+      /4 latent channels.*found "latent_sample" float32 \[batch, 16, h, w\]/,
+    );
+  });
   it('reads an fp16 decoder', () => {
     const c = readVaeDecoderContract(sig([t('latent_sample', 'float16', ['batch', 4, 'h', 'w'])], [t('sample', 'float16', ['batch', 3, 'H', 'W'])]));
     expect([c.input.type, c.output.type]).toEqual(['float16', 'float16']);
