@@ -190,7 +190,8 @@ class Matcher {
     for (const input of node.input) {
       const dims = this.index.constant(input)?.dims;
       const last = dims?.[dims.length - 1];
-      if (last !== undefined && (node.op_type === 'MatMul' ? dims?.length === 2 : true)) return Number(last);
+      // A MatMul's [C_in, C] weight, or an Add's [C] bias.
+      if (last !== undefined && (node.op_type === 'Add' || dims?.length === 2)) return Number(last);
       if (node.op_type === 'Add') {
         const inner = this.projectionWidth(input);
         if (inner !== undefined) return inner;
