@@ -16,7 +16,7 @@ describe('npm start', () => {
   it('serves /mask, then shuts down cleanly on SIGTERM', async () => {
     const fake = await FakeDiscord.start();
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'diffedit-main-'));
-    const child = spawn(path.join(root, 'node_modules/.bin/tsx'), [path.join(root, 'src/main.ts')], {
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "src/main.ts")], {
       cwd: dataDir,
       env: {
         PATH: process.env['PATH'] ?? '',

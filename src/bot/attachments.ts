@@ -237,6 +237,8 @@ function tooLargeWhileDownloading(cap: number, details: Record<string, unknown>)
 }
 
 function abortedError(reason: unknown): DiffEditError {
+  // The canceller's own typed reason (e.g. the bot shutting down) says more than "cancelled".
+  if (reason instanceof DiffEditError) return reason;
   return new DiffEditError(ErrorCode.Aborted, 'The download was cancelled.', {}, { cause: reason });
 }
 

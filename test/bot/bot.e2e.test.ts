@@ -2,26 +2,33 @@
  * The bot end to end: the real discord.js client logged into a fake Discord on 127.0.0.1, the real engine on
  * tiny generated models, attachments served by the fake. Assertions are on what the bot sent.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DiffEditBot } from '../../src/bot/bot.js';
-import { DEFAULT_ATTACHMENT_HOSTS } from '../../src/bot/attachments.js';
-import type { EditRunner } from '../../src/bot/job-runner.js';
-import type { BotConfig } from '../../src/config/bot.js';
+import type { DiffEditBot } from '../../src/bot/bot.js';
+import type { EditRunner } from '../../src/bot/job-lifecycle.js';
 import type { DiffEditEngine } from '../../src/engine/engine.js';
-import { silentLogger } from '../../src/logger.js';
 import { FakeDiscord, Permission, type RecordedRequest } from '../fake-discord/index.js';
 import { smoothPhoto, tinyEngine } from '../engine/tiny-engine.js';
+import {
+  ALICE,
+  BOB,
+  MALLORY,
+  contentOf,
+  customIds,
+  finalResult,
+  forToken,
+  paced,
+  privateAnswer,
+  seedOf,
+  sendCommand,
+  startBot as startTestBot,
+  tempDataDir,
+  type CommandSpec,
+} from './harness.js';
 
-const REF = 'a bowl of strawberries';
-const QUERY = 'a bowl of grapes';
 const PANEL_WIDTH = 3 * 128 + 2 * 8;
-const ALICE = { id: '100000000000000001', username: 'alice' };
-const BOB = { id: '100000000000000002', username: 'bob' };
-const MALLORY = { id: '100000000000000003', username: 'mallory' };
 
 let fake: FakeDiscord;
 let engine: DiffEditEngine;
@@ -30,76 +37,16 @@ let dataDir: string;
 let photo: Buffer;
 let photoUrl: string;
 
-function config(): BotConfig & { token: string } {
-  return {
-    token: fake.botToken,
-    apiUrl: fake.apiUrl,
-    dataDir,
-    jobStoreMaxBytes: 64 * 1024 * 1024,
-    maxUploadBytes: 10 * 1024 * 1024,
-    maxInputPixels: 50e6,
-    downloadTimeoutMs: 5000,
-    attachmentHosts: [...DEFAULT_ATTACHMENT_HOSTS, '127.0.0.1'],
-    perUserQueueLimit: 2,
-    queueLimit: 20,
-    progressIntervalMs: 150,
-    shutdownGraceMs: 5000,
-  };
+function startBot(runner: EditRunner = paced(engine, 250)): Promise<DiffEditBot> {
+  return startTestBot(fake, { engine: runner, dataDir });
 }
 
-async function startBot(runner: EditRunner = engine): Promise<DiffEditBot> {
-  const started = await DiffEditBot.start({ config: config(), engine: runner, logger: silentLogger });
-  const deadline = Date.now() + 5000;
-  while (!started.client.isReady()) {
-    if (Date.now() > deadline) throw new Error('bot never became ready');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return started;
+function command(name: 'diffedit' | 'mask', options: Partial<CommandSpec> = {}): { id: string; token: string } {
+  return sendCommand(fake, name, { url: photoUrl, size: photo.length, ...options });
 }
-
-function command(
-  name: 'diffedit' | 'mask',
-  options: { user?: typeof ALICE; url?: string; size?: number; contentType?: string; ref?: string; query?: string; seed?: number } = {},
-): { id: string; token: string } {
-  return fake.sendSlashCommand({
-    name,
-    user: options.user ?? ALICE,
-    options: [
-      { name: 'image', type: 'attachment', value: 'photo' },
-      { name: 'ref', type: 'string', value: options.ref ?? REF },
-      { name: 'query', type: 'string', value: options.query ?? QUERY },
-      ...(options.seed !== undefined ? [{ name: 'seed', type: 'integer' as const, value: options.seed }] : []),
-    ],
-    attachments: {
-      photo: {
-        filename: 'photo.png',
-        url: options.url ?? photoUrl,
-        size: options.size ?? photo.length,
-        contentType: options.contentType ?? 'image/png',
-        width: 128,
-        height: 128,
-      },
-    },
-  });
-}
-
-const forToken = (token: string) => (r: RecordedRequest) => r.path.includes(`/${token}`);
-const finalResult = (token: string) => (r: RecordedRequest) =>
-  r.method === 'PATCH' && r.path.endsWith(`/${token}/messages/@original`) && r.files.length > 0;
-
-function customIds(request: RecordedRequest): string[] {
-  const rows = ((request.json as { components?: { components: { custom_id: string }[] }[] }).components ?? []);
-  return rows.flatMap((row) => row.components.map((c) => c.custom_id));
-}
-
-function contentOf(request: RecordedRequest): string {
-  return (request.json as { content?: string }).content ?? '';
-}
-
-const seedOf = (request: RecordedRequest): number => Number(/seed (\d+)/.exec(contentOf(request))?.[1]);
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(path.join(os.tmpdir(), 'diffedit-bot-'));
+  dataDir = await tempDataDir();
   [fake, engine, photo] = await Promise.all([FakeDiscord.start(), tinyEngine(), smoothPhoto()]);
   photoUrl = fake.serveFile('photo.png', photo, { contentType: 'image/png' });
   bot = await startBot();
@@ -205,12 +152,16 @@ describe('queue', () => {
     expect(aStatuses.some((s) => /in queue/.test(s))).toBe(false);
   });
 
-  it('a third waiting job of one user is refused privately while others are served', async () => {
-    const jobs = [command('diffedit', { user: BOB }), command('diffedit', { user: BOB }), command('diffedit', { user: BOB }), command('diffedit', { user: BOB })];
-    const refused = await fake.waitForRequest((r) => forToken((jobs[3] as { token: string }).token)(r) && r.method === 'POST', 5000);
-    expect(refused.json).toMatchObject({ type: 4, data: { flags: 64 } });
-    expect(JSON.stringify(refused.json)).toMatch(/already have 2 jobs waiting/);
-    await Promise.all(jobs.slice(0, 3).map((j) => fake.waitForRequest(finalResult(j.token), 30_000)));
+  it('a third waiting job of one user is refused privately, downloading jobs included, while others are served', async () => {
+    // A slow upload keeps the first two downloading: they count against the cap as much as queued ones.
+    const slowUrl = fake.serveFile('slow.png', photo, { contentType: 'image/png', delayMs: 600 });
+    const jobs = [0, 1, 2, 3].map(() => command('diffedit', { user: BOB, url: slowUrl }));
+    for (const refused of jobs.slice(2)) {
+      const reply = await fake.waitForRequest(privateAnswer(refused.token), 3000);
+      expect(reply.json).toMatchObject({ type: 4, data: { flags: 64 } });
+      expect(contentOf(reply)).toMatch(/already have 2 jobs waiting/);
+    }
+    await Promise.all(jobs.slice(0, 2).map((j) => fake.waitForRequest(finalResult(j.token), 30_000)));
   });
 });
 
@@ -238,11 +189,17 @@ describe('bad input gets a short private message and the bot keeps serving', () 
     expect(fake.requests.some((r) => forToken(slash.token)(r) && r.method === 'DELETE')).toBe(true);
   });
 
-  it('a blank prompt: the placeholder is removed and the user told privately what to write', async () => {
-    const slash = command('diffedit', { ref: '   ' });
-    const followUp = await fake.waitForRequest((r) => forToken(slash.token)(r) && r.method === 'POST' && r.path.includes('/webhooks/'), 10_000);
-    expect(followUp.json).toMatchObject({ flags: 64 });
-    expect(contentOf(followUp)).toMatch(/ref prompt is empty/);
+  it.each([
+    ['a blank prompt', { ref: '   ' }, /ref prompt is empty/],
+    ['identical prompts', { ref: 'A bowl', query: 'a  bowl' }, /same text/],
+    ['an out-of-range seed', { seed: -5 }, /seed must be a whole number/],
+  ])('%s is refused privately before anything public is posted', async (_name, spec, message) => {
+    const slash = command('diffedit', spec);
+    const reply = await fake.waitForRequest(privateAnswer(slash.token), 3000);
+    expect(reply.json).toMatchObject({ type: 4, data: { flags: 64 } });
+    expect(contentOf(reply)).toMatch(message);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(fake.requests.filter(forToken(slash.token)).map((r) => r.method)).toEqual(['POST']);
   });
 
   it('still serves a good request afterwards', async () => {
