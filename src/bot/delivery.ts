@@ -59,6 +59,8 @@ export class JobReply {
   #placeholder = false;
   /** The placeholder's message id, learnt from the first status edit; used to remove it with the bot token. */
   #placeholderId: string | undefined;
+  /** Discord said the token is expired or unknown (the clock may not know: a token can die early). */
+  #tokenDead = false;
   readonly #now: () => number;
   readonly #sleep: (ms: number) => Promise<void>;
 
@@ -75,7 +77,7 @@ export class JobReply {
   }
 
   private get tokenExpired(): boolean {
-    return this.#now() - this.interaction.createdTimestamp > INTERACTION_TOKEN_TTL_MS;
+    return this.#tokenDead || this.#now() - this.interaction.createdTimestamp > INTERACTION_TOKEN_TTL_MS;
   }
 
   /** Acknowledges the interaction with a public "thinking..." placeholder that the job's messages replace. */
@@ -87,8 +89,13 @@ export class JobReply {
   /** Replaces the placeholder's text (queue position, progress) while the token lives. */
   async status(content: string): Promise<void> {
     if (this.tokenExpired) return;
-    const message = await this.interaction.editReply({ content });
-    this.#placeholderId ??= message.id;
+    try {
+      const message = await this.interaction.editReply({ content });
+      this.#placeholderId ??= message.id;
+    } catch (error) {
+      if (isExpiredToken(error)) this.#tokenDead = true;
+      throw error;
+    }
   }
 
   /** Delivers a result down the ladder; resolves with the route that worked, never rejects. */
@@ -143,6 +150,7 @@ export class JobReply {
         await send();
         return true;
       } catch (error) {
+        if (isExpiredToken(error)) this.#tokenDead = true;
         const left = deadline - this.#now();
         if (!isTransient(error) || left <= 0) {
           this.options.logger.warn(`could not ${what}`, { interaction: this.interaction.id, user: this.userId, error, expiredToken: isExpiredToken(error) });
@@ -172,6 +180,7 @@ export class JobReply {
       } else return;
       this.#placeholder = false;
     } catch (error) {
+      if (isExpiredToken(error)) this.#tokenDead = true;
       if (!isUnknownMessage(error)) this.options.logger.info('could not remove the placeholder', { interaction: interaction.id, error });
     }
   }

@@ -103,7 +103,7 @@ export const forToken = (token: string) => (r: RecordedRequest) => r.path.includ
 
 /** The result edited into the interaction's reply. */
 export const finalResult = (token: string) => (r: RecordedRequest) =>
-  r.method === 'PATCH' && r.path.endsWith(`/${token}/messages/@original`) && r.files.length > 0;
+  r.method === 'PATCH' && r.path.endsWith(`/${token}/messages/@original`) && r.files.length > 0 && r.status < 300;
 
 /** A private answer to the interaction: an ephemeral callback (type 4) or an ephemeral follow-up. */
 export const privateAnswer = (token: string) => (r: RecordedRequest) => {
