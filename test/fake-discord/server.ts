@@ -163,11 +163,16 @@ export class FakeHttpServer {
       respond();
       return;
     }
+    // the headers wait `delay` ms; a client giving up (abort, timeout) or close() clears the timer
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       respond();
     }, delay);
     this.timers.add(timer);
+    res.on('close', () => {
+      clearTimeout(timer);
+      this.timers.delete(timer);
+    });
   }
 }
 

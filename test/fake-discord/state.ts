@@ -49,7 +49,46 @@ export const Errors = {
   cannotEditOthers: () => new ApiError(403, 50005, 'Cannot edit a message authored by another user'),
   tooLarge: () => new ApiError(413, 40005, 'Request entity too large'),
   invalidForm: (errors: unknown) => new ApiError(400, 50035, 'Invalid Form Body', errors),
+  missingAccess: () => new ApiError(403, 50001, 'Missing Access'),
+  missingPermissions: () => new ApiError(403, 50013, 'Missing Permissions'),
+  cannotMessageUser: () => new ApiError(403, 50007, 'Cannot send messages to this user'),
+  invalidRecipient: () => new ApiError(400, 50033, 'Invalid Recipient(s)'),
 };
+
+/** What the bot may do in a channel (setChannelAccess): everything, read but not post, or not even see it. */
+export type ChannelAccess = 'full' | 'no-send' | 'no-access';
+
+/**
+ * A 429 as Discord sends it. Per-route (scope user/shared): Retry-After plus the bucket headers with
+ * X-RateLimit-Remaining 0; global: Retry-After, X-RateLimit-Global and X-RateLimit-Scope global only.
+ * Discord's Retry-After header is whole seconds (rounded up); the fake sends retryAfterSeconds as given so
+ * tests can wait fractions of a second. The body's retry_after is the exact float, as on Discord.
+ */
+export function rateLimitResponse(
+  retryAfterSeconds: number,
+  options: { global?: boolean; scope?: 'user' | 'shared'; bucketHeaders?: boolean } = {},
+): { status: number; body: unknown; headers: Record<string, string> } {
+  const global = options.global ?? false;
+  const headers: Record<string, string> = { 'Retry-After': String(retryAfterSeconds) };
+  if (global) {
+    headers['X-RateLimit-Global'] = 'true';
+    headers['X-RateLimit-Scope'] = 'global';
+  } else {
+    headers['X-RateLimit-Scope'] = options.scope ?? 'user';
+    if (options.bucketHeaders ?? true) {
+      headers['X-RateLimit-Limit'] = '5';
+      headers['X-RateLimit-Remaining'] = '0';
+      headers['X-RateLimit-Reset'] = ((Date.now() + retryAfterSeconds * 1000) / 1000).toFixed(3);
+      headers['X-RateLimit-Reset-After'] = String(retryAfterSeconds);
+      headers['X-RateLimit-Bucket'] = 'fakebucket0000000000000000000000';
+    }
+  }
+  return {
+    status: 429,
+    body: { message: 'You are being rate limited.', retry_after: retryAfterSeconds, global },
+    headers,
+  };
+}
 
 function fieldError(code: string, message: string) {
   return { _errors: [{ code, message }] };
@@ -110,6 +149,13 @@ export class FakeState {
   /** users seen in interactions (for GET /users/:id and guild members) */
   readonly users = new Map<string, APIUser>();
   readonly messages = new Map<string, APIMessage>();
+  /** ids of messages deleted through the API (they stay deleted: 10008) */
+  readonly deletedMessageIds = new Set<string>();
+  /** user id -> the DM channel id between the bot and that user */
+  readonly dmChannels = new Map<string, string>();
+  /** users whose DMs are closed to the bot (posting in their DM: 403 50007) */
+  readonly closedDms = new Set<string>();
+  readonly channelAccess = new Map<string, ChannelAccess>();
   readonly interactionsById = new Map<string, InteractionRecord>();
   readonly interactionsByToken = new Map<string, InteractionRecord>();
   readonly files = new Map<string, ServedFile>();
@@ -167,6 +213,45 @@ export class FakeState {
   serve(key: string, file: ServedFile): string {
     this.files.set(key, file);
     return `${this.baseUrl}/attachments/${key.split('/').map(encodeURIComponent).join('/')}`;
+  }
+
+  /** The DM channel between the bot and a user (created and remembered on first use, as Discord does). */
+  dmChannelFor(user: APIUser): ChannelRecord {
+    let id = this.dmChannels.get(user.id);
+    if (id === undefined) {
+      id = snowflake();
+      this.dmChannels.set(user.id, id);
+    }
+    let channel = this.channels.get(id);
+    if (channel === undefined) {
+      channel = { id, guildId: null, name: 'dm', recipient: user };
+      this.channels.set(id, channel);
+    }
+    return channel;
+  }
+
+  /**
+   * A channel the bot uses with its token, or Discord's error: 10003 unknown, 50001 when setChannelAccess made it
+   * invisible, 50013 when it may not post (`send`), 50007 for a DM with a user whose DMs are closed (`send`).
+   */
+  channelForBot(channelId: string, need: 'view' | 'send'): ChannelRecord {
+    const channel = this.channels.get(channelId);
+    if (channel === undefined) throw Errors.unknownChannel();
+    const access = this.channelAccess.get(channelId) ?? 'full';
+    if (access === 'no-access') throw Errors.missingAccess();
+    if (need === 'send') {
+      if (access === 'no-send') throw Errors.missingPermissions();
+      if (channel.guildId === null && channel.recipient !== undefined && this.closedDms.has(channel.recipient.id)) {
+        throw Errors.cannotMessageUser();
+      }
+    }
+    return channel;
+  }
+
+  /** Remove a message for good (later GET/PATCH/DELETE of it: 404 10008). */
+  deleteMessage(id: string): void {
+    this.messages.delete(id);
+    this.deletedMessageIds.add(id);
   }
 
   // ---- interactions -------------------------------------------------------------------------------------------
