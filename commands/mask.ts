@@ -2,7 +2,7 @@
 import { SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import { definedOnly } from '../src/util/objects.js';
 import type { CommandRequest, SlashCommand } from './command.js';
-import { OPTION, OptionReader, addImageAndPrompts, addSeed } from './options.js';
+import { OPTION, OptionReader, addImageAndPrompts, addSeed, readImageAndPrompts } from './options.js';
 
 /** The command's name, as Discord sends it back. */
 export const MASK_COMMAND = 'mask';
@@ -15,9 +15,7 @@ function read(interaction: ChatInputCommandInteraction): CommandRequest {
   const options = new OptionReader(interaction);
   return {
     kind: 'mask',
-    attachment: options.attachment(OPTION.image),
-    ref: options.string(OPTION.ref),
-    query: options.string(OPTION.query),
+    ...readImageAndPrompts(options),
     parameters: definedOnly({ seed: options.integer(OPTION.seed) }),
   };
 }

@@ -52,6 +52,11 @@ export function addSeed<T extends Builder>(builder: T): T {
   return builder;
 }
 
+/** The picture and the two prompts, as {@link addImageAndPrompts} defined them. */
+export function readImageAndPrompts(options: OptionReader): { attachment: AttachmentInfo; ref: string; query: string } {
+  return { attachment: options.attachment(OPTION.image), ref: options.string(OPTION.ref), query: options.string(OPTION.query) };
+}
+
 /**
  * Reads options as the client sent them. A Discord client with stale command definitions (cached before a
  * deploy) can send an option missing, of another type, or an attachment without its `resolved` data: each

@@ -39,7 +39,7 @@ beforeAll(async () => {
   for (const user of USERS) {
     for (let round = 0; round < PER_USER; round++) {
       sent.push({ user: user.id, at: Date.now(), ...sendCommand(fake, 'mask', { user, url, size: photo.length }) });
-      await new Promise((r) => setTimeout(r, 900 / (USERS.length * PER_USER)));
+      await new Promise((r) => setTimeout(r, 10));
     }
   }
   burstMs = Date.now() - started;
