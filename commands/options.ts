@@ -32,7 +32,11 @@ export function addImageAndPrompts<T extends Builder>(builder: T): T {
   builder
     .addAttachmentOption((o) => o.setName(OPTION.image).setDescription('The photo to edit (JPEG, PNG or WebP)').setRequired(true))
     .addStringOption((o) =>
-      o.setName(OPTION.ref).setDescription('What the photo shows now, e.g. "a bowl of strawberries"').setRequired(true).setMaxLength(MAX_PROMPT_CHARS),
+      o
+        .setName(OPTION.ref)
+        .setDescription('What the photo shows now, e.g. "a bowl of strawberries"')
+        .setRequired(true)
+        .setMaxLength(MAX_PROMPT_CHARS),
     )
     .addStringOption((o) =>
       o.setName(OPTION.query).setDescription('What it should show, e.g. "a bowl of grapes"').setRequired(true).setMaxLength(MAX_PROMPT_CHARS),

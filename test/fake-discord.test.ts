@@ -22,14 +22,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeDiscord, Permission, snowflakeTime, type RecordedRequest } from './fake-discord/index.js';
 
 /** A valid 1x1 PNG. */
-const PNG = Buffer.from(
-  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
-  'base64',
-);
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
 const SOURCE = Buffer.from('source image bytes');
 
-const isPatchOriginal = (token: string) => (r: RecordedRequest) =>
-  r.method === 'PATCH' && r.path.endsWith(`/${token}/messages/@original`);
+const isPatchOriginal = (token: string) => (r: RecordedRequest) => r.method === 'PATCH' && r.path.endsWith(`/${token}/messages/@original`);
 
 describe('FakeDiscord with the real discord.js client', () => {
   let fake: FakeDiscord;
@@ -80,11 +76,7 @@ describe('FakeDiscord with the real discord.js client', () => {
     fake = await FakeDiscord.start();
     client = new Client({ intents: [GatewayIntentBits.Guilds], rest: { api: fake.apiUrl } });
     client.on(Events.InteractionCreate, (interaction: Interaction) => {
-      const work = interaction.isChatInputCommand()
-        ? onCommand(interaction)
-        : interaction.isButton()
-          ? onButton(interaction)
-          : Promise.resolve();
+      const work = interaction.isChatInputCommand() ? onCommand(interaction) : interaction.isButton() ? onButton(interaction) : Promise.resolve();
       work.catch((error: unknown) => handlerErrors.push(error));
     });
     const ready = once(client, Events.ClientReady);
@@ -124,9 +116,7 @@ describe('FakeDiscord with the real discord.js client', () => {
     const callback = await fake.waitForRequest((r) => r.path === `/interactions/${slash.id}/${slash.token}/callback`);
     expect(callback).toMatchObject({ method: 'POST', status: 204, auth: undefined, json: { type: 5 } });
 
-    const progress = await fake.waitForRequest(
-      (r) => isPatchOriginal(slash.token)(r) && r.files.length === 0,
-    );
+    const progress = await fake.waitForRequest((r) => isPatchOriginal(slash.token)(r) && r.files.length === 0);
     expect(progress.path).toBe(`/webhooks/${fake.applicationId}/${slash.token}/messages/@original`);
     expect(progress.json).toMatchObject({ content: 'Editing with "make it blue"...' });
 
@@ -229,7 +219,9 @@ describe('FakeDiscord with the real discord.js client', () => {
 
   it('turns the deferred "thinking" message into the first follow-up, like Discord', async () => {
     const later = fake.sendSlashCommand({ name: 'later', options: [] });
-    await fake.waitForRequest((r) => r.method === 'POST' && r.path.endsWith(later.token) && (r.json as { content?: string }).content === 'second follow-up');
+    await fake.waitForRequest(
+      (r) => r.method === 'POST' && r.path.endsWith(later.token) && (r.json as { content?: string }).content === 'second follow-up',
+    );
     const original = fake.originalMessage(later.id);
     expect(original?.content).toBe('first follow-up');
     expect(original?.flags).toBe(MessageFlags.Ephemeral);
@@ -374,8 +366,7 @@ describe('FakeDiscord REST faults, with what discord.js does with them', () => {
     await fake?.close();
   });
 
-  const received = <T extends ChatInputCommandInteraction | ButtonInteraction>(id: string) =>
-    eventually(() => interactions.get(id) as T | undefined);
+  const received = <T extends ChatInputCommandInteraction | ButtonInteraction>(id: string) => eventually(() => interactions.get(id) as T | undefined);
   const defaultChannel = () => {
     const channel = client.channels.cache.get(fake.defaultChannelId);
     if (channel === undefined || !channel.isSendable()) throw new Error('channel not cached');

@@ -30,7 +30,7 @@ function startBotProcess(env: Record<string, string>, cwd: string) {
 }
 
 async function waitForLog(logs: () => string, text: string, timeoutMs = 20_000): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; !logs().includes(text); ) {
+  for (const deadline = Date.now() + timeoutMs; !logs().includes(text);) {
     if (Date.now() > deadline) throw new Error(`never logged ${text}:\n${logs()}`);
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -69,9 +69,14 @@ describe('npm start', () => {
       expect(result.files[0]?.filename).toBe('mask.png');
       child.kill('SIGTERM');
       expect(await exited).toEqual({ code: 0, signal: null });
-      const lines = logs().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string });
+      const lines = logs()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { msg: string });
       const messages = lines.map((l) => l.msg);
-      expect(messages).toEqual(expect.arrayContaining(['unet runs on cpu', 'engine ready', 'logged in', 'job done', 'signal received', 'logged out']));
+      expect(messages).toEqual(
+        expect.arrayContaining(['unet runs on cpu', 'engine ready', 'logged in', 'job done', 'signal received', 'logged out']),
+      );
     } finally {
       child.kill('SIGKILL');
       await fake.close();

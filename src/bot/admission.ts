@@ -27,7 +27,9 @@ export interface JobAsk {
   readonly ref: string;
   readonly query: string;
   readonly parameters: Partial<EditParameters>;
-  readonly image: { readonly kind: 'attachment'; readonly info: AttachmentInfo; readonly sizeLimit: number | undefined } | { readonly kind: 'bytes'; readonly bytes: Uint8Array };
+  readonly image:
+    | { readonly kind: 'attachment'; readonly info: AttachmentInfo; readonly sizeLimit: number | undefined }
+    | { readonly kind: 'bytes'; readonly bytes: Uint8Array };
 }
 
 /** An admitted job: clean prompts, every parameter resolved (the seed fixed now, so the one shown is the one used). */

@@ -139,7 +139,11 @@ export class DiffEditBot {
       }
     } catch (error) {
       const acknowledged = interaction.deferred || interaction.replied;
-      const kind = interaction.isChatInputCommand() ? interaction.commandName : interaction.isButton() ? (parseButtonId(interaction.customId)?.action ?? 'button') : 'other';
+      const kind = interaction.isChatInputCommand()
+        ? interaction.commandName
+        : interaction.isButton()
+          ? (parseButtonId(interaction.customId)?.action ?? 'button')
+          : 'other';
       this.metrics.jobEnded(kind, acknowledged ? 'failed' : 'refused');
       await reply.fail(userMessageFor(error, logger, { interaction: interaction.id, user: interaction.user.id, kind }));
     }

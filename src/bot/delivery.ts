@@ -30,7 +30,16 @@ export const INTERACTION_TOKEN_TTL_MS = 15 * 60 * 1000 - 30 * 1000;
 const EXPIRED_TOKEN_CODES = new Set([50027, 10015, 10062]);
 
 /** Node and undici error codes of connections that broke or never came up: worth another try. */
-const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 
 /** How a message reached its user. */
 export type DeliveryRoute = 'reply' | 'channel' | 'dm' | 'none';
@@ -136,7 +145,11 @@ export class JobReply {
     }
     await this.removePlaceholder();
     if (await this.attempt('send a DM', deadline, () => interaction.client.users.send(this.userId, { content }))) return 'dm';
-    this.options.logger.error('could not tell the user about a failure by any route', { user: this.userId, interaction: interaction.id, message: content });
+    this.options.logger.error('could not tell the user about a failure by any route', {
+      user: this.userId,
+      interaction: interaction.id,
+      message: content,
+    });
     return 'none';
   }
 
@@ -153,10 +166,19 @@ export class JobReply {
         if (isExpiredToken(error)) this.#tokenDead = true;
         const left = deadline - this.#now();
         if (!isTransient(error) || left <= 0) {
-          this.options.logger.warn(`could not ${what}`, { interaction: this.interaction.id, user: this.userId, error, expiredToken: isExpiredToken(error) });
+          this.options.logger.warn(`could not ${what}`, {
+            interaction: this.interaction.id,
+            user: this.userId,
+            error,
+            expiredToken: isExpiredToken(error),
+          });
           return false;
         }
-        this.options.logger.info(`Discord is failing to ${what}: retrying`, { interaction: this.interaction.id, error, retryInMs: Math.min(delay, left) });
+        this.options.logger.info(`Discord is failing to ${what}: retrying`, {
+          interaction: this.interaction.id,
+          error,
+          retryInMs: Math.min(delay, left),
+        });
         await this.#sleep(Math.min(delay, left));
       }
     }

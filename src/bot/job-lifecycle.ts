@@ -50,8 +50,10 @@ export class JobLifecycle {
   async run(interaction: RepliableInteraction, plan: JobPlan, reply: JobReply): Promise<void> {
     const { queue, engine, logger, metrics } = this.deps;
     const ticket = queue.reserve(plan.owner.userId);
-    const status = new ThrottledStatus((content) => reply.status(content), this.deps.progressIntervalMs, (error) =>
-      logger.warn('progress edit failed', { interaction: interaction.id, error }),
+    const status = new ThrottledStatus(
+      (content) => reply.status(content),
+      this.deps.progressIntervalMs,
+      (error) => logger.warn('progress edit failed', { interaction: interaction.id, error }),
     );
     try {
       await reply.acknowledge();
@@ -87,7 +89,7 @@ export class JobLifecycle {
   private async download(source: ImageSource): Promise<Uint8Array> {
     if (source.kind === 'bytes') return source.bytes;
     const { downloads, shutdown } = this.deps;
-    return (await downloads.add(() => downloadAttachment(source.info, source.limits, shutdown))) as Uint8Array;
+    return downloads.add<Uint8Array>(() => downloadAttachment(source.info, source.limits, shutdown));
   }
 
   /** Saves the job for its buttons; a disk fault is logged and costs only the buttons. */

@@ -351,11 +351,15 @@ export class JobQueue {
         this.#logger.warn('job passed its deadline: aborted and abandoned', { job: entry.id, user: entry.userId, timeoutMs });
         this.#abandon(
           entry,
-          new DiffEditError(ErrorCode.JobTimedOut, `Your job took longer than ${duration(timeoutMs)} and was stopped. Try again, perhaps with fewer steps.`, {
-            job: entry.id,
-            userId: entry.userId,
-            timeoutMs,
-          }),
+          new DiffEditError(
+            ErrorCode.JobTimedOut,
+            `Your job took longer than ${duration(timeoutMs)} and was stopped. Try again, perhaps with fewer steps.`,
+            {
+              job: entry.id,
+              userId: entry.userId,
+              timeoutMs,
+            },
+          ),
         );
       }, timeoutMs);
     }
@@ -369,6 +373,8 @@ export class JobQueue {
       try {
         outcome = task === undefined ? Promise.resolve(undefined) : Promise.resolve(task(controller.signal));
       } catch (error) {
+        // The task's own thrown value, passed on unchanged as a synchronous throw would be.
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
         outcome = Promise.reject(error);
       }
       // Handled right away, so an abandoned task that rejects later is never an unhandled rejection.

@@ -270,7 +270,11 @@ export class JobStore {
     if (this.#usedBytes <= this.#maxBytes) return;
     await this.#evictDownTo(this.#maxBytes, keep);
     if (this.#usedBytes > this.#maxBytes) {
-      this.#logger.warn('job store still over its cap: the newest job alone is larger', { job: keep, usedBytes: this.#usedBytes, maxBytes: this.#maxBytes });
+      this.#logger.warn('job store still over its cap: the newest job alone is larger', {
+        job: keep,
+        usedBytes: this.#usedBytes,
+        maxBytes: this.#maxBytes,
+      });
     }
   }
 
@@ -408,7 +412,12 @@ async function unusableDirectory(dir: string, error: unknown): Promise<DiffEditE
     }
   }
   const cause = code === undefined ? String(error) : `${FS_CAUSES[code] ?? 'it cannot be used'} (${code})`;
-  return new DiffEditError(ErrorCode.DataDirUnusable, `The job directory ${dir} cannot be used: ${cause}${where === dir ? '' : ` at ${where}`}. Set DATA_DIR to a writable directory.`, { dir, code, where }, { cause: error });
+  return new DiffEditError(
+    ErrorCode.DataDirUnusable,
+    `The job directory ${dir} cannot be used: ${cause}${where === dir ? '' : ` at ${where}`}. Set DATA_DIR to a writable directory.`,
+    { dir, code, where },
+    { cause: error },
+  );
 }
 
 function storeFailed(dir: string, error: unknown): DiffEditError {

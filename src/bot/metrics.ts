@@ -38,8 +38,22 @@ export class BotMetrics {
   });
 
   constructor(queue: QueueGauges) {
-    new Gauge({ name: 'diffedit_queue_waiting', help: 'Jobs downloading or waiting for the engine', registers: [this.registry], collect() { this.set(queue.waiting); } });
-    new Gauge({ name: 'diffedit_queue_running', help: 'Jobs running on the engine', registers: [this.registry], collect() { this.set(queue.running); } });
+    new Gauge({
+      name: 'diffedit_queue_waiting',
+      help: 'Jobs downloading or waiting for the engine',
+      registers: [this.registry],
+      collect() {
+        this.set(queue.waiting);
+      },
+    });
+    new Gauge({
+      name: 'diffedit_queue_running',
+      help: 'Jobs running on the engine',
+      registers: [this.registry],
+      collect() {
+        this.set(queue.running);
+      },
+    });
     collectDefaultMetrics({ register: this.registry });
   }
 

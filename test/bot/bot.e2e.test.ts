@@ -94,7 +94,7 @@ describe('/diffedit', () => {
   });
 
   it('Reroll gives a different picture with a new seed', async () => {
-    const click = fake.clickButton({ customId: customIds(result)[0] as string, message: result.response as object, user: ALICE });
+    const click = fake.clickButton({ customId: customIds(result)[0] as string, message: result.response, user: ALICE });
     const rerolled = await fake.waitForRequest(finalResult(click.token), 20_000);
     expect(fake.requests.find(forToken(click.token))?.json).toMatchObject({ type: 5 });
     expect(seedOf(rerolled)).not.toBe(42);
@@ -105,20 +105,20 @@ describe('/diffedit', () => {
 
   it('Delete by a stranger is refused privately; by the author it deletes the message', async () => {
     const deleteId = customIds(result)[1] as string;
-    const stranger = fake.clickButton({ customId: deleteId, message: result.response as object, user: MALLORY });
+    const stranger = fake.clickButton({ customId: deleteId, message: result.response, user: MALLORY });
     const refusal = await fake.waitForRequest((r) => forToken(stranger.token)(r) && r.method === 'POST');
     expect(refusal.json).toMatchObject({ type: 4, data: { flags: 64 } });
     expect(JSON.stringify(refusal.json)).toMatch(/Only the person who asked/);
-    const author = fake.clickButton({ customId: deleteId, message: result.response as object, user: ALICE });
+    const author = fake.clickButton({ customId: deleteId, message: result.response, user: ALICE });
     await fake.waitForRequest((r) => forToken(author.token)(r) && r.method === 'DELETE', 5000);
     expect(fake.requests.some((r) => forToken(stranger.token)(r) && r.method === 'DELETE')).toBe(false);
   });
 
-  it('a moderator (Manage Messages) may delete someone else\'s result', async () => {
+  it("a moderator (Manage Messages) may delete someone else's result", async () => {
     const slash2 = command('mask', { seed: 5 });
     const done = await fake.waitForRequest(finalResult(slash2.token), 20_000);
     const moderator = { id: '100000000000000009', username: 'mod', permissions: Permission.ManageMessages };
-    const click = fake.clickButton({ customId: customIds(done).at(-1) as string, message: done.response as object, user: moderator });
+    const click = fake.clickButton({ customId: customIds(done).at(-1) as string, message: done.response, user: moderator });
     await fake.waitForRequest((r) => forToken(click.token)(r) && r.method === 'DELETE', 5000);
   });
 });
@@ -132,7 +132,7 @@ describe('/mask and "Edit with this mask"', () => {
     expect(contentOf(mask)).toMatch(/mask covers \d+%/);
     expect(customIds(mask).map((id) => id.split(':')[0])).toEqual(['reroll', 'edit', 'delete']);
 
-    const click = fake.clickButton({ customId: customIds(mask)[1] as string, message: mask.response as object, user: ALICE });
+    const click = fake.clickButton({ customId: customIds(mask)[1] as string, message: mask.response, user: ALICE });
     const edit = await fake.waitForRequest(finalResult(click.token), 20_000);
     expect(seedOf(edit)).toBe(7);
     expect((await sharp(edit.files[0]?.data).metadata()).width).toBe(PANEL_WIDTH);
@@ -167,7 +167,11 @@ describe('queue', () => {
 
 describe('bad input gets a short private message and the bot keeps serving', () => {
   it.each([
-    ['a text file', () => command('diffedit', { url: fake.serveFile('notes.txt', Buffer.from('hello'), { contentType: 'text/plain' }), contentType: 'text/plain' }), /JPEG, PNG|picture/i],
+    [
+      'a text file',
+      () => command('diffedit', { url: fake.serveFile('notes.txt', Buffer.from('hello'), { contentType: 'text/plain' }), contentType: 'text/plain' }),
+      /JPEG, PNG|picture/i,
+    ],
     ['an oversize file', () => command('diffedit', { size: 11 * 1024 * 1024 }), /MiB/],
     ['a non-Discord host', () => command('diffedit', { url: 'https://evil.example.com/photo.png' }), /Only pictures uploaded to Discord/],
   ])('%s is refused before any download', async (_name, send, message) => {
@@ -180,7 +184,11 @@ describe('bad input gets a short private message and the bot keeps serving', () 
 
   it.each([
     ['a 404 URL', () => fake.serveFile('gone.png', Buffer.alloc(0), { status: 404 }), /404/],
-    ['bytes that are not a picture', () => fake.serveFile('fake.png', Buffer.from('not really a png'), { contentType: 'image/png' }), /JPEG, PNG or WebP/],
+    [
+      'bytes that are not a picture',
+      () => fake.serveFile('fake.png', Buffer.from('not really a png'), { contentType: 'image/png' }),
+      /JPEG, PNG or WebP/,
+    ],
   ])('%s: the public placeholder is removed and the user told privately', async (_name, serve, message) => {
     const slash = command('diffedit', { url: serve() });
     const followUp = await fake.waitForRequest((r) => forToken(slash.token)(r) && r.method === 'POST' && r.path.includes('/webhooks/'), 10_000);
@@ -222,7 +230,10 @@ describe('expired interaction tokens', () => {
     expect(post.auth).toMatch(/^Bot /);
     expect(post.files[0]?.filename).toBe('mask.png');
     expect(customIds(post)[0]).toMatch(/^reroll:/);
-    await fake.waitForRequest((r) => r.method === 'POST' && /^\/channels\/\d+\/messages$/.test(r.path) && contentOf(r).startsWith(`<@${ALICE.id}>`), 20_000);
+    await fake.waitForRequest(
+      (r) => r.method === 'POST' && /^\/channels\/\d+\/messages$/.test(r.path) && contentOf(r).startsWith(`<@${ALICE.id}>`),
+      20_000,
+    );
     expect(blocker.token).toBeTruthy();
   });
 });
@@ -235,7 +246,7 @@ describe('restart', () => {
     before = await fake.waitForRequest(finalResult(slash.token), 20_000);
     await bot.stop(1000);
     bot = await startBot();
-    const click = fake.clickButton({ customId: customIds(before)[0] as string, message: before.response as object, user: BOB });
+    const click = fake.clickButton({ customId: customIds(before)[0] as string, message: before.response, user: BOB });
     const after = await fake.waitForRequest(finalResult(click.token), 20_000);
     expect(seedOf(after)).not.toBe(9);
     expect((await sharp(after.files[0]?.data).metadata()).width).toBe(PANEL_WIDTH);
@@ -246,7 +257,7 @@ describe('restart', () => {
     const rerollId = customIds(before)[0] as string;
     const jobId = rerollId.split(':')[1] as string;
     await Promise.all(['json', 'img'].map((ext) => rm(path.join(dataDir, 'jobs', `${jobId}.${ext}`), { force: true })));
-    const click = fake.clickButton({ customId: rerollId, message: before.response as object, user: ALICE });
+    const click = fake.clickButton({ customId: rerollId, message: before.response, user: ALICE });
     const reply = await fake.waitForRequest((r) => forToken(click.token)(r) && r.method === 'POST', 5000);
     expect(reply.json).toMatchObject({ type: 4, data: { flags: 64 } });
     expect(JSON.stringify(reply.json)).toMatch(/too old/);

@@ -92,7 +92,8 @@ describe.runIf(canMount)('disk faults while running: the finished edit is never 
     const logger = recordingLogger();
     const bot = await startBot(fake, { engine: paced(engine, 50), dataDir, logger });
     try {
-      for (const seed of [1, 2]) await fake.waitForRequest(finalResult(sendCommand(fake, 'mask', { url: photoUrl, size: photo.length, seed }).token), 10_000);
+      for (const seed of [1, 2])
+        await fake.waitForRequest(finalResult(sendCommand(fake, 'mask', { url: photoUrl, size: photo.length, seed }).token), 10_000);
       const jobs = path.join(dataDir, 'jobs');
       const before = (await readdir(jobs)).filter((f) => f.endsWith('.json'));
       // Fill the disk: writing until ENOSPC leaves no room for another job.

@@ -33,7 +33,8 @@ afterAll(async () => {
 });
 
 /** Log lines since `from`, as "level msg detail". */
-const linesSince = (from: number) => logger.lines.slice(from).map((l) => `${l.level} ${l.msg} ${String(l.fields['detail'] ?? '')}`);
+const linesSince = (from: number) =>
+  logger.lines.slice(from).map((l) => `${l.level} ${l.msg} ${typeof l.fields['detail'] === 'string' ? l.fields['detail'] : ''}`);
 
 async function stillServes(): Promise<void> {
   const slash = sendCommand(fake, 'mask', { url: photoUrl, size: photo.length });
@@ -44,8 +45,16 @@ describe('gateway trouble is logged and survived', () => {
   it.each([
     ['op 7 RECONNECT', () => fake.requestGatewayReconnect(), [/^warn gateway reconnecting/, /^info gateway session resumed/, /Told to reconnect/]],
     ['a zombie connection (no heartbeat ACKs)', () => fake.stopHeartbeatAcks(), [/^warn gateway reconnecting/, /Zombie connection/]],
-    ['op 9 INVALID_SESSION, not resumable', () => fake.invalidateSession(false), [/Invalid session; will attempt to resume: false/, /^info gateway ready/]],
-    ['op 9 INVALID_SESSION, resumable', () => fake.invalidateSession(true), [/Invalid session; will attempt to resume: true/, /^info gateway session resumed/]],
+    [
+      'op 9 INVALID_SESSION, not resumable',
+      () => fake.invalidateSession(false),
+      [/Invalid session; will attempt to resume: false/, /^info gateway ready/],
+    ],
+    [
+      'op 9 INVALID_SESSION, resumable',
+      () => fake.invalidateSession(true),
+      [/Invalid session; will attempt to resume: true/, /^info gateway session resumed/],
+    ],
   ])('%s', async (_name, inject, expected) => {
     const from = logger.lines.length;
     inject();

@@ -62,7 +62,7 @@ export async function startBot(
     engine: options.engine,
     logger: options.logger ?? recordingLogger(),
   });
-  for (const deadline = Date.now() + 5000; !bot.client.isReady(); ) {
+  for (const deadline = Date.now() + 5000; !bot.client.isReady();) {
     if (Date.now() > deadline) throw new Error('bot never became ready');
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -114,8 +114,10 @@ export const privateAnswer = (token: string) => (r: RecordedRequest) => {
 };
 
 /** A bot-token post in a channel whose text starts with `prefix`. */
-export const channelPost = (prefix = '') => (r: RecordedRequest) =>
-  r.method === 'POST' && /^\/channels\/\d+\/messages$/.test(r.path) && contentOf(r).startsWith(prefix) && r.status < 300;
+export const channelPost =
+  (prefix = '') =>
+  (r: RecordedRequest) =>
+    r.method === 'POST' && /^\/channels\/\d+\/messages$/.test(r.path) && contentOf(r).startsWith(prefix) && r.status < 300;
 
 export function customIds(request: RecordedRequest): string[] {
   const rows = (request.json as { components?: { components: { custom_id: string }[] }[] }).components ?? [];
@@ -139,13 +141,16 @@ export interface LogLine {
 /** A logger that keeps every line (debug included) for assertions. */
 export function recordingLogger(): Logger & { readonly lines: LogLine[] } {
   const lines: LogLine[] = [];
-  const at = (level: LogLine['level']) => (msg: string, fields: LogFields = {}) => void lines.push({ level, msg, fields });
+  const at =
+    (level: LogLine['level']) =>
+    (msg: string, fields: LogFields = {}) =>
+      void lines.push({ level, msg, fields });
   return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
 /** Resolves once `predicate` holds, polling; rejects after `timeoutMs`. */
 export async function until(predicate: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; !predicate(); ) {
+  for (const deadline = Date.now() + timeoutMs; !predicate();) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }

@@ -221,7 +221,10 @@ describe('JobQueue fairness', () => {
     const { starts, arrivals } = await startOrder(steps);
     expect(starts).toEqual(expected);
     for (const [user, names] of arrivals) {
-      expect(starts.filter((name) => names.includes(name)), `FIFO for ${user}`).toEqual(names);
+      expect(
+        starts.filter((name) => names.includes(name)),
+        `FIFO for ${user}`,
+      ).toEqual(names);
     }
   });
 
@@ -233,7 +236,7 @@ describe('JobQueue fairness', () => {
       await harness.finishRunning();
     }
     expect([harness.maxActive, harness.active]).toEqual([1, 0]);
-    expect(await Promise.all(harness.jobs.map((job) => job.result))).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(await Promise.all(harness.jobs.map((job) => job.result as Promise<string>))).toEqual(['a', 'b', 'c', 'd', 'e']);
     expect(harness.starts).toEqual(['a', 'b', 'c', 'd', 'e']);
     expect([harness.queue.waiting, harness.queue.running]).toEqual([0, 0]);
   });
@@ -439,7 +442,7 @@ describe('JobQueue outcomes and cancellation', () => {
       harness.starts.push('a');
       // Like the engine: notices the abort, then takes a while to stop.
       return new Promise<string>((_resolve, reject) => {
-        signal.addEventListener('abort', () => void stop.promise.then(() => reject(signal.reason)));
+        signal.addEventListener('abort', () => void stop.promise.then(() => reject(signal.reason as Error)));
       });
     });
     harness.add('v', 'b');
@@ -621,7 +624,7 @@ describe('JobQueue callbacks', () => {
     await harness.drain();
 
     expect(harness.starts).toEqual(['x', 'y', 'z']);
-    expect(await Promise.all(harness.jobs.map((job) => job.result))).toEqual(['x', 'y', 'z']);
+    expect(await Promise.all(harness.jobs.map((job) => job.result as Promise<string>))).toEqual(['x', 'y', 'z']);
     expect(z.positions).toEqual([2]); // called (and threw) when y started
     const warnings = logger.lines.filter((line) => line.level === 'warn').map((line) => [line.message, line.fields['job']]);
     expect(warnings).toEqual([

@@ -101,7 +101,8 @@ describe('10 users x 3 commands within 1 s', () => {
     for (const user of starts.slice(1)) {
       const n = count.get(user) ?? 0;
       for (const [other, total] of accepted) {
-        if (other !== user && total > n) expect(count.get(other) ?? 0, `${user} started job ${n + 1} before ${other} had ${n}`).toBeGreaterThanOrEqual(n);
+        if (other !== user && total > n)
+          expect(count.get(other) ?? 0, `${user} started job ${n + 1} before ${other} had ${n}`).toBeGreaterThanOrEqual(n);
       }
       count.set(user, n + 1);
     }

@@ -24,13 +24,15 @@ function envExample(): Map<string, string> {
 /** `| \`NAME\` | value | ... |` rows of the README's settings table. */
 function readmeSettings(): Map<string, string> {
   const text = readFileSync(path.join(root, 'README.md'), 'utf8');
-  return new Map([...text.matchAll(/^\| `([A-Z0-9_]+)` \| ([^|]*) \|/gm)].map((m) => [m[1] as string, (m[2] as string).trim().replace(/^`|`$/g, '')]));
+  return new Map(
+    [...text.matchAll(/^\| `([A-Z0-9_]+)` \| ([^|]*) \|/gm)].map((m) => [m[1] as string, (m[2] as string).trim().replace(/^`|`$/g, '')]),
+  );
 }
 
 /** Every variable name the config readers look at. */
 function variablesRead(): Set<string> {
   const seen = new Set<string>();
-  const env = new Proxy({} as Record<string, string | undefined>, { get: (_t, name) => (typeof name === 'string' && seen.add(name), undefined) });
+  const env = new Proxy({}, { get: (_t, name) => (typeof name === 'string' && seen.add(name), undefined) });
   const reader = new EnvReader(env);
   readBotConfig(reader);
   readEngineConfig(reader);

@@ -265,7 +265,8 @@ export class FakeDiscord {
     }
     this.state.channels.set(id, record);
     if (guildId === null) return;
-    if (!this.state.guilds.has(guildId)) this.addGuild(guildId); // its GUILD_CREATE carries the channel
+    if (!this.state.guilds.has(guildId))
+      this.addGuild(guildId); // its GUILD_CREATE carries the channel
     else if (this.options.cacheGuilds) this.gateway.tryDispatch('CHANNEL_CREATE', buildChannel(record));
   }
 
@@ -400,8 +401,7 @@ export class FakeDiscord {
   }
 
   clickButton(spec: ButtonClickSpec): { id: string; token: string } {
-    const messageId =
-      typeof spec.message === 'string' ? spec.message : (spec.message as { id?: unknown } | null)?.id;
+    const messageId = typeof spec.message === 'string' ? spec.message : (spec.message as { id?: unknown } | null)?.id;
     if (typeof messageId !== 'string') throw new Error('clickButton: message must be a message object or its id');
     let message = this.state.messages.get(messageId);
     if (this.state.deletedMessageIds.has(messageId)) throw new Error(`clickButton: message ${messageId} was deleted`);
@@ -483,9 +483,7 @@ export class FakeDiscord {
 
   /** Requests no route matched (404 Unknown route): a bot calling something the fake (and the test) didn't expect. */
   unknownRoutes(): RecordedRequest[] {
-    return this.requests.filter(
-      (r) => r.status === 404 && (r.response as { message?: unknown } | undefined)?.message === 'Unknown route',
-    );
+    return this.requests.filter((r) => r.status === 404 && (r.response as { message?: unknown } | undefined)?.message === 'Unknown route');
   }
 
   async close(): Promise<void> {

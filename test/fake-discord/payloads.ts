@@ -78,12 +78,7 @@ export function buildUser(spec: FakeUserSpec, bot = false): APIUser {
   return user;
 }
 
-export function buildMember(
-  user: APIUser,
-  permissions: bigint,
-  joinedAtMs: number,
-  roles: string[],
-): APIInteractionGuildMember {
+export function buildMember(user: APIUser, permissions: bigint, joinedAtMs: number, roles: string[]): APIInteractionGuildMember {
   return {
     user,
     roles,
@@ -383,20 +378,16 @@ export function buildChatInputInteraction(
     ...baseFields(base),
     type: InteractionType.ApplicationCommand,
     data,
-  } as APIChatInputApplicationCommandInteraction;
+  };
 }
 
-export function buildButtonInteraction(
-  base: InteractionBase,
-  customId: string,
-  message: APIMessage,
-): APIMessageComponentInteraction {
+export function buildButtonInteraction(base: InteractionBase, customId: string, message: APIMessage): APIMessageComponentInteraction {
   return {
     ...baseFields(base),
     type: InteractionType.MessageComponent,
     data: { custom_id: customId, component_type: ComponentType.Button },
     message,
-  } as APIMessageComponentInteraction;
+  };
 }
 
 export interface MessageInit {

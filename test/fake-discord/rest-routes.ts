@@ -116,14 +116,13 @@ function callback(ctx: RestContext, req: RestRequest, [id, token]: string[]): Re
     case InteractionResponseType.DeferredMessageUpdate:
     case InteractionResponseType.UpdateMessage: {
       if (!isComponent || interaction.componentMessageId === null) {
-        throw Errors.invalidForm({ type: { _errors: [{ code: 'INTERACTION_RESPONSE_TYPE_INVALID', message: 'Invalid interaction response type' }] } });
+        throw Errors.invalidForm({
+          type: { _errors: [{ code: 'INTERACTION_RESPONSE_TYPE_INVALID', message: 'Invalid interaction response type' }] },
+        });
       }
       const target = state.messages.get(interaction.componentMessageId);
       if (target === undefined) throw Errors.unknownMessage();
-      message =
-        type === InteractionResponseType.UpdateMessage
-          ? state.editMessage(target, data, req.files, interaction.attachmentSizeLimit)
-          : target;
+      message = type === InteractionResponseType.UpdateMessage ? state.editMessage(target, data, req.files, interaction.attachmentSizeLimit) : target;
       interaction.originalMessageId = target.id;
       interaction.messageIds.add(target.id);
       break;
@@ -134,7 +133,7 @@ function callback(ctx: RestContext, req: RestRequest, [id, token]: string[]): Re
     default:
       throw Errors.invalidForm({ type: { _errors: [{ code: 'BASE_TYPE_CHOICES', message: `Value must be one of a valid response type.` }] } });
   }
-  interaction.callbackType = type as number;
+  interaction.callbackType = type;
   if (req.query.get('with_response') !== 'true') return noContent();
   const response: Record<string, unknown> = {
     interaction: {
@@ -312,7 +311,20 @@ function guildMember(ctx: RestContext, _req: RestRequest, [guildId, userId]: str
   if (guild === undefined) throw new ApiError(404, 10004, 'Unknown Guild');
   const joinedAt = new Date(guild.joinedAtMs).toISOString();
   const member = (user: APIUser, roles: string[]) =>
-    json({ user, roles, joined_at: joinedAt, deaf: false, mute: false, flags: 0, pending: false, nick: null, avatar: null, banner: null, premium_since: null, communication_disabled_until: null });
+    json({
+      user,
+      roles,
+      joined_at: joinedAt,
+      deaf: false,
+      mute: false,
+      flags: 0,
+      pending: false,
+      nick: null,
+      avatar: null,
+      banner: null,
+      premium_since: null,
+      communication_disabled_until: null,
+    });
   if (userId === state.botUser.id) return member(state.botUser, [guild.botRoleId]);
   const user = state.users.get(userId ?? '');
   if (user === undefined) throw new ApiError(404, 10007, 'Unknown Member');
@@ -374,7 +386,11 @@ export function handleRest(ctx: RestContext, req: RestRequest): RestResponse {
       const match = candidate.pattern.exec(req.path);
       if (match === null) continue;
       if (candidate.bot && req.auth !== `Bot ${ctx.state.botToken}`) throw Errors.unauthorized();
-      return candidate.handler(ctx, req, match.slice(1).map((segment) => segment ?? ''));
+      return candidate.handler(
+        ctx,
+        req,
+        match.slice(1).map((segment) => segment ?? ''),
+      );
     }
     throw Errors.unknownRoute();
   } catch (error) {

@@ -17,14 +17,14 @@ export interface RecordedRequest {
   query: Record<string, string>;
   auth: string | undefined;
   /** the JSON body, or multipart `payload_json` */
-  json: unknown | undefined;
+  json: unknown;
   files: UploadedFile[];
   /** arrival time (Date.now()) */
   at: number;
   /** the status the fake answered */
   status: number;
   /** the JSON the fake answered (undefined for 204) */
-  response: unknown | undefined;
+  response: unknown;
 }
 
 export interface Download {

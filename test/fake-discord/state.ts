@@ -3,7 +3,7 @@
  * "original" messages), served files and registered commands; plus creating/editing messages the way Discord
  * does (validation, attachments kept/added, uploads served back over http).
  */
-import { MessageFlags, MessageType, type APIAttachment, type APIMessage, type APIUser } from 'discord-api-types/v10';
+import { MessageFlags, type MessageType, type APIAttachment, type APIMessage, type APIUser } from 'discord-api-types/v10';
 import { fileIndex, type UploadedFile } from './multipart.js';
 import {
   DEFAULT_APP_PERMISSIONS,
@@ -293,12 +293,7 @@ export class FakeState {
   }
 
   /** Apply Discord's `attachments` semantics: listed ids are kept (existing) or added (file index). */
-  private resolveAttachments(
-    json: MessageJson,
-    files: UploadedFile[],
-    existing: APIAttachment[],
-    sizeLimit: number,
-  ): APIAttachment[] {
+  private resolveAttachments(json: MessageJson, files: UploadedFile[], existing: APIAttachment[], sizeLimit: number): APIAttachment[] {
     for (const file of files) if (file.data.length > sizeLimit) throw Errors.tooLarge();
     const byIndex = new Map(files.map((file, position) => [fileIndex(file, position), file]));
     const used = new Set<number>();
@@ -371,8 +366,7 @@ export class FakeState {
     const embeds = Array.isArray(json.embeds) ? (json.embeds as unknown[]) : [];
     const components = Array.isArray(json.components) ? (json.components as unknown[]) : [];
     const requested = typeof json.flags === 'number' ? json.flags : 0;
-    let flags = (requested & (MessageFlags.Ephemeral | MessageFlags.SuppressEmbeds | MessageFlags.IsComponentsV2)) |
-      (init.extraFlags ?? 0);
+    let flags = (requested & (MessageFlags.Ephemeral | MessageFlags.SuppressEmbeds | MessageFlags.IsComponentsV2)) | (init.extraFlags ?? 0);
     if (init.loading === true) flags |= MessageFlags.Loading;
     else if (content === '' && embeds.length === 0 && attachments.length === 0 && components.length === 0) {
       throw Errors.emptyMessage();
@@ -396,14 +390,9 @@ export class FakeState {
               id: interaction.id,
               type: interaction.kind === 'command' ? 2 : 3,
               user: interaction.user,
-              authorizing_integration_owners:
-                interaction.guildId === null ? { '0': '0' } : { '0': interaction.guildId },
-              ...(interaction.originalMessageId !== null
-                ? { original_response_message_id: interaction.originalMessageId }
-                : {}),
-              ...(interaction.componentMessageId !== null
-                ? { interacted_message_id: interaction.componentMessageId }
-                : {}),
+              authorizing_integration_owners: interaction.guildId === null ? { '0': '0' } : { '0': interaction.guildId },
+              ...(interaction.originalMessageId !== null ? { original_response_message_id: interaction.originalMessageId } : {}),
+              ...(interaction.componentMessageId !== null ? { interacted_message_id: interaction.componentMessageId } : {}),
             } as NonNullable<APIMessage['interaction_metadata']>,
           }
         : {}),
@@ -430,12 +419,7 @@ export class FakeState {
       flags: (message.flags ?? 0) & ~MessageFlags.Loading,
       edited_timestamp: new Date().toISOString(),
     };
-    if (
-      edited.content === '' &&
-      edited.embeds.length === 0 &&
-      edited.attachments.length === 0 &&
-      (edited.components ?? []).length === 0
-    ) {
+    if (edited.content === '' && edited.embeds.length === 0 && edited.attachments.length === 0 && (edited.components ?? []).length === 0) {
       throw Errors.emptyMessage();
     }
     this.messages.set(edited.id, edited);
@@ -448,7 +432,7 @@ function asMessageJson(body: unknown): MessageJson {
   if (typeof body !== 'object' || Array.isArray(body)) {
     throw Errors.invalidForm({ _errors: [{ code: 'DICT_TYPE_CONVERT', message: 'Only dictionaries may be used in a DictType' }] });
   }
-  return body as MessageJson;
+  return body;
 }
 
 /** Classic components: <= 5 action rows of <= 5 buttons (or 1 select), custom_id 1-100 chars, unique. */

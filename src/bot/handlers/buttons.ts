@@ -4,7 +4,7 @@
  * from a button belongs to whoever pressed it. Delete: the job's author, whoever brought its picture, or
  * someone with Manage Messages; a message that is already gone counts as deleted.
  */
-import { PermissionFlagsBits, type ButtonInteraction } from 'discord.js';
+import { MessageFlags, PermissionFlagsBits, type ButtonInteraction } from 'discord.js';
 import { DiffEditError, ErrorCode } from '../../errors.js';
 import { randomSeed } from '../../engine/noise.js';
 import type { EditParameters } from '../../engine/parameters.js';
@@ -59,16 +59,21 @@ async function deleteResult(interaction: ButtonInteraction, job: { userId: strin
   const owners = job === undefined ? [interaction.message.interactionMetadata?.user.id] : [job.userId, job.sourceUserId];
   const isModerator = interaction.memberPermissions?.has(PermissionFlagsBits.ManageMessages) === true;
   if (!owners.includes(clicker) && !isModerator) {
-    throw new DiffEditError(ErrorCode.NotAllowed, 'Only the person who asked for this result, the owner of its photo, or a moderator can delete it.', {
-      user: clicker,
-    });
+    throw new DiffEditError(
+      ErrorCode.NotAllowed,
+      'Only the person who asked for this result, the owner of its photo, or a moderator can delete it.',
+      {
+        user: clicker,
+      },
+    );
   }
-  // For a component interaction, "@original" is the message the button sits on: no channel permission needed.
-  await interaction.deferUpdate();
   try {
+    // For a component interaction, "@original" is the message the button sits on: no channel permission needed.
+    await interaction.deferUpdate();
     await interaction.deleteReply();
   } catch (error) {
-    // Someone else deleted it first: that is what was asked for.
     if (!isUnknownMessage(error)) throw error;
+    // Someone else deleted it first: that is what was asked for. Discord refuses even the acknowledgement then.
+    if (!interaction.deferred && !interaction.replied) await interaction.reply({ content: 'Already deleted.', flags: MessageFlags.Ephemeral });
   }
 }

@@ -28,7 +28,7 @@ export async function handleCommand(interaction: ChatInputCommandInteraction, re
       ref: request.ref,
       query: request.query,
       parameters: request.parameters,
-      image: { kind: 'attachment', info: request.attachment, sizeLimit: interaction.attachmentSizeLimit as number | undefined },
+      image: { kind: 'attachment', info: request.attachment, sizeLimit: interaction.attachmentSizeLimit },
     },
     { userId: interaction.user.id, sourceUserId: interaction.user.id, channelId: interaction.channelId, guildId: interaction.guildId },
     deps.attachmentLimits,

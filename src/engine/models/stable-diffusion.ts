@@ -93,7 +93,7 @@ export class StableDiffusion {
       readScheduler(files.schedulerConfig),
     ]);
     // One at a time: on a GPU, concurrent session creation only competes for the same memory and compiler.
-    const sessionOptions: SessionOptions = { ...options, unavailable: options.unavailable ?? new Map() };
+    const sessionOptions: SessionOptions = { ...options, unavailable: options.unavailable ?? new Map<ProviderName, string>() };
     const textEncoder = await openSession('text_encoder', files.onnx.text_encoder, sessionOptions);
     const unet = await openSession('unet', files.onnx.unet, sessionOptions);
     const vaeEncoder = await openSession('vae_encoder', files.onnx.vae_encoder, sessionOptions);
@@ -192,7 +192,7 @@ export class StableDiffusion {
   /** Releases every session. */
   async release(): Promise<void> {
     const all = [this.sessions.textEncoder, this.sessions.unet, this.sessions.vaeEncoder, this.sessions.vaeDecoder, this.sessions.inpaintUnet];
-    await Promise.all(all.map((s) => s?.session.release()));
+    await Promise.all(all.flatMap((s) => (s === undefined ? [] : [s.session.release()])));
   }
 }
 
