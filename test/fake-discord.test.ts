@@ -74,14 +74,12 @@ describe('FakeDiscord with the real discord.js client', () => {
 
   beforeAll(async () => {
     fake = await FakeDiscord.start();
-    client = new Client({ intents: [GatewayIntentBits.Guilds], rest: { api: fake.apiUrl } });
-    client.on(Events.InteractionCreate, (interaction: Interaction) => {
-      const work = interaction.isChatInputCommand() ? onCommand(interaction) : interaction.isButton() ? onButton(interaction) : Promise.resolve();
-      work.catch((error: unknown) => handlerErrors.push(error));
+    client = await loggedInClient(fake, (client) => {
+      client.on(Events.InteractionCreate, (interaction: Interaction) => {
+        const work = interaction.isChatInputCommand() ? onCommand(interaction) : interaction.isButton() ? onButton(interaction) : Promise.resolve();
+        work.catch((error: unknown) => handlerErrors.push(error));
+      });
     });
-    const ready = once(client, Events.ClientReady);
-    await client.login(fake.botToken);
-    await ready;
   });
 
   afterAll(async () => {
@@ -277,24 +275,22 @@ describe("FakeDiscord enforces Discord's interaction deadlines", () => {
 
   beforeAll(async () => {
     fake = await FakeDiscord.start({ ackDeadlineMs: 100, tokenTtlMs: 60_000 });
-    client = new Client({ intents: [GatewayIntentBits.Guilds], rest: { api: fake.apiUrl } });
-    client.on(Events.InteractionCreate, (interaction) => {
-      if (!interaction.isChatInputCommand()) return;
-      const delay = interaction.options.getInteger('delay') ?? 0;
-      const pause = interaction.options.getInteger('pause') ?? 0;
-      void (async () => {
-        await new Promise((resolve) => setTimeout(resolve, delay));
-        await interaction.deferReply();
-        await new Promise((resolve) => setTimeout(resolve, pause));
-        await interaction.editReply('done');
-      })().then(
-        () => outcomes.set(interaction.id, 'ok'),
-        (error: unknown) => outcomes.set(interaction.id, error),
-      );
+    client = await loggedInClient(fake, (client) => {
+      client.on(Events.InteractionCreate, (interaction) => {
+        if (!interaction.isChatInputCommand()) return;
+        const delay = interaction.options.getInteger('delay') ?? 0;
+        const pause = interaction.options.getInteger('pause') ?? 0;
+        void (async () => {
+          await new Promise((resolve) => setTimeout(resolve, delay));
+          await interaction.deferReply();
+          await new Promise((resolve) => setTimeout(resolve, pause));
+          await interaction.editReply('done');
+        })().then(
+          () => outcomes.set(interaction.id, 'ok'),
+          (error: unknown) => outcomes.set(interaction.id, error),
+        );
+      });
     });
-    const ready = once(client, Events.ClientReady);
-    await client.login(fake.botToken);
-    await ready;
   });
 
   afterAll(async () => {
@@ -338,8 +334,10 @@ async function eventually<T>(read: () => T | undefined, timeoutMs = 3000): Promi
   }
 }
 
-async function loggedInClient(fake: FakeDiscord): Promise<Client> {
+/** A discord.js client logged into `fake`; `setup` adds listeners before login. */
+async function loggedInClient(fake: FakeDiscord, setup: (client: Client) => void = () => undefined): Promise<Client> {
   const client = new Client({ intents: [GatewayIntentBits.Guilds], rest: { api: fake.apiUrl } });
+  setup(client);
   const ready = once(client, Events.ClientReady);
   await client.login(fake.botToken);
   await ready;
@@ -631,23 +629,21 @@ describe('FakeDiscord gateway faults, with the client events discord.js emits', 
 
   beforeAll(async () => {
     fake = await FakeDiscord.start({ heartbeatIntervalMs: 250 });
-    client = new Client({ intents: [GatewayIntentBits.Guilds], rest: { api: fake.apiUrl } });
-    client.on(Events.ShardDisconnect, (event, id) => events.push(`ShardDisconnect(${event.code}, ${id})`));
-    client.on(Events.ShardReconnecting, (id) => events.push(`ShardReconnecting(${id})`));
-    client.on(Events.ShardResume, (id, replayed) => events.push(`ShardResume(${id}, ${replayed})`));
-    client.on(Events.ShardError, (error, id) => events.push(`ShardError(${error.message}, ${id})`));
-    client.on(Events.ShardReady, (id) => events.push(`ShardReady(${id})`));
-    client.on(Events.Invalidated, () => events.push('Invalidated'));
-    client.on(Events.Debug, (line) => {
-      if (!/Heartbeat|heartbeat/.test(line)) debug.push(line);
+    client = await loggedInClient(fake, (client) => {
+      client.on(Events.ShardDisconnect, (event, id) => events.push(`ShardDisconnect(${event.code}, ${id})`));
+      client.on(Events.ShardReconnecting, (id) => events.push(`ShardReconnecting(${id})`));
+      client.on(Events.ShardResume, (id, replayed) => events.push(`ShardResume(${id}, ${replayed})`));
+      client.on(Events.ShardError, (error, id) => events.push(`ShardError(${error.message}, ${id})`));
+      client.on(Events.ShardReady, (id) => events.push(`ShardReady(${id})`));
+      client.on(Events.Invalidated, () => events.push('Invalidated'));
+      client.on(Events.Debug, (line) => {
+        if (!/Heartbeat|heartbeat/.test(line)) debug.push(line);
+      });
+      client.on(Events.InteractionCreate, (interaction) => {
+        seen.add(interaction.id);
+        if (interaction.isChatInputCommand()) void interaction.reply('ok').catch(() => undefined);
+      });
     });
-    client.on(Events.InteractionCreate, (interaction) => {
-      seen.add(interaction.id);
-      if (interaction.isChatInputCommand()) void interaction.reply('ok').catch(() => undefined);
-    });
-    const ready = once(client, Events.ClientReady);
-    await client.login(fake.botToken);
-    await ready;
   });
 
   afterAll(async () => {

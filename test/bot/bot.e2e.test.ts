@@ -9,8 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DiffEditBot } from '../../src/bot/bot.js';
 import type { EditRunner } from '../../src/bot/job-lifecycle.js';
 import type { DiffEditEngine } from '../../src/engine/engine.js';
-import { FakeDiscord, Permission, type RecordedRequest } from '../fake-discord/index.js';
-import { smoothPhoto, tinyEngine } from '../engine/tiny-engine.js';
+import { type FakeDiscord, Permission, type RecordedRequest } from '../fake-discord/index.js';
 import {
   ALICE,
   BOB,
@@ -24,12 +23,14 @@ import {
   seedOf,
   sendCommand,
   startBot as startTestBot,
-  tempDataDir,
   type CommandSpec,
+  startWorld,
+  type World,
 } from './harness.js';
 
 const PANEL_WIDTH = 3 * 128 + 2 * 8;
 
+let world: World;
 let fake: FakeDiscord;
 let engine: DiffEditEngine;
 let bot: DiffEditBot;
@@ -46,17 +47,14 @@ function command(name: 'diffedit' | 'mask', options: Partial<CommandSpec> = {}):
 }
 
 beforeAll(async () => {
-  dataDir = await tempDataDir();
-  [fake, engine, photo] = await Promise.all([FakeDiscord.start(), tinyEngine(), smoothPhoto()]);
-  photoUrl = fake.serveFile('photo.png', photo, { contentType: 'image/png' });
+  world = await startWorld();
+  ({ fake, engine, photo, photoUrl, dataDir } = world);
   bot = await startBot();
 });
 
 afterAll(async () => {
   await bot.stop(1000);
-  await fake.close();
-  await engine.close();
-  await rm(dataDir, { recursive: true, force: true });
+  await world.close();
 });
 
 describe('/diffedit', () => {

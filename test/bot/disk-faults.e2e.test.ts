@@ -11,10 +11,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DiffEditBot } from '../../src/bot/bot.js';
 import { isDiffEditError } from '../../src/errors.js';
 import type { DiffEditEngine } from '../../src/engine/engine.js';
-import { FakeDiscord } from '../fake-discord/index.js';
-import { smoothPhoto, tinyEngine } from '../engine/tiny-engine.js';
-import { contentOf, customIds, finalResult, paced, recordingLogger, sendCommand, startBot, testConfig } from './harness.js';
+import type { FakeDiscord } from '../fake-discord/index.js';
+import { contentOf, customIds, finalResult, paced, recordingLogger, sendCommand, startBot, testConfig, startWorld, type World } from './harness.js';
 
+let world: World;
 let fake: FakeDiscord;
 let engine: DiffEditEngine;
 let photo: Buffer;
@@ -46,8 +46,8 @@ async function tmpfs(name: string, size: string): Promise<string> {
 
 beforeAll(async () => {
   scratch = await mkdtemp(path.join(os.tmpdir(), 'diffedit-disk-'));
-  [fake, engine, photo] = await Promise.all([FakeDiscord.start(), tinyEngine(), smoothPhoto()]);
-  photoUrl = fake.serveFile('photo.png', photo, { contentType: 'image/png' });
+  world = await startWorld();
+  ({ fake, engine, photo, photoUrl } = world);
 });
 
 afterEach(() => {
@@ -55,8 +55,7 @@ afterEach(() => {
 });
 
 afterAll(async () => {
-  await fake.close();
-  await engine.close();
+  await world.close();
   await rm(scratch, { recursive: true, force: true });
 });
 

@@ -7,8 +7,7 @@ import { rm } from 'node:fs/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { EditRunner } from '../../src/bot/job-lifecycle.js';
 import type { DiffEditEngine } from '../../src/engine/engine.js';
-import { FakeDiscord, Permission, type RecordedRequest } from '../fake-discord/index.js';
-import { smoothPhoto, tinyEngine } from '../engine/tiny-engine.js';
+import { type FakeDiscord, Permission, type RecordedRequest } from '../fake-discord/index.js';
 import {
   ALICE,
   BOB,
@@ -26,8 +25,11 @@ import {
   tempDataDir,
   until,
   type CommandSpec,
+  startWorld,
+  type World,
 } from './harness.js';
 
+let world: World;
 let fake: FakeDiscord;
 let engine: DiffEditEngine;
 let photo: Buffer;
@@ -35,8 +37,8 @@ let photoUrl: string;
 const cleanup: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
-  [fake, engine, photo] = await Promise.all([FakeDiscord.start(), tinyEngine(), smoothPhoto()]);
-  photoUrl = fake.serveFile('photo.png', photo, { contentType: 'image/png' });
+  world = await startWorld();
+  ({ fake, engine, photo, photoUrl } = world);
 });
 
 afterEach(async () => {
@@ -44,8 +46,7 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  await fake.close();
-  await engine.close();
+  await world.close();
 });
 
 /** A bot of its own for one test, stopped after it. */

@@ -2,14 +2,13 @@
  * Connection trouble is visible in the logs (issue #8, item 12) and the bot keeps serving through it: gateway
  * RECONNECT, a zombie connection, invalidated sessions, and REST rate limits, each injected by the fake Discord.
  */
-import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DiffEditBot } from '../../src/bot/bot.js';
 import type { DiffEditEngine } from '../../src/engine/engine.js';
-import { FakeDiscord } from '../fake-discord/index.js';
-import { smoothPhoto, tinyEngine } from '../engine/tiny-engine.js';
-import { finalResult, recordingLogger, sendCommand, startBot, tempDataDir, until } from './harness.js';
+import type { FakeDiscord } from '../fake-discord/index.js';
+import { finalResult, recordingLogger, sendCommand, startBot, until, startWorld, type World } from './harness.js';
 
+let world: World;
 let fake: FakeDiscord;
 let engine: DiffEditEngine;
 let bot: DiffEditBot;
@@ -19,17 +18,14 @@ let photoUrl: string;
 const logger = recordingLogger();
 
 beforeAll(async () => {
-  dataDir = await tempDataDir();
-  [fake, engine, photo] = await Promise.all([FakeDiscord.start({ heartbeatIntervalMs: 250 }), tinyEngine(), smoothPhoto()]);
-  photoUrl = fake.serveFile('photo.png', photo, { contentType: 'image/png' });
+  world = await startWorld({ heartbeatIntervalMs: 250 });
+  ({ fake, engine, photo, photoUrl, dataDir } = world);
   bot = await startBot(fake, { engine, dataDir, logger });
 });
 
 afterAll(async () => {
   await bot.stop(1000);
-  await fake.close();
-  await engine.close();
-  await rm(dataDir, { recursive: true, force: true });
+  await world.close();
 });
 
 /** Log lines since `from`, as "level msg detail". */

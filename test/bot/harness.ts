@@ -2,7 +2,7 @@
  * Test support for the bot end to end: the real bot (real discord.js client) logged into the fake Discord, users,
  * slash commands with a served photo, predicates over the recorded requests, and a logger that keeps its lines.
  */
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { DiffEditBot } from '../../src/bot/bot.js';
@@ -10,7 +10,9 @@ import { DEFAULT_ATTACHMENT_HOSTS } from '../../src/bot/attachments.js';
 import type { EditRunner } from '../../src/bot/job-lifecycle.js';
 import type { BotConfig } from '../../src/config/bot.js';
 import type { LogFields, Logger } from '../../src/logger.js';
-import type { FakeDiscord, FakeUser, RecordedRequest } from '../fake-discord/index.js';
+import type { DiffEditEngine } from '../../src/engine/engine.js';
+import { FakeDiscord, type FakeDiscordOptions, type FakeUser, type RecordedRequest } from '../fake-discord/index.js';
+import { smoothPhoto, tinyEngine } from '../engine/tiny-engine.js';
 
 export const REF = 'a bowl of strawberries';
 export const QUERY = 'a bowl of grapes';
@@ -21,6 +23,34 @@ export const MALLORY = { id: '100000000000000003', username: 'mallory' };
 /** A fresh DATA_DIR. */
 export function tempDataDir(): Promise<string> {
   return mkdtemp(path.join(os.tmpdir(), 'diffedit-bot-'));
+}
+
+/** What a bot test file runs against: the fake Discord, the engine on tiny models, a served photo, a DATA_DIR. */
+export interface World {
+  readonly fake: FakeDiscord;
+  readonly engine: DiffEditEngine;
+  readonly photo: Buffer;
+  readonly photoUrl: string;
+  readonly dataDir: string;
+  close(): Promise<void>;
+}
+
+/** Starts a {@link World}; `close` stops the fake and the engine and removes the DATA_DIR. */
+export async function startWorld(options: FakeDiscordOptions = {}): Promise<World> {
+  const [fake, engine, photo, dataDir] = await Promise.all([FakeDiscord.start(options), tinyEngine(), smoothPhoto(), tempDataDir()]);
+  const photoUrl = fake.serveFile('photo.png', photo, { contentType: 'image/png' });
+  return {
+    fake,
+    engine,
+    photo,
+    photoUrl,
+    dataDir,
+    close: async () => {
+      await fake.close();
+      await engine.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** Settings for a bot on the fake Discord, fast enough for tests. */

@@ -3,35 +3,35 @@
  * engine on tiny models. Every accepted job is delivered exactly once, every refusal is private and clear, every
  * interaction is acknowledged within Discord's 3 s, and the engine serves users round-robin.
  */
-import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DiffEditBot } from '../../src/bot/bot.js';
 import type { EditRunner } from '../../src/bot/job-lifecycle.js';
 import type { DiffEditEngine } from '../../src/engine/engine.js';
-import { FakeDiscord } from '../fake-discord/index.js';
-import { smoothPhoto, tinyEngine } from '../engine/tiny-engine.js';
-import { contentOf, finalResult, forToken, privateAnswer, recordingLogger, sendCommand, startBot, tempDataDir, until } from './harness.js';
+import type { FakeDiscord } from '../fake-discord/index.js';
+import { contentOf, finalResult, forToken, privateAnswer, recordingLogger, sendCommand, startBot, until, startWorld, type World } from './harness.js';
 
 const USERS = Array.from({ length: 10 }, (_, i) => ({ id: `2000000000000000${String(i).padStart(2, '0')}`, username: `user${i}` }));
 const PER_USER = 3;
 
+let world: World;
 let fake: FakeDiscord;
+let photoUrl: string;
 let engine: DiffEditEngine;
 let bot: DiffEditBot;
 let dataDir: string;
 const logger = recordingLogger();
 
 beforeAll(async () => {
-  dataDir = await tempDataDir();
   let photo: Buffer;
-  [fake, engine, photo] = await Promise.all([FakeDiscord.start(), tinyEngine(), smoothPhoto()]);
+  world = await startWorld();
+  ({ fake, engine, photo, photoUrl, dataDir } = world);
   // The first job holds the engine for a second, so that the whole burst is in line before the second one starts.
   let calls = 0;
   const runner: EditRunner = {
     run: async (request, controls) => (await new Promise((r) => setTimeout(r, calls++ === 0 ? 1000 : 20)), engine.run(request, controls)),
   };
   bot = await startBot(fake, { engine: runner, dataDir, logger, config: { perUserQueueLimit: 2, queueLimit: 20 } });
-  const url = fake.serveFile('photo.png', photo, { contentType: 'image/png' });
+  const url = photoUrl;
   sent = [];
   const started = Date.now();
   // Each user sends their three back to back: in arrival order (FIFO) the early users would take the engine twice
@@ -48,9 +48,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await bot.stop(1000);
-  await fake.close();
-  await engine.close();
-  await rm(dataDir, { recursive: true, force: true });
+  await world.close();
 });
 
 let sent: { user: string; at: number; id: string; token: string }[];

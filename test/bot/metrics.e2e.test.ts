@@ -1,34 +1,32 @@
 /** METRICS_PORT: /healthz and Prometheus /metrics of a real bot that served a job through the fake Discord. */
-import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DiffEditBot } from '../../src/bot/bot.js';
 import type { DiffEditEngine } from '../../src/engine/engine.js';
-import { FakeDiscord } from '../fake-discord/index.js';
-import { smoothPhoto, tinyEngine } from '../engine/tiny-engine.js';
-import { finalResult, privateAnswer, sendCommand, startBot, tempDataDir } from './harness.js';
+import type { FakeDiscord } from '../fake-discord/index.js';
+import { finalResult, privateAnswer, sendCommand, startBot, startWorld, type World } from './harness.js';
 
+let world: World;
 let fake: FakeDiscord;
+let photoUrl: string;
 let engine: DiffEditEngine;
 let bot: DiffEditBot;
 let dataDir: string;
 let base: string;
 
 beforeAll(async () => {
-  dataDir = await tempDataDir();
   let photo: Buffer;
-  [fake, engine, photo] = await Promise.all([FakeDiscord.start(), tinyEngine(), smoothPhoto()]);
+  world = await startWorld();
+  ({ fake, engine, photo, photoUrl, dataDir } = world);
   bot = await startBot(fake, { engine, dataDir, config: { metricsPort: 0 } });
   base = `http://127.0.0.1:${String(bot.metricsPort)}`;
-  const url = fake.serveFile('photo.png', photo, { contentType: 'image/png' });
+  const url = photoUrl;
   await fake.waitForRequest(finalResult(sendCommand(fake, 'mask', { url, size: photo.length }).token), 10_000);
   await fake.waitForRequest(privateAnswer(sendCommand(fake, 'mask', { url, size: photo.length, ref: 'same', query: 'same' }).token), 3000);
 });
 
 afterAll(async () => {
   await bot.stop(1000);
-  await fake.close();
-  await engine.close();
-  await rm(dataDir, { recursive: true, force: true });
+  await world.close();
 });
 
 describe('metrics server', () => {

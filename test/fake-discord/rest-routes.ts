@@ -4,7 +4,7 @@
  */
 import { InteractionResponseType, MessageFlags, MessageType, type APIMessage, type APIUser } from 'discord-api-types/v10';
 import type { UploadedFile } from './multipart.js';
-import { buildChannel, snowflake } from './payloads.js';
+import { buildChannel, buildGuildMember, snowflake } from './payloads.js';
 import { ApiError, Errors, type FakeState, type InteractionRecord } from './state.js';
 
 export interface RestRequest {
@@ -309,22 +309,7 @@ function guildMember(ctx: RestContext, _req: RestRequest, [guildId, userId]: str
   const { state } = ctx;
   const guild = state.guilds.get(guildId ?? '');
   if (guild === undefined) throw new ApiError(404, 10004, 'Unknown Guild');
-  const joinedAt = new Date(guild.joinedAtMs).toISOString();
-  const member = (user: APIUser, roles: string[]) =>
-    json({
-      user,
-      roles,
-      joined_at: joinedAt,
-      deaf: false,
-      mute: false,
-      flags: 0,
-      pending: false,
-      nick: null,
-      avatar: null,
-      banner: null,
-      premium_since: null,
-      communication_disabled_until: null,
-    });
+  const member = (user: APIUser, roles: string[]) => json(buildGuildMember(user, roles, guild.joinedAtMs));
   if (userId === state.botUser.id) return member(state.botUser, [guild.botRoleId]);
   const user = state.users.get(userId ?? '');
   if (user === undefined) throw new ApiError(404, 10007, 'Unknown Member');
