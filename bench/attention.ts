@@ -38,7 +38,10 @@ async function main(): Promise<void> {
       timeout: { type: 'string', default: '300' },
     },
   });
-  const batches = values.batches.split(',').filter((b) => b !== '').map(Number);
+  const batches = values.batches
+    .split(',')
+    .filter((b) => b !== '')
+    .map(Number);
   const runs = Number(values.runs);
   const memBatch = Number(values['mem-batch']); // 0: no memory runs
   const memLevels = values['mem-levels'].split(',').filter((l): l is Level => l === 'disabled' || l === 'all');
@@ -71,10 +74,7 @@ async function main(): Promise<void> {
     // Two calls each: the first one allocates as it goes; later ones allocate onnxruntime's planned memory pattern
     // (all of a call's intermediate buffers at once); 'unfusedNoMemPattern' is the unfused model with that turned off.
     const memory: Record<string, Record<string, Outcome>> = {};
-    const memVariants = [
-      ...variants.map((v) => ({ key: v, v, memPattern: true })),
-      { key: 'unfusedNoMemPattern', v: 'unfused', memPattern: false },
-    ];
+    const memVariants = [...variants.map((v) => ({ key: v, v, memPattern: true })), { key: 'unfusedNoMemPattern', v: 'unfused', memPattern: false }];
     for (const level of memBatch > 0 ? memLevels : []) {
       for (const { key, v, memPattern } of memVariants) {
         console.error(`memory ${key} ${level} batch ${memBatch} ...`);

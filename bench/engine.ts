@@ -56,7 +56,9 @@ async function photo(): Promise<Buffer> {
     data[i * 3 + 1] = Math.floor(i / size) & 255;
     data[i * 3 + 2] = 128;
   }
-  return sharp(data, { raw: { width: size, height: size, channels: 3 } }).jpeg().toBuffer();
+  return sharp(data, { raw: { width: size, height: size, channels: 3 } })
+    .jpeg()
+    .toBuffer();
 }
 
 /** A model folder: the given one, or models generated with `options` into a temp folder (removed by `cleanup`). */
@@ -102,7 +104,10 @@ async function main(): Promise<void> {
     const image = await photo();
     const dir =
       values.models ??
-      (await modelDir(values['sd-sized'] ? { hiddenSize: 768, benchmarkBlocks: 16, benchmarkChannels: 320, benchmarkAttention: 'fused' } : {}, cleanup));
+      (await modelDir(
+        values['sd-sized'] ? { hiddenSize: 768, benchmarkBlocks: 16, benchmarkChannels: 320, benchmarkAttention: 'fused' } : {},
+        cleanup,
+      ));
     const engine = await open(dir, 20);
 
     const unet: Record<string, number> = {};

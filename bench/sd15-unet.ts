@@ -78,7 +78,9 @@ const summary = Object.fromEntries(
         const fastest = o?.ok === true ? Math.min(...o.runsMs) : 0;
         return [
           `batch${b}`,
-          o?.ok === true ? { msPerCall: o.medianMs, fastestMs: fastest, msPerItem: Math.round(fastest / b), peakRssMb: o.maxRssMb } : { failed: o?.error },
+          o?.ok === true
+            ? { msPerCall: o.medianMs, fastestMs: fastest, msPerItem: Math.round(fastest / b), peakRssMb: o.maxRssMb }
+            : { failed: o?.error },
         ];
       }),
     ),
@@ -88,7 +90,12 @@ const mask = Object.fromEntries(Object.keys(models).map((name) => [name, Object.
 console.log(
   JSON.stringify(
     {
-      machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, totalMemMb: Math.round(os.totalmem() / 2 ** 20), onnxruntime: ort.env.versions.common },
+      machine: {
+        cpus: os.cpus().length,
+        model: os.cpus()[0]?.model,
+        totalMemMb: Math.round(os.totalmem() / 2 ** 20),
+        onnxruntime: ort.env.versions.common,
+      },
       latent: `${latent}x${latent}`,
       method: `child process per configuration, graph optimisation 'all', ms: median of ${values.runs} calls after 1 warm-up, peak RSS: the child's maxRSS`,
       summary,

@@ -4,21 +4,23 @@
  */
 import 'dotenv/config';
 import { REST, Routes } from 'discord.js';
+import { readDiscordConfig } from '../src/config/discord.js';
+import { EnvReader } from '../src/config/env.js';
 import { commandDefinitions } from './index.js';
 
 async function main(): Promise<void> {
-  const token = process.env['DISCORD_TOKEN']?.trim();
-  if (!token) {
+  const env = new EnvReader(process.env);
+  const { token, apiUrl, guildId } = readDiscordConfig(env);
+  env.assertValid();
+  if (token === undefined) {
     throw new Error('Set DISCORD_TOKEN in .env (Discord Developer Portal > your application > Bot > Reset Token).');
   }
-  const api = process.env['DISCORD_API_URL']?.trim();
-  const rest = new REST(api ? { api } : {}).setToken(token);
+  const rest = new REST(apiUrl !== undefined ? { api: apiUrl } : {}).setToken(token);
   const application = (await rest.get(Routes.currentApplication())) as { id: string };
-  const guildId = process.env['GUILD_ID']?.trim();
-  const route = guildId ? Routes.applicationGuildCommands(application.id, guildId) : Routes.applicationCommands(application.id);
+  const route = guildId !== undefined ? Routes.applicationGuildCommands(application.id, guildId) : Routes.applicationCommands(application.id);
   const body = commandDefinitions();
   await rest.put(route, { body });
-  process.stdout.write(`Registered ${body.map((c) => `/${c.name}`).join(', ')} ${guildId ? `in guild ${guildId}` : 'globally'}.\n`);
+  process.stdout.write(`Registered ${body.map((c) => `/${c.name}`).join(', ')} ${guildId !== undefined ? `in guild ${guildId}` : 'globally'}.\n`);
 }
 
 main().catch((error: unknown) => {

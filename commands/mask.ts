@@ -1,11 +1,24 @@
 /** `/mask image ref query [seed]`: only DiffEdit's mask, to see where an edit would happen. */
-import { SlashCommandBuilder } from 'discord.js';
-import { addImageAndPrompts, addSeed } from './options.js';
+import { SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
+import { definedOnly } from '../src/util/objects.js';
+import type { CommandRequest, SlashCommand } from './command.js';
+import { OPTION, OptionReader, addImageAndPrompts, addSeed, readImageAndPrompts } from './options.js';
 
-/** The command's name, as handlers match it. */
+/** The command's name, as Discord sends it back. */
 export const MASK_COMMAND = 'mask';
 
-/** The slash-command definition. */
-export const maskCommand = addSeed(
+const definition = addSeed(
   addImageAndPrompts(new SlashCommandBuilder().setName(MASK_COMMAND).setDescription('Show where DiffEdit would change a photo, without editing it')),
 );
+
+function read(interaction: ChatInputCommandInteraction): CommandRequest {
+  const options = new OptionReader(interaction);
+  return {
+    kind: 'mask',
+    ...readImageAndPrompts(options),
+    parameters: definedOnly({ seed: options.integer(OPTION.seed) }),
+  };
+}
+
+/** /mask: its definition and the reader of its options. */
+export const maskCommand: SlashCommand = { name: MASK_COMMAND, definition: definition.toJSON(), read };

@@ -1,21 +1,45 @@
 /**
- * Option builders shared by the slash commands, with limits taken from the engine's parameter ranges so
- * Discord refuses out-of-range values before they reach the bot.
+ * What /diffedit and /mask share: option names (the one spelling both the definitions and the readers use), the
+ * option builders, with limits taken from the engine's parameter ranges so Discord refuses out-of-range values
+ * before they reach the bot, and defensive readers for what a client actually sent.
  */
-import type { SlashCommandBuilder, SlashCommandOptionsOnlyBuilder } from 'discord.js';
+import {
+  ApplicationCommandOptionType,
+  type ChatInputCommandInteraction,
+  type CommandInteractionOption,
+  type SlashCommandBuilder,
+  type SlashCommandOptionsOnlyBuilder,
+} from 'discord.js';
+import type { AttachmentInfo } from '../src/bot/attachments.js';
+import { DiffEditError, ErrorCode } from '../src/errors.js';
 import { MAX_PROMPT_CHARS, PARAMETER_RANGES } from '../src/engine/parameters.js';
+
+/** Option names, as registered with Discord and as read back. */
+export const OPTION = {
+  image: 'image',
+  ref: 'ref',
+  query: 'query',
+  seed: 'seed',
+  steps: 'steps',
+  strength: 'strength',
+  guidance: 'guidance',
+} as const;
 
 type Builder = SlashCommandBuilder | SlashCommandOptionsOnlyBuilder;
 
 /** The picture and the two prompts every command takes. */
 export function addImageAndPrompts<T extends Builder>(builder: T): T {
   builder
-    .addAttachmentOption((o) => o.setName('image').setDescription('The photo to edit (JPEG, PNG or WebP)').setRequired(true))
+    .addAttachmentOption((o) => o.setName(OPTION.image).setDescription('The photo to edit (JPEG, PNG or WebP)').setRequired(true))
     .addStringOption((o) =>
-      o.setName('ref').setDescription('What the photo shows now, e.g. "a bowl of strawberries"').setRequired(true).setMaxLength(MAX_PROMPT_CHARS),
+      o
+        .setName(OPTION.ref)
+        .setDescription('What the photo shows now, e.g. "a bowl of strawberries"')
+        .setRequired(true)
+        .setMaxLength(MAX_PROMPT_CHARS),
     )
     .addStringOption((o) =>
-      o.setName('query').setDescription('What it should show, e.g. "a bowl of grapes"').setRequired(true).setMaxLength(MAX_PROMPT_CHARS),
+      o.setName(OPTION.query).setDescription('What it should show, e.g. "a bowl of grapes"').setRequired(true).setMaxLength(MAX_PROMPT_CHARS),
     );
   return builder;
 }
@@ -23,7 +47,83 @@ export function addImageAndPrompts<T extends Builder>(builder: T): T {
 /** The optional seed. */
 export function addSeed<T extends Builder>(builder: T): T {
   builder.addIntegerOption((o) =>
-    o.setName('seed').setDescription('Random seed: the same seed gives the same result').setMinValue(PARAMETER_RANGES.seed.min).setMaxValue(PARAMETER_RANGES.seed.max),
+    o
+      .setName(OPTION.seed)
+      .setDescription('Random seed: the same seed gives the same result')
+      .setMinValue(PARAMETER_RANGES.seed.min)
+      .setMaxValue(PARAMETER_RANGES.seed.max),
   );
   return builder;
+}
+
+/** The picture and the two prompts, as {@link addImageAndPrompts} defined them. */
+export function readImageAndPrompts(options: OptionReader): { attachment: AttachmentInfo; ref: string; query: string } {
+  return { attachment: options.attachment(OPTION.image), ref: options.string(OPTION.ref), query: options.string(OPTION.query) };
+}
+
+/**
+ * Reads options as the client sent them. A Discord client with stale command definitions (cached before a
+ * deploy) can send an option missing, of another type, or an attachment without its `resolved` data: each
+ * becomes a {@link ErrorCode.StaleCommand} the user can act on, never a bare discord.js exception.
+ */
+export class OptionReader {
+  constructor(private readonly interaction: ChatInputCommandInteraction) {}
+
+  /** The attachment's declared metadata. */
+  attachment(name: string): AttachmentInfo {
+    const option = this.option(name, ApplicationCommandOptionType.Attachment, true);
+    const attachment = option?.attachment;
+    if (attachment === undefined) throw this.stale(name, 'arrived without its file');
+    return {
+      url: attachment.url,
+      filename: attachment.name,
+      size: attachment.size,
+      contentType: attachment.contentType,
+      width: attachment.width,
+      height: attachment.height,
+    };
+  }
+
+  /** A required text option. */
+  string(name: string): string {
+    const value = this.option(name, ApplicationCommandOptionType.String, true)?.value;
+    if (typeof value !== 'string') throw this.stale(name, 'is not text');
+    return value;
+  }
+
+  /** An optional whole number. */
+  integer(name: string): number | undefined {
+    return this.number(name, ApplicationCommandOptionType.Integer);
+  }
+
+  /** An optional number. */
+  decimal(name: string): number | undefined {
+    return this.number(name, ApplicationCommandOptionType.Number);
+  }
+
+  private number(name: string, type: ApplicationCommandOptionType.Integer | ApplicationCommandOptionType.Number): number | undefined {
+    const value = this.option(name, type, false)?.value;
+    if (value === undefined) return undefined;
+    if (typeof value !== 'number') throw this.stale(name, 'is not a number');
+    return value;
+  }
+
+  private option(name: string, type: ApplicationCommandOptionType, required: boolean): CommandInteractionOption | undefined {
+    const option = this.interaction.options.data.find((o) => o.name === name);
+    if (option === undefined) {
+      if (required) throw this.stale(name, 'is missing');
+      return undefined;
+    }
+    if (option.type !== type) throw this.stale(name, 'has the wrong type');
+    return option;
+  }
+
+  private stale(name: string, problem: string): DiffEditError {
+    return new DiffEditError(
+      ErrorCode.StaleCommand,
+      `Your Discord app sent an out-of-date version of /${this.interaction.commandName} (the \`${name}\` option ${problem}). ` +
+        'Reload Discord (Ctrl+R, or restart the app) and try again.',
+      { command: this.interaction.commandName, option: name, problem },
+    );
+  }
 }

@@ -41,10 +41,18 @@ export const ErrorCode = {
   UserQueueFull: 'UserQueueFull',
   /** The bot is shutting down and takes no new jobs. */
   ShuttingDown: 'ShuttingDown',
+  /** A running job outlived the queue's per-job deadline: its signal was aborted and the queue moved on. */
+  JobTimedOut: 'JobTimedOut',
   /** A button refers to a job that is no longer kept. */
   JobExpired: 'JobExpired',
   /** The user may not do this (e.g. delete someone else's result). */
   NotAllowed: 'NotAllowed',
+  /** A Discord client sent a command with options that do not fit its definition (cached before a deploy). */
+  StaleCommand: 'StaleCommand',
+  /** DATA_DIR cannot be created, written or read (read-only file system, no space, permissions). */
+  DataDirUnusable: 'DataDirUnusable',
+  /** The job store could not keep a job (disk full or read-only): the result is delivered without buttons. */
+  StoreFailed: 'StoreFailed',
 } as const;
 
 /** One of {@link ErrorCode}'s identifiers. */

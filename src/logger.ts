@@ -41,9 +41,7 @@ function serialise(fields: LogFields | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(fields)) {
     out[key] =
-      value instanceof Error
-        ? { name: value.name, message: value.message, code: (value as { code?: unknown }).code, stack: value.stack }
-        : value;
+      value instanceof Error ? { name: value.name, message: value.message, code: (value as { code?: unknown }).code, stack: value.stack } : value;
   }
   return out;
 }

@@ -1,6 +1,7 @@
 /**
  * `npm start`: validates the configuration, loads the models (warming the UNet up), logs the bot in, and
- * shuts down cleanly on SIGINT/SIGTERM.
+ * shuts down cleanly on SIGINT/SIGTERM. The signal handlers come first: a signal during start-up (models
+ * loading, login) exits at once instead of killing the process mid-way without a word.
  */
 import 'dotenv/config';
 import { DiffEditBot } from './bot/bot.js';
@@ -9,13 +10,16 @@ import { engineOptionsFrom, readEngineConfig } from './config/engine.js';
 import { EnvReader } from './config/env.js';
 import { DiffEditEngine } from './engine/engine.js';
 import { describeFailure } from './cli/failure.js';
-import { createLogger } from './logger.js';
+import { createLogger, type Logger } from './logger.js';
 
 const SETUP_HELP = `DISCORD_TOKEN is not set. To run the bot:
   1. Create an application at https://discord.com/developers/applications, add a Bot, and copy its token.
   2. cp .env.example .env, and set DISCORD_TOKEN=<the token> (and MODEL_DIR if your models are elsewhere).
   3. Invite the bot with the applications.commands and bot scopes, then: npm run deploy-commands
   4. npm start`;
+
+/** Beyond SHUTDOWN_GRACE_MS, how long a shutdown may take before the process exits anyway. */
+const EXIT_MARGIN_MS = 10_000;
 
 async function main(): Promise<void> {
   const env = new EnvReader(process.env);
@@ -29,29 +33,47 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const engine = await DiffEditEngine.create({ ...engineOptionsFrom(engineConfig, logger), maxInputPixels: botConfig.maxInputPixels });
+
+  let engine: DiffEditEngine | undefined;
+  let bot: DiffEditBot | undefined;
+  onShutdownSignal(logger, botConfig.shutdownGraceMs + EXIT_MARGIN_MS, async () => {
+    await bot?.stop();
+    await engine?.close();
+  });
+
+  engine = await DiffEditEngine.create({ ...engineOptionsFrom(engineConfig, logger), maxInputPixels: botConfig.maxInputPixels });
   const warm = await engine.warmUp();
   logger.info('engine ready', { providers: engine.models.providers, warmUpMs: warm });
-  const bot = await DiffEditBot.start({ config: { ...botConfig, token }, engine, logger });
+  bot = await DiffEditBot.start({ config: { ...botConfig, token }, engine, logger });
+}
 
+/**
+ * On the first SIGINT/SIGTERM runs `stop` and exits 0 (1 if it failed); a second signal, or `stop` overrunning
+ * `limitMs`, exits at once.
+ */
+function onShutdownSignal(logger: Logger, limitMs: number, stop: () => Promise<void>): void {
   let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) return;
+  const handle = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      logger.warn('second signal: exiting now', { signal });
+      process.exit(1);
+    }
     stopping = true;
     logger.info('signal received', { signal });
-    void bot
-      .stop()
-      .then(() => engine.close())
-      .then(
-        () => process.exit(0),
-        (error: unknown) => {
-          logger.error('shutdown failed', { error });
-          process.exit(1);
-        },
-      );
+    setTimeout(() => {
+      logger.error('shutdown took too long: exiting', { limitMs });
+      process.exit(1);
+    }, limitMs).unref();
+    stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error('shutdown failed', { error });
+        process.exit(1);
+      },
+    );
   };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  process.on('SIGINT', handle);
+  process.on('SIGTERM', handle);
 }
 
 main().catch((error: unknown) => {

@@ -3,7 +3,7 @@
  * the fake Discord, one job served, then SIGTERM: the process logs out and exits 0.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -12,34 +12,48 @@ import { smoothPhoto, tinyModelDir } from './engine/tiny-engine.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 
+/**
+ * `npm start` as package.json runs it: node itself with tsx's loader (so signals reach the bot directly), the loader
+ * named by its resolved URL because the process runs in a temporary working directory.
+ */
+function startBotProcess(env: Record<string, string>, cwd: string) {
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), path.join(root, 'src/main.ts')], {
+    cwd,
+    env: { PATH: process.env['PATH'] ?? '', EXECUTION_PROVIDERS: 'cpu', MODEL_SIZE: '128', LOG_LEVEL: 'info', ...env },
+  });
+  let logs = '';
+  child.stderr.on('data', (chunk: Buffer) => (logs += chunk.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return { child, exited, logs: () => logs };
+}
+
+async function waitForLog(logs: () => string, text: string, timeoutMs = 20_000): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; !logs().includes(text);) {
+    if (Date.now() > deadline) throw new Error(`never logged ${text}:\n${logs()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 describe('npm start', () => {
   it('serves /mask, then shuts down cleanly on SIGTERM', async () => {
     const fake = await FakeDiscord.start();
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'diffedit-main-'));
-    const child = spawn(path.join(root, 'node_modules/.bin/tsx'), [path.join(root, 'src/main.ts')], {
-      cwd: dataDir,
-      env: {
-        PATH: process.env['PATH'] ?? '',
+    const { child, exited, logs } = startBotProcess(
+      {
         DISCORD_TOKEN: fake.botToken,
         DISCORD_API_URL: fake.apiUrl,
         MODEL_DIR: await tinyModelDir(),
-        MODEL_SIZE: '128',
-        EXECUTION_PROVIDERS: 'cpu',
         DATA_DIR: dataDir,
         EXTRA_ATTACHMENT_HOSTS: '127.0.0.1',
-        LOG_LEVEL: 'info',
       },
-    });
-    let logs = '';
-    child.stderr.on('data', (chunk: Buffer) => (logs += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      dataDir,
+    );
     try {
       await fake.waitForGatewayReady(20_000);
       // discord.js is ready (and handles interactions) once the bot logs "logged in".
-      for (const deadline = Date.now() + 20_000; !logs.includes('"msg":"logged in"'); ) {
-        if (Date.now() > deadline) throw new Error(`the bot never logged in:\n${logs}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await waitForLog(logs, '"msg":"logged in"');
       const photo = await smoothPhoto();
       const url = fake.serveFile('p.png', photo, { contentType: 'image/png' });
       const slash = fake.sendSlashCommand({
@@ -54,14 +68,57 @@ describe('npm start', () => {
       const result = await fake.waitForRequest((r) => r.method === 'PATCH' && r.path.includes(slash.token) && r.files.length > 0, 20_000);
       expect(result.files[0]?.filename).toBe('mask.png');
       child.kill('SIGTERM');
-      expect(await exited).toBe(0);
-      const lines = logs.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string });
+      expect(await exited).toEqual({ code: 0, signal: null });
+      const lines = logs()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { msg: string });
       const messages = lines.map((l) => l.msg);
-      expect(messages).toEqual(expect.arrayContaining(['unet runs on cpu', 'engine ready', 'logged in', 'job done', 'signal received', 'logged out']));
+      expect(messages).toEqual(
+        expect.arrayContaining(['unet runs on cpu', 'engine ready', 'logged in', 'job done', 'signal received', 'logged out']),
+      );
     } finally {
       child.kill('SIGKILL');
       await fake.close();
       await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('a SIGTERM during start-up (models loading, before login) exits 0 at once, with a log line', async () => {
+    const fake = await FakeDiscord.start();
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'diffedit-main-'));
+    const { child, exited, logs } = startBotProcess(
+      { DISCORD_TOKEN: fake.botToken, DISCORD_API_URL: fake.apiUrl, MODEL_DIR: await tinyModelDir(), DATA_DIR: dataDir },
+      dataDir,
+    );
+    try {
+      // The first log line comes from loading the models: the handlers are installed by then.
+      await waitForLog(logs, '"level"');
+      child.kill('SIGTERM');
+      expect(await exited).toEqual({ code: 0, signal: null });
+      expect(logs()).toContain('"msg":"signal received"');
+    } finally {
+      child.kill('SIGKILL');
+      await fake.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('a read-only or unusable DATA_DIR stops start-up with the real cause and the directory', async () => {
+    const fake = await FakeDiscord.start();
+    const scratch = await mkdtemp(path.join(os.tmpdir(), 'diffedit-main-'));
+    await writeFile(path.join(scratch, 'file'), 'x');
+    const { exited, logs } = startBotProcess(
+      { DISCORD_TOKEN: fake.botToken, DISCORD_API_URL: fake.apiUrl, MODEL_DIR: await tinyModelDir(), DATA_DIR: path.join(scratch, 'file', 'data') },
+      scratch,
+    );
+    try {
+      expect((await exited).code).toBe(1);
+      expect(logs()).toMatch(/file\/data\/jobs cannot be used: .*\(ENOTDIR\)\. Set DATA_DIR to a writable directory\./);
+      expect(logs()).not.toMatch(/\s+at\s.+:\d+:\d+/);
+    } finally {
+      await fake.close();
+      await rm(scratch, { recursive: true, force: true });
     }
   });
 });

@@ -70,11 +70,11 @@ export function checkAttachment(info: AttachmentInfo, limits: AttachmentLimits, 
 
   const cap = effectiveMaxBytes(limits, interactionSizeLimit);
   if (info.size > cap) {
-    throw new DiffEditError(
-      ErrorCode.AttachmentTooLarge,
-      `The picture is ${formatMiB(info.size, 'up')}; the limit is ${formatMiB(cap, 'down')}.`,
-      { size: info.size, limit: cap, filename: info.filename },
-    );
+    throw new DiffEditError(ErrorCode.AttachmentTooLarge, `The picture is ${formatMiB(info.size, 'up')}; the limit is ${formatMiB(cap, 'down')}.`, {
+      size: info.size,
+      limit: cap,
+      filename: info.filename,
+    });
   }
 
   const { width, height } = info;
@@ -233,10 +233,15 @@ function statusError(status: number, url: URL): DiffEditError {
 }
 
 function tooLargeWhileDownloading(cap: number, details: Record<string, unknown>): DiffEditError {
-  return new DiffEditError(ErrorCode.AttachmentTooLarge, `The picture is larger than the ${formatMiB(cap, 'down')} limit.`, { limit: cap, ...details });
+  return new DiffEditError(ErrorCode.AttachmentTooLarge, `The picture is larger than the ${formatMiB(cap, 'down')} limit.`, {
+    limit: cap,
+    ...details,
+  });
 }
 
 function abortedError(reason: unknown): DiffEditError {
+  // The canceller's own typed reason (e.g. the bot shutting down) says more than "cancelled".
+  if (reason instanceof DiffEditError) return reason;
   return new DiffEditError(ErrorCode.Aborted, 'The download was cancelled.', {}, { cause: reason });
 }
 

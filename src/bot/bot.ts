@@ -1,18 +1,30 @@
 /**
- * The bot: a discord.js client wired to the command and button handlers, one job queue, one job store and
- * one engine. `start` logs in; `stop` stops taking jobs, lets the running one finish (or cancels it after a
- * grace period) and logs out.
+ * The bot: a discord.js client whose interactions go to the command and button handlers behind one error
+ * boundary, one job queue, one job store and one engine. `start` opens the store and logs in; `stop` stops taking
+ * jobs, lets the running one finish (or cancels it after a grace period), answers everyone, and logs out, within
+ * the grace period plus a few seconds whatever a task or Discord does.
  */
 import path from 'node:path';
 import { Client, Events, GatewayIntentBits, type Interaction } from 'discord.js';
+import PQueue from 'p-queue';
 import type { BotConfig } from '../config/bot.js';
+import { DiffEditError, ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { AttachmentLimits } from './attachments.js';
+import { parseButtonId } from './custom-ids.js';
+import { JobReply } from './delivery.js';
+import { logConnectionEvents } from './gateway-log.js';
 import { handleButton } from './handlers/buttons.js';
 import { handleCommand } from './handlers/commands.js';
+import { startHealthServer, type HealthServer } from './health-server.js';
+import { JobLifecycle, type EditRunner } from './job-lifecycle.js';
 import { JobQueue } from './job-queue.js';
-import { JobRunner, type EditRunner } from './job-runner.js';
 import { JobStore } from './job-store.js';
+import { BotMetrics } from './metrics.js';
+import { userMessageFor } from './user-errors.js';
+
+/** After the grace period, how long stop() still gives messages in flight (the users' last answers). */
+const STOP_MARGIN_MS = 5000;
 
 /** What the bot is built from. */
 export interface BotOptions {
@@ -25,8 +37,13 @@ export interface BotOptions {
 export class DiffEditBot {
   /** The discord.js client (exposed for tests and diagnostics). */
   readonly client: Client;
+  readonly metrics: BotMetrics;
   private readonly queue: JobQueue;
+  private readonly lifecycle: JobLifecycle;
+  private readonly attachmentLimits: AttachmentLimits;
+  private readonly shutdown = new AbortController();
   private readonly pending = new Set<Promise<void>>();
+  private healthServer: HealthServer | undefined;
 
   private constructor(
     private readonly options: BotOptions,
@@ -37,70 +54,116 @@ export class DiffEditBot {
       intents: [GatewayIntentBits.Guilds],
       ...(config.apiUrl !== undefined ? { rest: { api: config.apiUrl } } : {}),
     });
-    this.queue = new JobQueue({ perUserLimit: config.perUserQueueLimit, globalLimit: config.queueLimit, logger });
-    const attachmentLimits: AttachmentLimits = {
+    this.queue = new JobQueue({ perUserLimit: config.perUserQueueLimit, globalLimit: config.queueLimit, jobTimeoutMs: config.jobTimeoutMs, logger });
+    this.metrics = new BotMetrics(this.queue);
+    this.attachmentLimits = {
       maxBytes: config.maxUploadBytes,
       maxPixels: config.maxInputPixels,
       timeoutMs: config.downloadTimeoutMs,
       allowedHosts: config.attachmentHosts,
     };
-    const runner = new JobRunner({
+    this.lifecycle = new JobLifecycle({
       engine: options.engine,
       queue: this.queue,
       store,
-      attachmentLimits,
+      downloads: new PQueue({ concurrency: config.downloadConcurrency }),
+      shutdown: this.shutdown.signal,
       progressIntervalMs: config.progressIntervalMs,
+      metrics: this.metrics,
       logger,
     });
-    this.client.on(Events.InteractionCreate, (interaction) => this.track(this.dispatch(interaction, runner, attachmentLimits)));
+    this.client.on(Events.InteractionCreate, (interaction) => this.track(this.dispatch(interaction)));
     this.client.on(Events.Error, (error) => logger.error('discord client error', { error }));
     this.client.once(Events.ClientReady, (client) => logger.info('logged in', { user: client.user.tag, id: client.user.id }));
+    logConnectionEvents(this.client, logger);
   }
 
-  /** Opens the job store and logs in. */
+  /** Opens the job store, starts the metrics server when configured, and logs in. */
   static async start(options: BotOptions): Promise<DiffEditBot> {
+    const { config, logger } = options;
     // A folder of its own: DATA_DIR may hold other things.
-    const store = await JobStore.open(path.join(options.config.dataDir, 'jobs'), { maxBytes: options.config.jobStoreMaxBytes, logger: options.logger });
+    const store = await JobStore.open(path.join(config.dataDir, 'jobs'), { maxBytes: config.jobStoreMaxBytes, logger });
     const bot = new DiffEditBot(options, store);
-    await bot.client.login(options.config.token);
+    if (config.metricsPort !== undefined) {
+      bot.healthServer = await startHealthServer({
+        host: config.metricsHost,
+        port: config.metricsPort,
+        registry: bot.metrics.registry,
+        healthy: () => bot.client.isReady(),
+      });
+      logger.info('metrics server listening', { host: config.metricsHost, port: bot.healthServer.port });
+    }
+    await bot.client.login(config.token);
     return bot;
   }
 
+  /** The metrics server's port, when one runs. */
+  get metricsPort(): number | undefined {
+    return this.healthServer?.port;
+  }
+
   /**
-   * Stops taking jobs, waits up to `graceMs` for the running one (then cancels it), answers everything in
-   * flight, and logs out.
+   * Stops taking jobs, cancels waiting ones (their users are told privately), waits up to `graceMs` for the running
+   * one (then cancels it, without waiting for a task that ignores its signal), gives the last messages a few seconds,
+   * and logs out.
    */
   async stop(graceMs = this.options.config.shutdownGraceMs): Promise<void> {
     const { logger } = this.options;
+    const deadline = Date.now() + graceMs;
     logger.info('shutting down: no new jobs', { waiting: this.queue.waiting, running: this.queue.running });
-    const drained = this.queue.shutdown({ cancelRunning: false });
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), graceMs);
-    });
-    if ((await Promise.race([drained.then(() => 'drained' as const), timedOut])) === 'timeout') {
+    this.shutdown.abort(new DiffEditError(ErrorCode.ShuttingDown, 'The bot is restarting; your job was cancelled. Try again in a minute.'));
+    if ((await within(this.queue.shutdown({ cancelRunning: false }), graceMs)) === 'timeout') {
       logger.warn('running job did not finish in time: cancelling it', { graceMs });
       await this.queue.shutdown({ cancelRunning: true });
     }
-    clearTimeout(timer);
-    await Promise.allSettled([...this.pending]);
+    if ((await within(Promise.allSettled([...this.pending]), Math.max(deadline - Date.now(), 0) + STOP_MARGIN_MS)) === 'timeout') {
+      logger.warn('some messages were still in flight at shutdown', { interactions: this.pending.size });
+    }
+    await this.healthServer?.close();
     await this.client.destroy();
     logger.info('logged out');
   }
 
-  private async dispatch(interaction: Interaction, runner: JobRunner, attachmentLimits: AttachmentLimits): Promise<void> {
-    const { logger } = this.options;
+  /** The one error boundary: whatever a handler throws is told to the user privately, with a logged reference. */
+  private async dispatch(interaction: Interaction): Promise<void> {
+    if (!interaction.isRepliable()) return;
+    const { config, logger } = this.options;
+    const reply = new JobReply(interaction, { retryMs: config.deliveryRetryMs, logger });
     try {
-      if (interaction.isChatInputCommand()) await handleCommand(interaction, { runner, attachmentLimits, logger });
-      else if (interaction.isButton()) await handleButton(interaction, { runner, store: this.store, logger });
+      if (interaction.isChatInputCommand()) {
+        await handleCommand(interaction, reply, { lifecycle: this.lifecycle, attachmentLimits: this.attachmentLimits });
+      } else if (interaction.isButton()) {
+        await handleButton(interaction, reply, { lifecycle: this.lifecycle, store: this.store, attachmentLimits: this.attachmentLimits });
+      } else {
+        throw new DiffEditError(ErrorCode.StaleCommand, 'I do not handle this kind of interaction.', { type: interaction.type });
+      }
     } catch (error) {
-      // Last line of defence: a handler bug must not take the bot down.
-      logger.error('interaction handler failed', { error, interaction: interaction.id });
+      const acknowledged = interaction.deferred || interaction.replied;
+      const kind = interaction.isChatInputCommand()
+        ? interaction.commandName
+        : interaction.isButton()
+          ? (parseButtonId(interaction.customId)?.action ?? 'button')
+          : 'other';
+      this.metrics.jobEnded(kind, acknowledged ? 'failed' : 'refused');
+      await reply.fail(userMessageFor(error, logger, { interaction: interaction.id, user: interaction.user.id, kind }));
     }
   }
 
   private track(work: Promise<void>): void {
     this.pending.add(work);
     void work.finally(() => this.pending.delete(work));
+  }
+}
+
+/** Settles with 'done' when `work` settles within `ms`, else with 'timeout' (without cancelling it). */
+async function within(work: Promise<unknown>, ms: number): Promise<'done' | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ms);
+  });
+  try {
+    return await Promise.race([work.then(() => 'done' as const), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -1,11 +1,15 @@
 /**
  * Finished jobs on disk, so that Reroll / Edit-with-mask / Delete buttons keep working after a restart. Each job is
- * `<id>.img` (the input picture) plus `<id>.json` (everything else); the total is capped and the least recently used
- * jobs go first. The JSON file's mtime records when a job was last used.
+ * `<id>.img` (the input picture) plus `<id>.json` (everything else), and `<id>.out` (the result) when no delivery
+ * route reached the user; the total is capped and the least recently used jobs go first. The JSON file's mtime
+ * records when a job was last used. Disk faults are typed: start-up names the cause and the directory, and a save
+ * on a full disk evicts old jobs to make room before it gives up.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
-import { join } from 'node:path';
+import { constants } from 'node:fs';
+import { access, mkdir, open, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { DiffEditError, ErrorCode } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
 
 /** One finished job, as kept on disk. */
@@ -14,8 +18,10 @@ export interface StoredJob {
   readonly id: string;
   /** A full edit, or only its mask. */
   readonly kind: 'diffedit' | 'mask';
-  /** Who ran it: only they may delete it. */
+  /** Who ran it: they may delete it. */
   readonly userId: string;
+  /** Who brought the picture (the first job of a Reroll / Edit chain): they may delete anything made from it. */
+  readonly sourceUserId: string;
   /** Where the result was posted. */
   readonly channelId: string;
   /** The guild of that channel; null in DMs. */
@@ -52,9 +58,9 @@ const ID_PATTERN = new RegExp(`^[A-Za-z0-9_-]{${JOB_ID_LENGTH}}$`);
  * The files the store made, recognised by the exact id length it generates: the directory may be shared (DATA_DIR),
  * and a file such as `settings.json` must be neither counted nor cleaned up.
  */
-const FILE_PATTERN = new RegExp(`^([A-Za-z0-9_-]{${JOB_ID_LENGTH}})\\.(json|img)$`);
+const FILE_PATTERN = new RegExp(`^([A-Za-z0-9_-]{${JOB_ID_LENGTH}})\\.(json|img|out)$`);
 /** Leftovers of writes interrupted by a crash: `<id>.<ext>.<random>.tmp`. */
-const TEMP_PATTERN = new RegExp(`^[A-Za-z0-9_-]{${JOB_ID_LENGTH}}\\.(json|img)\\.[A-Za-z0-9_-]{8}\\.tmp$`);
+const TEMP_PATTERN = new RegExp(`^[A-Za-z0-9_-]{${JOB_ID_LENGTH}}\\.(json|img|out)\\.[A-Za-z0-9_-]{8}\\.tmp$`);
 
 interface IndexEntry {
   bytes: number;
@@ -90,9 +96,15 @@ export class JobStore {
   static async open(dir: string, options: JobStoreOptions): Promise<JobStore> {
     if (!(options.maxBytes > 0)) throw new RangeError(`maxBytes must be positive, got ${options.maxBytes}`);
     const store = new JobStore(dir, options.maxBytes, options.logger ?? silentLogger);
-    await mkdir(dir, { recursive: true });
-    await store.#scan();
-    await store.#evict(undefined);
+    try {
+      await mkdir(dir, { recursive: true });
+      await store.#scan();
+      await store.#evict(undefined);
+      // A directory that exists but cannot be written fails here, at start-up, not on the first finished job.
+      await access(dir, constants.W_OK);
+    } catch (error) {
+      throw await unusableDirectory(dir, error);
+    }
     store.#logger.info('job store opened', { dir, jobs: store.#index.size, usedBytes: store.#usedBytes, maxBytes: store.#maxBytes });
     return store;
   }
@@ -108,11 +120,43 @@ export class JobStore {
    * the total fits `maxBytes`, never the one just saved (even when it alone is over the cap).
    */
   async save(job: Omit<StoredJob, 'id' | 'createdAt' | 'imageBytes'>, image: Uint8Array): Promise<StoredJob> {
+    try {
+      return await this.#save(job, image);
+    } catch (error) {
+      if (errorCode(error) !== 'ENOSPC') throw storeFailed(this.#dir, error);
+      // A full disk: give back the older half of what we hold, then try once more.
+      const freed = await this.#evictDownTo(this.#usedBytes / 2, undefined);
+      this.#logger.warn('disk full while saving a job: evicted old jobs to make room', { freedBytes: freed, usedBytes: this.#usedBytes });
+      try {
+        return await this.#save(job, image);
+      } catch (retryError) {
+        throw storeFailed(this.#dir, retryError);
+      }
+    }
+  }
+
+  /**
+   * Keeps the result of a job that no delivery route could reach (`<id>.out`), so an operator or a later delivery can
+   * still hand it over; counted in the cap like the rest of the job.
+   */
+  async keepUndelivered(id: string, result: Uint8Array): Promise<void> {
+    if (!isJobId(id)) throw new RangeError(`not a job id: ${id}`);
+    try {
+      await this.#writeAtomically(this.#path(id, 'out'), result);
+    } catch (error) {
+      throw storeFailed(this.#dir, error);
+    }
+    const entry = this.#index.get(id);
+    if (entry !== undefined) this.#track(id, { bytes: entry.bytes + result.byteLength, lastUsed: entry.lastUsed });
+  }
+
+  async #save(job: Omit<StoredJob, 'id' | 'createdAt' | 'imageBytes'>, image: Uint8Array): Promise<StoredJob> {
     const id = randomBytes((JOB_ID_LENGTH * 3) / 4).toString('base64url');
     const stored: StoredJob = {
       id,
       kind: job.kind,
       userId: job.userId,
+      sourceUserId: job.sourceUserId,
       channelId: job.channelId,
       guildId: job.guildId,
       ref: job.ref,
@@ -123,7 +167,12 @@ export class JobStore {
     };
     const json = Buffer.from(JSON.stringify(stored));
     await this.#writeAtomically(this.#path(id, 'img'), image);
-    await this.#writeAtomically(this.#path(id, 'json'), json);
+    try {
+      await this.#writeAtomically(this.#path(id, 'json'), json);
+    } catch (error) {
+      await rm(this.#path(id, 'img'), { force: true });
+      throw error;
+    }
     const lastUsed = this.#tick();
     await this.#touch(id, lastUsed);
     this.#track(id, { bytes: image.byteLength + json.byteLength, lastUsed });
@@ -181,12 +230,15 @@ export class JobStore {
   async delete(id: string): Promise<void> {
     if (!isJobId(id)) return;
     this.#untrack(id);
-    // The JSON first: without it the job no longer loads, even if removing the picture fails.
-    await rm(this.#path(id, 'json'), { force: true });
-    await rm(this.#path(id, 'img'), { force: true });
+    await this.#remove(id);
   }
 
-  #path(id: string, extension: 'json' | 'img'): string {
+  /** The JSON first: without it the job no longer loads, even if removing the rest fails. */
+  async #remove(id: string): Promise<void> {
+    for (const extension of ['json', 'img', 'out'] as const) await rm(this.#path(id, extension), { force: true });
+  }
+
+  #path(id: string, extension: 'json' | 'img' | 'out'): string {
     return join(this.#dir, `${id}.${extension}`);
   }
 
@@ -216,27 +268,35 @@ export class JobStore {
   /** Removes least recently used jobs, except `keep`, until the total fits the cap. */
   async #evict(keep: string | undefined): Promise<void> {
     if (this.#usedBytes <= this.#maxBytes) return;
+    await this.#evictDownTo(this.#maxBytes, keep);
+    if (this.#usedBytes > this.#maxBytes) {
+      this.#logger.warn('job store still over its cap: the newest job alone is larger', {
+        job: keep,
+        usedBytes: this.#usedBytes,
+        maxBytes: this.#maxBytes,
+      });
+    }
+  }
+
+  /** Removes least recently used jobs, except `keep`, until at most `bytes` are used; returns the bytes freed. */
+  async #evictDownTo(bytes: number, keep: string | undefined): Promise<number> {
+    const before = this.#usedBytes;
     // Chosen and untracked synchronously, so concurrent saves never pick the same victims twice.
     const victims: string[] = [];
     const oldestFirst = [...this.#index].filter(([id]) => id !== keep).sort(([, a], [, b]) => a.lastUsed - b.lastUsed);
     for (const [id] of oldestFirst) {
-      if (this.#usedBytes <= this.#maxBytes) break;
+      if (this.#usedBytes <= bytes) break;
       victims.push(id);
       this.#untrack(id);
     }
-    if (this.#usedBytes > this.#maxBytes) {
-      this.#logger.warn('job store still over its cap: the newest job alone is larger', { job: keep, usedBytes: this.#usedBytes, maxBytes: this.#maxBytes });
-    }
-    for (const id of victims) {
-      await rm(this.#path(id, 'json'), { force: true });
-      await rm(this.#path(id, 'img'), { force: true });
-    }
+    for (const id of victims) await this.#remove(id);
     if (victims.length > 0) this.#logger.info('evicted old jobs', { jobs: victims.length, usedBytes: this.#usedBytes });
+    return before - this.#usedBytes;
   }
 
   /** Rebuilds the index from the directory; files that are not ours are left alone. */
   async #scan(): Promise<void> {
-    const files = new Map<string, { json?: { size: number; mtimeMs: number }; img?: { size: number } }>();
+    const files = new Map<string, { json?: { size: number; mtimeMs: number }; img?: { size: number }; out?: { size: number } }>();
     for (const name of await readdir(this.#dir)) {
       if (TEMP_PATTERN.test(name)) {
         await rm(join(this.#dir, name), { force: true });
@@ -244,21 +304,22 @@ export class JobStore {
       }
       const match = FILE_PATTERN.exec(name);
       if (match === null) continue;
-      const [, id, extension] = match as unknown as [string, string, 'json' | 'img'];
+      const [, id, extension] = match as unknown as [string, string, 'json' | 'img' | 'out'];
       const info = await stat(join(this.#dir, name));
       if (!info.isFile()) continue;
       const entry = files.get(id) ?? {};
       if (extension === 'json') entry.json = { size: info.size, mtimeMs: info.mtimeMs };
-      else entry.img = { size: info.size };
+      else entry[extension] = { size: info.size };
       files.set(id, entry);
     }
-    for (const [id, { json, img }] of files) {
+    for (const [id, { json, img, out }] of files) {
       if (json === undefined || img === undefined) {
         this.#logger.warn('removing a half-saved job', { job: id });
         await this.delete(id);
         continue;
       }
-      this.#track(id, { bytes: json.size + img.size, lastUsed: json.mtimeMs });
+      if (out !== undefined) this.#logger.warn('a stored job holds a result that was never delivered', { job: id, file: this.#path(id, 'out') });
+      this.#track(id, { bytes: json.size + img.size + (out?.size ?? 0), lastUsed: json.mtimeMs });
       this.#clock = Math.max(this.#clock, Math.ceil(json.mtimeMs));
     }
   }
@@ -296,6 +357,7 @@ function parseJob(text: string, id: string): StoredJob | undefined {
     job['id'] === id &&
     (job['kind'] === 'diffedit' || job['kind'] === 'mask') &&
     typeof job['userId'] === 'string' &&
+    (job['sourceUserId'] === undefined || typeof job['sourceUserId'] === 'string') &&
     typeof job['channelId'] === 'string' &&
     (typeof job['guildId'] === 'string' || job['guildId'] === null) &&
     typeof job['ref'] === 'string' &&
@@ -305,9 +367,65 @@ function parseJob(text: string, id: string): StoredJob | undefined {
     !Array.isArray(job['parameters']) &&
     typeof job['createdAt'] === 'number' &&
     typeof job['imageBytes'] === 'number';
-  return valid ? (value as StoredJob) : undefined;
+  // Jobs saved before sourceUserId existed: their author brought the picture.
+  return valid ? ({ sourceUserId: job['userId'], ...job } as unknown as StoredJob) : undefined;
 }
 
 function isNotFound(error: unknown): boolean {
-  return (error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+  return errorCode(error) === 'ENOENT';
+}
+
+function errorCode(error: unknown): string | undefined {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** What the common file-system error codes mean to an operator. */
+const FS_CAUSES: Readonly<Record<string, string>> = {
+  EROFS: 'the file system is read-only',
+  ENOSPC: 'the disk is full',
+  EDQUOT: 'the disk quota is used up',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOTDIR: 'a part of the path is a file, not a directory',
+  EEXIST: 'a file of that name is in the way',
+};
+
+/**
+ * A start-up error that names the real cause. mkdir on a path under a read-only or unwritable directory can report
+ * ENOENT for the missing part instead, so the nearest existing ancestor is checked for writability too.
+ */
+async function unusableDirectory(dir: string, error: unknown): Promise<DiffEditError> {
+  let code = errorCode(error);
+  let where = dir;
+  if (code === 'ENOENT' || code === undefined) {
+    for (let parent = dirname(dir); ; parent = dirname(parent)) {
+      const probe = await access(parent, constants.W_OK).then(
+        () => 'ok' as const,
+        (e: unknown) => errorCode(e),
+      );
+      if (probe !== 'ENOENT') {
+        if (probe !== 'ok' && probe !== undefined) [code, where] = [probe, parent];
+        break;
+      }
+      if (dirname(parent) === parent) break;
+    }
+  }
+  const cause = code === undefined ? String(error) : `${FS_CAUSES[code] ?? 'it cannot be used'} (${code})`;
+  return new DiffEditError(
+    ErrorCode.DataDirUnusable,
+    `The job directory ${dir} cannot be used: ${cause}${where === dir ? '' : ` at ${where}`}. Set DATA_DIR to a writable directory.`,
+    { dir, code, where },
+    { cause: error },
+  );
+}
+
+function storeFailed(dir: string, error: unknown): DiffEditError {
+  const code = errorCode(error);
+  return new DiffEditError(
+    ErrorCode.StoreFailed,
+    `The job could not be kept in ${dir}${code === undefined ? '' : `: ${FS_CAUSES[code] ?? code} (${code})`}.`,
+    { dir, code },
+    { cause: error },
+  );
 }

@@ -59,7 +59,10 @@ export function resultLine(summary: ResultSummary): string {
 
 /** Prompts are user text: keep them on one line, without markdown that would break the bold, and short. */
 function inline(text: string): string {
-  return truncate(text.replace(/\s+/g, ' ').replace(/[*_`~|\\]/g, (c) => `\\${c}`), 300);
+  return truncate(
+    text.replace(/\s+/g, ' ').replace(/[*_`~|\\]/g, (c) => `\\${c}`),
+    300,
+  );
 }
 
 function truncate(text: string, max: number): string {

@@ -51,7 +51,8 @@ async function main(): Promise<number> {
   const engine = await DiffEditEngine.create(engineOptionsFrom(config, logger));
   try {
     const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
-    const threshold = values.threshold === 'zscore' ? { mode: 'zscore' as const } : values.threshold === undefined ? undefined : { mode: 'clamp' as const, ratio: 3 };
+    const threshold =
+      values.threshold === 'zscore' ? { mode: 'zscore' as const } : values.threshold === undefined ? undefined : { mode: 'clamp' as const, ratio: 3 };
     const result = await engine.run(
       {
         image,

@@ -30,7 +30,9 @@ async function gpuAdapters(): Promise<string> {
     const { stdout } = await run('nvidia-smi', ['--query-gpu=name,driver_version,memory.total', '--format=csv,noheader'], { timeout: 10_000 });
     return stdout.trim().split('\n').join('; ') || 'nvidia-smi lists no GPU';
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'none found (no nvidia-smi: no NVIDIA driver)' : `nvidia-smi failed: ${describeFailure(error)}`;
+    return (error as NodeJS.ErrnoException).code === 'ENOENT'
+      ? 'none found (no nvidia-smi: no NVIDIA driver)'
+      : `nvidia-smi failed: ${describeFailure(error)}`;
   }
 }
 

@@ -7,6 +7,8 @@
 import 'dotenv/config';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { EnvReader } from '../config/env.js';
+import { readHubConfig } from '../config/hub.js';
 import { downloadModel } from '../download/download-model.js';
 import { DEFAULT_ENDPOINT } from '../download/hub-url.js';
 import { PlainProgress } from '../download/plain-progress.js';
@@ -15,7 +17,7 @@ import { ALL_COMPONENTS, INPAINT_COMPONENTS, type ModelComponent } from '../down
 import { summaryText } from '../download/summary-text.js';
 import { TtyProgress } from '../download/tty-progress.js';
 import { ErrorCode, isDiffEditError } from '../errors.js';
-import { createLogger, type LogLevel } from '../logger.js';
+import { createLogger } from '../logger.js';
 import { optimizeExport } from '../optimize/optimize-export.js';
 import { describeFailure } from './failure.js';
 
@@ -67,12 +69,14 @@ async function main(signal: AbortSignal): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const env = process.env;
+  const reader = new EnvReader(process.env);
+  const env = readHubConfig(reader);
+  reader.assertValid();
   const jobs: Job[] = [
     {
       repo: values.repo ?? DEFAULT_REPO,
       revision: values.revision ?? DEFAULT_REVISION,
-      outDir: values.out ?? nonEmpty(env['MODEL_DIR']) ?? 'models',
+      outDir: values.out ?? env.modelDir ?? 'models',
       components: ALL_COMPONENTS,
     },
   ];
@@ -80,7 +84,7 @@ async function main(signal: AbortSignal): Promise<number> {
     jobs.push({
       repo: values['inpaint-repo'] ?? DEFAULT_INPAINT_REPO,
       revision: values['inpaint-revision'] ?? DEFAULT_REVISION,
-      outDir: values['inpaint-out'] ?? nonEmpty(env['INPAINT_MODEL_DIR']) ?? 'models-inpaint',
+      outDir: values['inpaint-out'] ?? env.inpaintModelDir ?? 'models-inpaint',
       components: INPAINT_COMPONENTS,
     });
   }
@@ -91,14 +95,14 @@ async function main(signal: AbortSignal): Promise<number> {
     else process.stderr.write(`${line}\n`);
   };
   const progress: ProgressReporter = tty ?? new PlainProgress(say);
-  const logger = createLogger(logLevel(env['LOG_LEVEL']), (line) => say(line));
+  const logger = createLogger(env.logLevel, (line) => say(line));
 
   for (const job of jobs) {
     say(`${job.repo}@${job.revision} -> ${path.resolve(job.outDir)}`);
     const summary = await downloadModel({
       ...job,
-      endpoint: values.endpoint ?? nonEmpty(env['HF_ENDPOINT']) ?? DEFAULT_ENDPOINT,
-      token: nonEmpty(env['HF_TOKEN']),
+      endpoint: values.endpoint ?? env.endpoint,
+      token: env.token,
       progress,
       logger,
       signal,
@@ -110,24 +114,13 @@ async function main(signal: AbortSignal): Promise<number> {
     }
   }
   const [model, inpaint] = jobs;
-  if (model !== undefined && path.resolve(model.outDir) !== path.resolve('models') && nonEmpty(env['MODEL_DIR']) === undefined) {
+  if (model !== undefined && path.resolve(model.outDir) !== path.resolve('models') && env.modelDir === undefined) {
     say(`Point the bot at it: MODEL_DIR=${model.outDir}`);
   }
-  if (inpaint !== undefined && nonEmpty(env['INPAINT_MODEL_DIR']) === undefined) {
+  if (inpaint !== undefined && env.inpaintModelDir === undefined) {
     say(`Enable the inpainting decoder: INPAINT_MODEL_DIR=${inpaint.outDir}`);
   }
   return 0;
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  const trimmed = value?.trim();
-  return trimmed === undefined || trimmed === '' ? undefined : trimmed;
-}
-
-// Progress lines already tell users what happens: JSON logs only for warnings unless LOG_LEVEL asks for more.
-function logLevel(value: string | undefined): LogLevel {
-  const levels: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
-  return levels.find((l) => l === value) ?? 'warn';
 }
 
 const abort = new AbortController();

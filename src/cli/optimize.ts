@@ -36,7 +36,9 @@ async function main(): Promise<number> {
     say: (line) => process.stderr.write(`${line}\n`),
   });
   const attention = Object.fromEntries(
-    Object.entries(result.parts).flatMap(([part, r]) => (r.attention === undefined ? [] : [[part, { fused: r.attention.fused, softmax: r.attention.softmax }]])),
+    Object.entries(result.parts).flatMap(([part, r]) =>
+      r.attention === undefined ? [] : [[part, { fused: r.attention.fused, softmax: r.attention.softmax }]],
+    ),
   );
   const summary = {
     out: result.outDir,

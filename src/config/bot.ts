@@ -1,18 +1,34 @@
 /**
- * The bot's settings from the environment. Every variable is documented in .env.example.
+ * The bot's settings from the environment. {@link BOT_DEFAULTS} is the single source of every default: the reader
+ * uses it, and a test checks that .env.example and the README say the same.
  */
 import path from 'node:path';
 import { DEFAULT_ATTACHMENT_HOSTS } from '../bot/attachments.js';
+import { readDiscordConfig, type DiscordConfig } from './discord.js';
 import type { EnvReader } from './env.js';
 
 const MIB = 1024 * 1024;
 
+/** Every bot setting that has a default, by variable name. */
+export const BOT_DEFAULTS = {
+  DATA_DIR: 'data',
+  JOB_STORE_MAX_MB: 512,
+  MAX_UPLOAD_MB: 10,
+  MAX_INPUT_MEGAPIXELS: 50,
+  DOWNLOAD_TIMEOUT_MS: 30_000,
+  DOWNLOAD_CONCURRENCY: 4,
+  QUEUE_PER_USER: 2,
+  QUEUE_MAX: 20,
+  PROGRESS_INTERVAL_MS: 2000,
+  // A 50-step edit takes well under a minute on a GPU and a few minutes on a fast CPU: 10 minutes only stops hangs.
+  JOB_TIMEOUT_MS: 600_000,
+  DELIVERY_RETRY_MS: 60_000,
+  SHUTDOWN_GRACE_MS: 60_000,
+  METRICS_HOST: '127.0.0.1',
+} as const satisfies Record<string, string | number>;
+
 /** Bot settings. */
-export interface BotConfig {
-  /** DISCORD_TOKEN: the bot token (required to start). */
-  readonly token: string | undefined;
-  /** DISCORD_API_URL: REST base override (tests point it at a local fake Discord); Discord's own when unset. */
-  readonly apiUrl: string | undefined;
+export interface BotConfig extends Omit<DiscordConfig, 'guildId'> {
   /** DATA_DIR: where jobs (parameters and input pictures) are kept for the buttons. */
   readonly dataDir: string;
   /** JOB_STORE_MAX_MB: size cap of DATA_DIR's job store; least recently used jobs go first. */
@@ -23,40 +39,54 @@ export interface BotConfig {
   readonly maxInputPixels: number;
   /** DOWNLOAD_TIMEOUT_MS: deadline for downloading one attachment. */
   readonly downloadTimeoutMs: number;
+  /** DOWNLOAD_CONCURRENCY: attachments downloaded at once (downloads happen outside the engine's slot). */
+  readonly downloadConcurrency: number;
   /** Discord's CDN hosts plus EXTRA_ATTACHMENT_HOSTS. */
   readonly attachmentHosts: readonly string[];
-  /** QUEUE_PER_USER: waiting jobs one user may have. */
+  /** QUEUE_PER_USER: jobs one user may have waiting (downloading or queued). */
   readonly perUserQueueLimit: number;
-  /** QUEUE_MAX: waiting jobs in all. */
+  /** QUEUE_MAX: jobs waiting in all. */
   readonly queueLimit: number;
   /** PROGRESS_INTERVAL_MS: least time between two progress edits of a message. */
   readonly progressIntervalMs: number;
+  /** JOB_TIMEOUT_MS: a running job is stopped after this long and the queue moves on. */
+  readonly jobTimeoutMs: number;
+  /** DELIVERY_RETRY_MS: how long a result delivery keeps retrying Discord's 5xx and network errors. */
+  readonly deliveryRetryMs: number;
   /** SHUTDOWN_GRACE_MS: how long SIGINT/SIGTERM waits for the running job before cancelling it. */
   readonly shutdownGraceMs: number;
+  /** METRICS_PORT: serve /healthz and Prometheus /metrics on this port; off when unset. */
+  readonly metricsPort: number | undefined;
+  /** METRICS_HOST: the address the metrics server listens on. */
+  readonly metricsHost: string;
 }
 
 /** Reads the bot settings; problems are collected in `env`. */
 export function readBotConfig(env: EnvReader): BotConfig {
+  const d = BOT_DEFAULTS;
   const extraHosts = (env.string('EXTRA_ATTACHMENT_HOSTS') ?? '')
     .split(',')
     .map((h) => h.trim().toLowerCase())
     .filter((h) => h !== '');
-  const apiUrl = env.string('DISCORD_API_URL');
-  if (apiUrl !== undefined && !/^https?:\/\/[^/]+/.test(apiUrl)) {
-    env.problems.push({ variable: 'DISCORD_API_URL', message: `"${apiUrl}" is not an http(s) URL` });
-  }
+  const { token, apiUrl } = readDiscordConfig(env);
+  const whole = (max: number, min = 1) => ({ min, max, integer: true });
   return {
-    token: env.string('DISCORD_TOKEN'),
+    token,
     apiUrl,
-    dataDir: path.resolve(env.string('DATA_DIR') ?? 'data'),
-    jobStoreMaxBytes: env.number('JOB_STORE_MAX_MB', 512, { min: 1, max: 1024 * 1024 }) * MIB,
-    maxUploadBytes: env.number('MAX_UPLOAD_MB', 10, { min: 0.01, max: 500 }) * MIB,
-    maxInputPixels: env.number('MAX_INPUT_MEGAPIXELS', 50, { min: 0.01, max: 1000 }) * 1_000_000,
-    downloadTimeoutMs: env.number('DOWNLOAD_TIMEOUT_MS', 30_000, { min: 100, max: 600_000, integer: true }),
+    dataDir: path.resolve(env.string('DATA_DIR') ?? d.DATA_DIR),
+    jobStoreMaxBytes: env.number('JOB_STORE_MAX_MB', d.JOB_STORE_MAX_MB, { min: 1, max: 1024 * 1024 }) * MIB,
+    maxUploadBytes: env.number('MAX_UPLOAD_MB', d.MAX_UPLOAD_MB, { min: 0.01, max: 500 }) * MIB,
+    maxInputPixels: env.number('MAX_INPUT_MEGAPIXELS', d.MAX_INPUT_MEGAPIXELS, { min: 0.01, max: 1000 }) * 1_000_000,
+    downloadTimeoutMs: env.number('DOWNLOAD_TIMEOUT_MS', d.DOWNLOAD_TIMEOUT_MS, whole(600_000, 100)),
+    downloadConcurrency: env.number('DOWNLOAD_CONCURRENCY', d.DOWNLOAD_CONCURRENCY, whole(64)),
     attachmentHosts: [...DEFAULT_ATTACHMENT_HOSTS, ...extraHosts],
-    perUserQueueLimit: env.number('QUEUE_PER_USER', 2, { min: 1, max: 100, integer: true }),
-    queueLimit: env.number('QUEUE_MAX', 20, { min: 1, max: 10_000, integer: true }),
-    progressIntervalMs: env.number('PROGRESS_INTERVAL_MS', 2000, { min: 0, max: 60_000, integer: true }),
-    shutdownGraceMs: env.number('SHUTDOWN_GRACE_MS', 60_000, { min: 0, max: 3_600_000, integer: true }),
+    perUserQueueLimit: env.number('QUEUE_PER_USER', d.QUEUE_PER_USER, whole(100)),
+    queueLimit: env.number('QUEUE_MAX', d.QUEUE_MAX, whole(10_000)),
+    progressIntervalMs: env.number('PROGRESS_INTERVAL_MS', d.PROGRESS_INTERVAL_MS, whole(60_000, 0)),
+    jobTimeoutMs: env.number('JOB_TIMEOUT_MS', d.JOB_TIMEOUT_MS, whole(24 * 3_600_000, 1000)),
+    deliveryRetryMs: env.number('DELIVERY_RETRY_MS', d.DELIVERY_RETRY_MS, whole(3_600_000, 0)),
+    shutdownGraceMs: env.number('SHUTDOWN_GRACE_MS', d.SHUTDOWN_GRACE_MS, whole(3_600_000, 0)),
+    metricsPort: env.string('METRICS_PORT') === undefined ? undefined : env.number('METRICS_PORT', 0, whole(65_535, 0)),
+    metricsHost: env.string('METRICS_HOST') ?? d.METRICS_HOST,
   };
 }

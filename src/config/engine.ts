@@ -8,6 +8,17 @@ import type { LogLevel, Logger } from '../logger.js';
 import { GRAPH_OPTIMIZATIONS, PROVIDERS, type GraphOptimization, type ProviderName } from '../engine/models/sessions.js';
 import type { EnvReader } from './env.js';
 
+/** Every engine setting that has a default, by variable name (the single source: .env.example and README agree). */
+export const ENGINE_DEFAULTS = {
+  MODEL_DIR: 'models',
+  EXECUTION_PROVIDERS: PROVIDERS.join(','),
+  MODEL_SIZE: 512,
+  GRAPH_OPTIMIZATION: 'all',
+  LOG_LEVEL: 'info',
+} as const satisfies Record<string, string | number>;
+
+const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
+
 /** Engine settings. */
 export interface EngineConfig {
   /** Stable Diffusion v1.x ONNX export (MODEL_DIR, default ./models). */
@@ -30,19 +41,20 @@ export interface EngineConfig {
 
 /** Reads the engine settings; problems are collected in `env`. */
 export function readEngineConfig(env: EnvReader): EngineConfig {
-  const size = env.number('MODEL_SIZE', 512, { min: 64, max: 2048, integer: true });
+  const d = ENGINE_DEFAULTS;
+  const size = env.number('MODEL_SIZE', d.MODEL_SIZE, { min: 64, max: 2048, integer: true });
   if (size % 64 !== 0) env.problems.push({ variable: 'MODEL_SIZE', message: `${size} is not a multiple of 64` });
   const threads = env.string('CPU_THREADS') === undefined ? undefined : env.number('CPU_THREADS', 0, { min: 1, max: 1024, integer: true });
   const inpaint = env.string('INPAINT_MODEL_DIR');
   return {
-    modelDir: path.resolve(env.string('MODEL_DIR') ?? 'models'),
+    modelDir: path.resolve(env.string('MODEL_DIR') ?? d.MODEL_DIR),
     inpaintModelDir: inpaint === undefined ? undefined : path.resolve(inpaint),
     providers: env.list('EXECUTION_PROVIDERS', PROVIDERS, PROVIDERS),
     size,
     maxBatch: env.string('MAX_BATCH') === undefined ? undefined : env.number('MAX_BATCH', 20, { min: 1, max: 256, integer: true }),
-    graphOptimization: env.oneOf('GRAPH_OPTIMIZATION', GRAPH_OPTIMIZATIONS, 'all'),
+    graphOptimization: env.oneOf('GRAPH_OPTIMIZATION', GRAPH_OPTIMIZATIONS, d.GRAPH_OPTIMIZATION),
     cpuThreads: threads,
-    logLevel: env.oneOf('LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'], 'info'),
+    logLevel: readLogLevel(env),
   };
 }
 
@@ -58,4 +70,9 @@ export function engineOptionsFrom(config: EngineConfig, logger: Logger): EngineO
     logger,
     ...(config.cpuThreads !== undefined ? { cpuThreads: config.cpuThreads } : {}),
   };
+}
+
+/** LOG_LEVEL alone: tools that load no engine (npm run models) log at this level too. */
+export function readLogLevel(env: EnvReader): LogLevel {
+  return env.oneOf('LOG_LEVEL', LOG_LEVELS, ENGINE_DEFAULTS.LOG_LEVEL);
 }

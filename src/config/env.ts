@@ -51,7 +51,10 @@ export class EnvReader {
   list<T extends string>(name: string, allowed: readonly T[], fallback: readonly T[]): T[] {
     const raw = this.string(name);
     if (raw === undefined) return [...fallback];
-    const items = raw.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '');
+    const items = raw
+      .split(',')
+      .map((s) => s.trim().toLowerCase())
+      .filter((s) => s !== '');
     const unknown = items.filter((s) => !allowed.includes(s as T));
     if (items.length === 0 || unknown.length > 0) {
       this.problems.push({ variable: name, message: `"${raw}": use a comma-separated list of ${allowed.join(', ')}` });

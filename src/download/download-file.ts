@@ -58,13 +58,10 @@ export async function downloadFile(options: DownloadFileOptions): Promise<Downlo
   let freshRetryLeft = true;
   for (;;) {
     try {
-      const result = await withRetries(
-        () => {
-          attempts++;
-          return attemptOnce(url, ref, partial, options);
-        },
-        options,
-      );
+      const result = await withRetries(() => {
+        attempts++;
+        return attemptOnce(url, ref, partial, options);
+      }, options);
       return { ...result, attempts };
     } catch (error) {
       if (options.signal?.aborted === true) throw abortedError(options.signal.reason);
@@ -158,7 +155,8 @@ function get(url: string, ref: RepoRef, offset: number, options: DownloadFileOpt
 }
 
 function checksumMismatch(file: HubFile, ref: RepoRef, checksum: Checksum, size: number, actual: string): DiffEditError {
-  const why = size !== file.size ? `it has ${size} bytes, the hub lists ${file.size}` : `its ${checksum.algorithm} is ${actual}, the hub lists ${checksum.hex}`;
+  const why =
+    size !== file.size ? `it has ${size} bytes, the hub lists ${file.size}` : `its ${checksum.algorithm} is ${actual}, the hub lists ${checksum.hex}`;
   return new DiffEditError(
     ErrorCode.ChecksumMismatch,
     `The download of ${file.path} from ${ref.repo}@${ref.revision} is corrupt (${why}); it was deleted. Run again to retry.`,

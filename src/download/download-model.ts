@@ -103,7 +103,14 @@ async function download(options: DownloadModelOptions): Promise<DownloadSummary>
   for (const file of needed) {
     const fileStarted = performance.now();
     if (await isPresent(outDir, file, state, logger)) {
-      const result: FileResult = { path: file.path, size: file.size, outcome: 'present', bytesTransferred: 0, resumedFrom: 0, ms: performance.now() - fileStarted };
+      const result: FileResult = {
+        path: file.path,
+        size: file.size,
+        outcome: 'present',
+        bytesTransferred: 0,
+        resumedFrom: 0,
+        ms: performance.now() - fileStarted,
+      };
       results.push(result);
       progress.finish(result);
     } else {
@@ -111,7 +118,10 @@ async function download(options: DownloadModelOptions): Promise<DownloadSummary>
     }
   }
   const partialBytes = await Promise.all(missing.map((f) => sizeOrZero(path.join(outDir, f.path + PARTIAL_SUFFIX))));
-  await ensureFreeSpace(outDir, missing.reduce((sum, f, i) => sum + Math.max(0, f.size - (partialBytes[i] ?? 0)), 0));
+  await ensureFreeSpace(
+    outDir,
+    missing.reduce((sum, f, i) => sum + Math.max(0, f.size - (partialBytes[i] ?? 0)), 0),
+  );
 
   for (const file of missing) {
     const fileStarted = performance.now();

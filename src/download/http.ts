@@ -65,7 +65,6 @@ export async function discard(body: HubResponse['body']): Promise<void> {
   await body.dump({ limit: 64 * 1024 }).catch(() => undefined);
 }
 
-
 /** The `rel="next"` target of a `Link` header (the hub's pagination), resolved against `base`. */
 export function nextLink(link: string | undefined, base: string): string | undefined {
   if (link === undefined) return undefined;

@@ -41,11 +41,15 @@ export function httpStatusError(status: number, hubErrorCode: string | undefined
   }
   const retryable = status === 408 || status === 429 || status >= 500;
   const what = file ?? 'the file list';
-  return new DiffEditError(ErrorCode.DownloadFailed, `Downloading ${what} of ${where} failed (HTTP ${status}).${retryable ? ' Try again later.' : ''}`, {
-    ...details,
-    reason: 'http',
-    retryable,
-  });
+  return new DiffEditError(
+    ErrorCode.DownloadFailed,
+    `Downloading ${what} of ${where} failed (HTTP ${status}).${retryable ? ' Try again later.' : ''}`,
+    {
+      ...details,
+      reason: 'http',
+      retryable,
+    },
+  );
 }
 
 // Connection-level failures that a new attempt can cure (undici's own codes start with UND_ERR_).
@@ -122,7 +126,12 @@ export function fileSystemError(error: unknown, target: string): DiffEditError |
   }
   if (FILE_SYSTEM.has(code)) {
     const reason = error instanceof Error ? error.message : String(error);
-    return new DiffEditError(ErrorCode.DownloadFailed, `Cannot write ${target} (${code}: ${reason}).`, { file: target, code, reason: 'file-system' }, { cause: error });
+    return new DiffEditError(
+      ErrorCode.DownloadFailed,
+      `Cannot write ${target} (${code}: ${reason}).`,
+      { file: target, code, reason: 'file-system' },
+      { cause: error },
+    );
   }
   return undefined;
 }

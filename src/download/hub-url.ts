@@ -28,7 +28,10 @@ export function normaliseEndpoint(endpoint: string): string {
     throw new DiffEditError(ErrorCode.InvalidOption, `The hub endpoint "${endpoint}" is not a URL.`, { option: 'endpoint', value: endpoint });
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new DiffEditError(ErrorCode.InvalidOption, `The hub endpoint "${endpoint}" must be an http(s) URL.`, { option: 'endpoint', value: endpoint });
+    throw new DiffEditError(ErrorCode.InvalidOption, `The hub endpoint "${endpoint}" must be an http(s) URL.`, {
+      option: 'endpoint',
+      value: endpoint,
+    });
   }
   return endpoint.replace(/\/+$/, '');
 }

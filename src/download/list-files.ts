@@ -84,8 +84,12 @@ function parseEntry(entry: unknown, url: string): HubFile | undefined {
 }
 
 function badListing(url: string, why: string): DiffEditError {
-  return new DiffEditError(ErrorCode.DownloadFailed, `The hub's file list at ${url} is not what this tool understands (${why}); is --endpoint a Hugging Face hub?`, {
-    url,
-    reason: 'bad-listing',
-  });
+  return new DiffEditError(
+    ErrorCode.DownloadFailed,
+    `The hub's file list at ${url} is not what this tool understands (${why}); is --endpoint a Hugging Face hub?`,
+    {
+      url,
+      reason: 'bad-listing',
+    },
+  );
 }

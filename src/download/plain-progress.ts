@@ -42,7 +42,9 @@ export class PlainProgress implements ProgressReporter {
       this.writeLine(`${result.path} already present (${formatBytes(result.size)})`);
       return;
     }
-    this.writeLine(`${result.path} done: ${formatBytes(result.size)} in ${formatDuration(result.ms)} (${formatRate(result.bytesTransferred, result.ms)})`);
+    this.writeLine(
+      `${result.path} done: ${formatBytes(result.size)} in ${formatDuration(result.ms)} (${formatRate(result.bytesTransferred, result.ms)})`,
+    );
   }
 
   /** @inheritdoc */

@@ -42,7 +42,7 @@ export async function writeBody(
 }
 
 async function writeAll(handle: FileHandle, data: Uint8Array): Promise<void> {
-  for (let offset = 0; offset < data.byteLength; ) {
+  for (let offset = 0; offset < data.byteLength;) {
     const { bytesWritten } = await handle.write(data, offset, data.byteLength - offset);
     offset += bytesWritten;
   }

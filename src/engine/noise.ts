@@ -52,7 +52,7 @@ export function gaussian(seed: number, stream = 0): GaussianSource {
       const out = new Float32Array(length);
       // Marsaglia's polar method: two normals per accepted pair and no trigonometry (3.9 ms instead of Box-Muller's
       // 5.1 ms for the 10 x 16384 normals of one mask, measured here).
-      for (let i = 0; i < length; ) {
+      for (let i = 0; i < length;) {
         const u = symmetric();
         const v = symmetric();
         const s = u * u + v * v;

@@ -61,16 +61,19 @@ export const PARAMETER_RANGES = {
 export const MAX_PROMPT_CHARS = 500;
 
 /** Fills in defaults and a random seed, and checks every range; the error names the parameter and its range. */
-export function resolveParameters(
-  given: Partial<EditParameters>,
-  defaults: Omit<EditParameters, 'seed'> = DEFAULT_PARAMETERS,
-): EditParameters {
+export function resolveParameters(given: Partial<EditParameters>, defaults: Omit<EditParameters, 'seed'> = DEFAULT_PARAMETERS): EditParameters {
   // Only the parameter keys: callers pass whole requests (image bytes included) and those must not leak in.
   const known = Object.fromEntries(PARAMETER_KEYS.map((key) => [key, given[key]]));
   const merged: EditParameters = { ...defaults, seed: randomSeed(), ...definedOnly(known as Partial<EditParameters>) };
   for (const [key, range] of Object.entries(PARAMETER_RANGES)) {
     const value = merged[key as keyof typeof PARAMETER_RANGES];
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < range.min || value > range.max || (range.integer && !Number.isInteger(value))) {
+    if (
+      typeof value !== 'number' ||
+      !Number.isFinite(value) ||
+      value < range.min ||
+      value > range.max ||
+      (range.integer && !Number.isInteger(value))
+    ) {
       throw new DiffEditError(
         ErrorCode.InvalidOption,
         `${key} must be ${range.integer ? 'a whole number' : 'a number'} from ${range.min} to ${range.max}.`,
@@ -101,7 +104,11 @@ export function validatePrompts(ref: string, query: string): { ref: string; quer
 function cleanPrompt(text: string, name: 'ref' | 'query'): string {
   const clean = text.replace(/\s+/g, ' ').trim();
   if (clean.length === 0) {
-    throw new DiffEditError(ErrorCode.EmptyPrompt, `The ${name} prompt is empty: describe ${name === 'ref' ? 'what is in the picture now' : 'what it should become'}.`, { prompt: name });
+    throw new DiffEditError(
+      ErrorCode.EmptyPrompt,
+      `The ${name} prompt is empty: describe ${name === 'ref' ? 'what is in the picture now' : 'what it should become'}.`,
+      { prompt: name },
+    );
   }
   if (clean.length > MAX_PROMPT_CHARS) {
     throw new DiffEditError(ErrorCode.PromptTooLong, `The ${name} prompt has ${clean.length} characters; the limit is ${MAX_PROMPT_CHARS}.`, {

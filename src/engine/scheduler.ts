@@ -42,7 +42,7 @@ export function parseSchedulerConfig(json: unknown, source: string): SchedulerCo
   if (predictionType !== 'epsilon') {
     throw new DiffEditError(
       ErrorCode.ModelContractMismatch,
-      `${source}: prediction_type "${String(predictionType)}" is not supported; DiffEdit here needs an epsilon-predicting (SD v1.x) model.`,
+      `${source}: prediction_type ${JSON.stringify(predictionType)} is not supported; DiffEdit here needs an epsilon-predicting (SD v1.x) model.`,
       { source, predictionType },
     );
   }
@@ -57,11 +57,10 @@ export function parseSchedulerConfig(json: unknown, source: string): SchedulerCo
   const oneOf = <T extends string>(key: string, allowed: readonly T[], fallback: T): T => {
     const value = raw[key] ?? fallback;
     if (!allowed.includes(value as T)) {
-      throw new DiffEditError(
-        ErrorCode.ModelContractMismatch,
-        `${source}: "${key}" is "${String(value)}"; supported: ${allowed.join(', ')}.`,
-        { source, key },
-      );
+      throw new DiffEditError(ErrorCode.ModelContractMismatch, `${source}: "${key}" is ${JSON.stringify(value)}; supported: ${allowed.join(', ')}.`, {
+        source,
+        key,
+      });
     }
     return value as T;
   };
@@ -169,14 +168,7 @@ export function ddimSigma(alphaT: number, alphaPrev: number, eta: number): numbe
  * One DDIM denoising step from timestep t to t - ratio (diffusers `DDIMScheduler.step`, epsilon prediction,
  * no clipping). `noise` is required when eta > 0 (the sigma * z term). Returns a new array.
  */
-export function ddimStep(
-  schedule: DdimSchedule,
-  t: number,
-  sample: Float32Array,
-  eps: Float32Array,
-  eta = 0,
-  noise?: Float32Array,
-): Float32Array {
+export function ddimStep(schedule: DdimSchedule, t: number, sample: Float32Array, eps: Float32Array, eta = 0, noise?: Float32Array): Float32Array {
   const alphaT = alphaAt(schedule, t);
   const alphaPrev = alphaAt(schedule, t - schedule.ratio);
   const sigma = eta > 0 ? ddimSigma(alphaT, alphaPrev, eta) : 0;

@@ -47,6 +47,7 @@ const CACHE_LIMIT = 20_000;
 /** CLIP's split: special tokens, contractions, letter runs, single digits, runs of anything else but spaces. */
 const SPLIT_PATTERN = /<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+/giu;
 /** What Python's `str.split()` splits on (the characters for which `str.isspace()` is true). */
+// eslint-disable-next-line no-control-regex -- \x1c-\x1f are whitespace to Python's str.split()
 const PYTHON_WHITESPACE = /[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/;
 const CONTROL = /\p{C}/u;
 const SPACE_SEPARATOR = /\p{Zs}/u;
@@ -167,11 +168,7 @@ export class ClipTokenizer {
   private requireId(token: string, role: string): number {
     const id = this.vocab.get(token);
     if (id === undefined) {
-      throw new DiffEditError(
-        ErrorCode.ModelContractMismatch,
-        `The CLIP vocabulary has no ${role} token ${JSON.stringify(token)}.`,
-        { token, role },
-      );
+      throw new DiffEditError(ErrorCode.ModelContractMismatch, `The CLIP vocabulary has no ${role} token ${JSON.stringify(token)}.`, { token, role });
     }
     return id;
   }
@@ -275,7 +272,7 @@ export function bpeMerge(symbols: readonly string[], ranks: ReadonlyMap<string, 
     if (best === undefined) break;
     const [first, second] = best.split(' ') as [string, string];
     const next: string[] = [];
-    for (let i = 0; i < word.length; ) {
+    for (let i = 0; i < word.length;) {
       if (word[i] === first && i + 1 < word.length && word[i + 1] === second) {
         next.push(first + second);
         i += 2;

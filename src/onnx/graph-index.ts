@@ -2,7 +2,15 @@
  * Read-only lookups over a decoded ONNX graph for pattern matching: who produces a value, who reads it, which
  * values are constants (initializers held inline or Constant nodes) and what numbers they hold.
  */
-import { AttributeType, DATA_LOCATION_EXTERNAL, DataType, type AttributeMessage, type GraphMessage, type NodeMessage, type TensorMessage } from './proto.js';
+import {
+  AttributeType,
+  DATA_LOCATION_EXTERNAL,
+  DataType,
+  type AttributeMessage,
+  type GraphMessage,
+  type NodeMessage,
+  type TensorMessage,
+} from './proto.js';
 
 /** Lookups over one graph; rebuild it after the graph changes. */
 export interface GraphIndex {

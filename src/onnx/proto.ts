@@ -219,7 +219,7 @@ function modelType(): protobuf.Type {
 /** Serialises a model to the bytes of a .onnx file. */
 export function encodeModel(model: ModelMessage): Uint8Array {
   const type = modelType();
-  const message = type.fromObject(model as unknown as Record<string, unknown>);
+  const message = type.fromObject(model);
   return type.encode(message).finish();
 }
 

@@ -211,7 +211,8 @@ class Matcher {
     };
     let node = next(start);
     if (node.op_type === 'Reshape') node = next(node.output[0] ?? '');
-    if (node.op_type !== 'Transpose' || !sameInts(intsAttribute(node, 'perm'), [0, 2, 1, 3])) fail(`the head merge has ${node.op_type} where Transpose(0,2,1,3) was expected`);
+    if (node.op_type !== 'Transpose' || !sameInts(intsAttribute(node, 'perm'), [0, 2, 1, 3]))
+      fail(`the head merge has ${node.op_type} where Transpose(0,2,1,3) was expected`);
     const reshape = next(node.output[0] ?? '');
     if (reshape.op_type !== 'Reshape') fail(`the head merge ends with ${reshape.op_type}, not Reshape`);
     const shape = this.shapeEntries(reshape.input[1] ?? '');
@@ -242,7 +243,10 @@ class Matcher {
     const node = this.index.producer(value);
     if (node === undefined) return false;
     if (node.op_type === 'Shape') return true;
-    return ['Sqrt', 'Cast', 'Div', 'Mul', 'Reciprocal', 'Slice', 'Gather'].includes(node.op_type) && node.input.every((i) => i === '' || this.isScalarExpression(i));
+    return (
+      ['Sqrt', 'Cast', 'Div', 'Mul', 'Reciprocal', 'Slice', 'Gather'].includes(node.op_type) &&
+      node.input.every((i) => i === '' || this.isScalarExpression(i))
+    );
   }
 
   /** The product of the factors' values; a shape-derived one reads the head size for the last dimension. */
@@ -271,7 +275,8 @@ class Matcher {
         // SDPA's scale reads the last dimension of q's shape: the head size.
         const source = this.index.producer(a);
         const start = node.op_type === 'Slice' ? constantNumbers(this.index, b)?.[0] : this.scalar(b);
-        if (source?.op_type !== 'Shape' || start !== -1 || headSize === undefined) fail('a scale factor reads a shape entry other than the head size');
+        if (source?.op_type !== 'Shape' || start !== -1 || headSize === undefined)
+          fail('a scale factor reads a shape entry other than the head size');
         return headSize;
       }
       default:

@@ -37,7 +37,12 @@ export function targetLocation(graph: GraphMessage): string | undefined {
  * Copies the external tensors of `graph` from `sourceDir` into `targetDir`/location, rewriting their entries in
  * place (offsets, and element type when `transform` converts one). Inline initializers go through `transform` too.
  */
-export async function copyExternalData(graph: GraphMessage, sourceDir: string, targetDir: string, transform?: TensorTransform): Promise<ExternalCopy> {
+export async function copyExternalData(
+  graph: GraphMessage,
+  sourceDir: string,
+  targetDir: string,
+  transform?: TensorTransform,
+): Promise<ExternalCopy> {
   for (const tensor of graph.initializer) if (!isExternal(tensor)) convertInline(tensor, transform);
   const location = targetLocation(graph);
   if (location === undefined) return { location, tensors: 0, bytes: 0 };

@@ -11,7 +11,8 @@ import { AttributeType, DataType, type GraphMessage, type ModelMessage, type Nod
 
 /** Ops kept in float32, and why. */
 export const FLOAT32_OPS: Readonly<Record<string, string>> = {
-  InstanceNormalization: "GroupNorm (exported as InstanceNormalization over each group) sums up to 40,960 values per group at 64x64: fp16's 11-bit mantissa loses the mean and variance",
+  InstanceNormalization:
+    "GroupNorm (exported as InstanceNormalization over each group) sums up to 40,960 values per group at 64x64: fp16's 11-bit mantissa loses the mean and variance",
   ReduceMean: "LayerNorm's mean and variance are sums over the channels (up to 1280): same loss",
   Pow: "LayerNorm squares the deviations: anything above 256 overflows fp16's largest value, 65504",
   Sqrt: "LayerNorm's sqrt(variance + 1e-5): 1e-5 is below fp16's smallest normal number",
@@ -47,7 +48,8 @@ const OUTPUT_TYPE: Readonly<Record<string, (node: NodeMessage, input: (i: number
   Not: () => DataType.BOOL,
   Cast: (node) => intAttribute(node, 'to', 0),
   ConstantOfShape: (node) => node.attribute.find((a) => a.name === 'value')?.t?.data_type ?? DataType.FLOAT,
-  Constant: (node) => node.attribute.find((a) => a.name === 'value')?.t?.data_type ?? (node.attribute[0]?.name.includes('int') ? DataType.INT64 : DataType.FLOAT),
+  Constant: (node) =>
+    node.attribute.find((a) => a.name === 'value')?.t?.data_type ?? (node.attribute[0]?.name.includes('int') ? DataType.INT64 : DataType.FLOAT),
   Where: (_node, input) => input(1),
   RandomNormalLike: (node) => intAttribute(node, 'dtype', DataType.FLOAT),
 };
@@ -164,7 +166,10 @@ function halveNode(node: NodeMessage): void {
 
 /** float32 -> float16 for an inline tensor (raw_data or float_data). */
 function halveInline(tensor: TensorMessage): void {
-  const values = tensor.raw_data !== undefined && tensor.raw_data.byteLength > 0 ? new Float32Array(new Uint8Array(tensor.raw_data).buffer) : Float32Array.from(tensor.float_data ?? []);
+  const values =
+    tensor.raw_data !== undefined && tensor.raw_data.byteLength > 0
+      ? new Float32Array(new Uint8Array(tensor.raw_data).buffer)
+      : Float32Array.from(tensor.float_data ?? []);
   tensor.raw_data = halfBytes(values);
   delete tensor.float_data;
   tensor.data_type = HALF;

@@ -88,7 +88,8 @@ export function summarise(report: ModelReport): string {
   }
   pieces.push(...report.rewrites);
   pieces.push(`${report.nodesBefore} -> ${report.nodesAfter} nodes`);
-  if (report.weights.location !== undefined) pieces.push(`${report.weights.tensors} external tensors, ${report.weights.bytes} bytes -> ${report.weights.location}`);
+  if (report.weights.location !== undefined)
+    pieces.push(`${report.weights.tensors} external tensors, ${report.weights.bytes} bytes -> ${report.weights.location}`);
   return pieces.join('; ');
 }
 

@@ -69,9 +69,27 @@ describe('checkAttachment', () => {
     ['12 MiB over the 10 MiB cap', { size: 12 * MIB }, undefined, Codes.AttachmentTooLarge, /^The picture is 12 MiB; the limit is 10 MiB\.$/],
     ['one byte over the cap', { size: 10 * MIB + 1 }, undefined, Codes.AttachmentTooLarge, /10\.1 MiB; the limit is 10 MiB/],
     ['9 MiB over an 8 MiB interaction limit', { size: 9 * MIB }, 8 * MIB, Codes.AttachmentTooLarge, /9 MiB; the limit is 8 MiB/],
-    ['10000x6000 over 50 megapixels', { width: 10_000, height: 6_000 }, undefined, Codes.AttachmentTooLarge, /10000x6000 pixels \(60 megapixels\); the limit is 50 megapixels/],
-    ['plain http to the CDN', { url: 'http://cdn.discordapp.com/a.png' }, undefined, Codes.AttachmentHostNotAllowed, /^Only pictures uploaded to Discord can be used\.$/],
-    ['another host', { url: 'https://evil.example/a.png' }, undefined, Codes.AttachmentHostNotAllowed, /^Only pictures uploaded to Discord can be used\.$/],
+    [
+      '10000x6000 over 50 megapixels',
+      { width: 10_000, height: 6_000 },
+      undefined,
+      Codes.AttachmentTooLarge,
+      /10000x6000 pixels \(60 megapixels\); the limit is 50 megapixels/,
+    ],
+    [
+      'plain http to the CDN',
+      { url: 'http://cdn.discordapp.com/a.png' },
+      undefined,
+      Codes.AttachmentHostNotAllowed,
+      /^Only pictures uploaded to Discord can be used\.$/,
+    ],
+    [
+      'another host',
+      { url: 'https://evil.example/a.png' },
+      undefined,
+      Codes.AttachmentHostNotAllowed,
+      /^Only pictures uploaded to Discord can be used\.$/,
+    ],
     ['a look-alike host', { url: 'https://cdn.discordapp.com.evil.example/a.png' }, undefined, Codes.AttachmentHostNotAllowed, /uploaded to Discord/],
     ['an unlisted loopback host', { url: 'http://localhost:8080/a.png' }, undefined, Codes.AttachmentHostNotAllowed, /uploaded to Discord/],
     ['an unparsable URL', { url: 'not a url' }, undefined, Codes.AttachmentHostNotAllowed, /uploaded to Discord/],
@@ -146,7 +164,11 @@ describe('downloadAttachment', () => {
   }
 
   beforeAll(async () => {
-    png = new Uint8Array(await sharp({ create: { width: 32, height: 24, channels: 3, background: { r: 200, g: 30, b: 90 } } }).png().toBuffer());
+    png = new Uint8Array(
+      await sharp({ create: { width: 32, height: 24, channels: 3, background: { r: 200, g: 30, b: 90 } } })
+        .png()
+        .toBuffer(),
+    );
     server = createServer(handle);
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
@@ -163,8 +185,7 @@ describe('downloadAttachment', () => {
     requests = [];
   });
 
-  const at = (path: string, overrides: Partial<AttachmentInfo> = {}): AttachmentInfo =>
-    info({ url: `${base}${path}`, size: 1024, ...overrides });
+  const at = (path: string, overrides: Partial<AttachmentInfo> = {}): AttachmentInfo => info({ url: `${base}${path}`, size: 1024, ...overrides });
 
   it('returns exactly the bytes the server sent', async () => {
     const bytes = await downloadAttachment(at('/image.png?ex=1&hm=secret'), LIMITS);
@@ -179,7 +200,11 @@ describe('downloadAttachment', () => {
   });
 
   it.each<[string, string, RegExp]>([
-    ['404 as gone, without the signed query', '/missing.png?ex=1&is=2&hm=secret', /^Could not download the picture: the attachment is gone \(404\); upload it again\.$/],
+    [
+      '404 as gone, without the signed query',
+      '/missing.png?ex=1&is=2&hm=secret',
+      /^Could not download the picture: the attachment is gone \(404\); upload it again\.$/,
+    ],
     ['another status with its code', '/server-error.png', /HTTP 503/],
   ])('reports %s as DownloadFailed', async (_name, path, message) => {
     const error = await failure(() => downloadAttachment(at(path), LIMITS));

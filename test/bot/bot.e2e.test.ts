@@ -2,27 +2,35 @@
  * The bot end to end: the real discord.js client logged into a fake Discord on 127.0.0.1, the real engine on
  * tiny generated models, attachments served by the fake. Assertions are on what the bot sent.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DiffEditBot } from '../../src/bot/bot.js';
-import { DEFAULT_ATTACHMENT_HOSTS } from '../../src/bot/attachments.js';
-import type { EditRunner } from '../../src/bot/job-runner.js';
-import type { BotConfig } from '../../src/config/bot.js';
+import type { DiffEditBot } from '../../src/bot/bot.js';
+import type { EditRunner } from '../../src/bot/job-lifecycle.js';
 import type { DiffEditEngine } from '../../src/engine/engine.js';
-import { silentLogger } from '../../src/logger.js';
-import { FakeDiscord, Permission, type RecordedRequest } from '../fake-discord/index.js';
-import { smoothPhoto, tinyEngine } from '../engine/tiny-engine.js';
+import { type FakeDiscord, Permission, type RecordedRequest } from '../fake-discord/index.js';
+import {
+  ALICE,
+  BOB,
+  MALLORY,
+  contentOf,
+  customIds,
+  finalResult,
+  forToken,
+  paced,
+  privateAnswer,
+  seedOf,
+  sendCommand,
+  startBot as startTestBot,
+  type CommandSpec,
+  startWorld,
+  type World,
+} from './harness.js';
 
-const REF = 'a bowl of strawberries';
-const QUERY = 'a bowl of grapes';
 const PANEL_WIDTH = 3 * 128 + 2 * 8;
-const ALICE = { id: '100000000000000001', username: 'alice' };
-const BOB = { id: '100000000000000002', username: 'bob' };
-const MALLORY = { id: '100000000000000003', username: 'mallory' };
 
+let world: World;
 let fake: FakeDiscord;
 let engine: DiffEditEngine;
 let bot: DiffEditBot;
@@ -30,86 +38,23 @@ let dataDir: string;
 let photo: Buffer;
 let photoUrl: string;
 
-function config(): BotConfig & { token: string } {
-  return {
-    token: fake.botToken,
-    apiUrl: fake.apiUrl,
-    dataDir,
-    jobStoreMaxBytes: 64 * 1024 * 1024,
-    maxUploadBytes: 10 * 1024 * 1024,
-    maxInputPixels: 50e6,
-    downloadTimeoutMs: 5000,
-    attachmentHosts: [...DEFAULT_ATTACHMENT_HOSTS, '127.0.0.1'],
-    perUserQueueLimit: 2,
-    queueLimit: 20,
-    progressIntervalMs: 150,
-    shutdownGraceMs: 5000,
-  };
+function startBot(runner: EditRunner = paced(engine, 250)): Promise<DiffEditBot> {
+  return startTestBot(fake, { engine: runner, dataDir });
 }
 
-async function startBot(runner: EditRunner = engine): Promise<DiffEditBot> {
-  const started = await DiffEditBot.start({ config: config(), engine: runner, logger: silentLogger });
-  const deadline = Date.now() + 5000;
-  while (!started.client.isReady()) {
-    if (Date.now() > deadline) throw new Error('bot never became ready');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return started;
+function command(name: 'diffedit' | 'mask', options: Partial<CommandSpec> = {}): { id: string; token: string } {
+  return sendCommand(fake, name, { url: photoUrl, size: photo.length, ...options });
 }
-
-function command(
-  name: 'diffedit' | 'mask',
-  options: { user?: typeof ALICE; url?: string; size?: number; contentType?: string; ref?: string; query?: string; seed?: number } = {},
-): { id: string; token: string } {
-  return fake.sendSlashCommand({
-    name,
-    user: options.user ?? ALICE,
-    options: [
-      { name: 'image', type: 'attachment', value: 'photo' },
-      { name: 'ref', type: 'string', value: options.ref ?? REF },
-      { name: 'query', type: 'string', value: options.query ?? QUERY },
-      ...(options.seed !== undefined ? [{ name: 'seed', type: 'integer' as const, value: options.seed }] : []),
-    ],
-    attachments: {
-      photo: {
-        filename: 'photo.png',
-        url: options.url ?? photoUrl,
-        size: options.size ?? photo.length,
-        contentType: options.contentType ?? 'image/png',
-        width: 128,
-        height: 128,
-      },
-    },
-  });
-}
-
-const forToken = (token: string) => (r: RecordedRequest) => r.path.includes(`/${token}`);
-const finalResult = (token: string) => (r: RecordedRequest) =>
-  r.method === 'PATCH' && r.path.endsWith(`/${token}/messages/@original`) && r.files.length > 0;
-
-function customIds(request: RecordedRequest): string[] {
-  const rows = ((request.json as { components?: { components: { custom_id: string }[] }[] }).components ?? []);
-  return rows.flatMap((row) => row.components.map((c) => c.custom_id));
-}
-
-function contentOf(request: RecordedRequest): string {
-  return (request.json as { content?: string }).content ?? '';
-}
-
-const seedOf = (request: RecordedRequest): number => Number(/seed (\d+)/.exec(contentOf(request))?.[1]);
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(path.join(os.tmpdir(), 'diffedit-bot-'));
-  [fake, engine, photo] = await Promise.all([FakeDiscord.start(), tinyEngine(), smoothPhoto()]);
-  photoUrl = fake.serveFile('photo.png', photo, { contentType: 'image/png' });
+  world = await startWorld();
+  ({ fake, engine, photo, photoUrl, dataDir } = world);
   bot = await startBot();
 });
 
 afterAll(async () => {
   await bot.stop(1000);
-  await fake.close();
-  await engine.close();
-  await rm(dataDir, { recursive: true, force: true });
+  await world.close();
 });
 
 describe('/diffedit', () => {
@@ -147,7 +92,7 @@ describe('/diffedit', () => {
   });
 
   it('Reroll gives a different picture with a new seed', async () => {
-    const click = fake.clickButton({ customId: customIds(result)[0] as string, message: result.response as object, user: ALICE });
+    const click = fake.clickButton({ customId: customIds(result)[0] as string, message: result.response, user: ALICE });
     const rerolled = await fake.waitForRequest(finalResult(click.token), 20_000);
     expect(fake.requests.find(forToken(click.token))?.json).toMatchObject({ type: 5 });
     expect(seedOf(rerolled)).not.toBe(42);
@@ -158,20 +103,20 @@ describe('/diffedit', () => {
 
   it('Delete by a stranger is refused privately; by the author it deletes the message', async () => {
     const deleteId = customIds(result)[1] as string;
-    const stranger = fake.clickButton({ customId: deleteId, message: result.response as object, user: MALLORY });
+    const stranger = fake.clickButton({ customId: deleteId, message: result.response, user: MALLORY });
     const refusal = await fake.waitForRequest((r) => forToken(stranger.token)(r) && r.method === 'POST');
     expect(refusal.json).toMatchObject({ type: 4, data: { flags: 64 } });
     expect(JSON.stringify(refusal.json)).toMatch(/Only the person who asked/);
-    const author = fake.clickButton({ customId: deleteId, message: result.response as object, user: ALICE });
+    const author = fake.clickButton({ customId: deleteId, message: result.response, user: ALICE });
     await fake.waitForRequest((r) => forToken(author.token)(r) && r.method === 'DELETE', 5000);
     expect(fake.requests.some((r) => forToken(stranger.token)(r) && r.method === 'DELETE')).toBe(false);
   });
 
-  it('a moderator (Manage Messages) may delete someone else\'s result', async () => {
+  it("a moderator (Manage Messages) may delete someone else's result", async () => {
     const slash2 = command('mask', { seed: 5 });
     const done = await fake.waitForRequest(finalResult(slash2.token), 20_000);
     const moderator = { id: '100000000000000009', username: 'mod', permissions: Permission.ManageMessages };
-    const click = fake.clickButton({ customId: customIds(done).at(-1) as string, message: done.response as object, user: moderator });
+    const click = fake.clickButton({ customId: customIds(done).at(-1) as string, message: done.response, user: moderator });
     await fake.waitForRequest((r) => forToken(click.token)(r) && r.method === 'DELETE', 5000);
   });
 });
@@ -185,7 +130,7 @@ describe('/mask and "Edit with this mask"', () => {
     expect(contentOf(mask)).toMatch(/mask covers \d+%/);
     expect(customIds(mask).map((id) => id.split(':')[0])).toEqual(['reroll', 'edit', 'delete']);
 
-    const click = fake.clickButton({ customId: customIds(mask)[1] as string, message: mask.response as object, user: ALICE });
+    const click = fake.clickButton({ customId: customIds(mask)[1] as string, message: mask.response, user: ALICE });
     const edit = await fake.waitForRequest(finalResult(click.token), 20_000);
     expect(seedOf(edit)).toBe(7);
     expect((await sharp(edit.files[0]?.data).metadata()).width).toBe(PANEL_WIDTH);
@@ -205,18 +150,26 @@ describe('queue', () => {
     expect(aStatuses.some((s) => /in queue/.test(s))).toBe(false);
   });
 
-  it('a third waiting job of one user is refused privately while others are served', async () => {
-    const jobs = [command('diffedit', { user: BOB }), command('diffedit', { user: BOB }), command('diffedit', { user: BOB }), command('diffedit', { user: BOB })];
-    const refused = await fake.waitForRequest((r) => forToken((jobs[3] as { token: string }).token)(r) && r.method === 'POST', 5000);
-    expect(refused.json).toMatchObject({ type: 4, data: { flags: 64 } });
-    expect(JSON.stringify(refused.json)).toMatch(/already have 2 jobs waiting/);
-    await Promise.all(jobs.slice(0, 3).map((j) => fake.waitForRequest(finalResult(j.token), 30_000)));
+  it('a third waiting job of one user is refused privately, downloading jobs included, while others are served', async () => {
+    // A slow upload keeps the first two downloading: they count against the cap as much as queued ones.
+    const slowUrl = fake.serveFile('slow.png', photo, { contentType: 'image/png', delayMs: 600 });
+    const jobs = [0, 1, 2, 3].map(() => command('diffedit', { user: BOB, url: slowUrl }));
+    for (const refused of jobs.slice(2)) {
+      const reply = await fake.waitForRequest(privateAnswer(refused.token), 3000);
+      expect(reply.json).toMatchObject({ type: 4, data: { flags: 64 } });
+      expect(contentOf(reply)).toMatch(/already have 2 jobs waiting/);
+    }
+    await Promise.all(jobs.slice(0, 2).map((j) => fake.waitForRequest(finalResult(j.token), 30_000)));
   });
 });
 
 describe('bad input gets a short private message and the bot keeps serving', () => {
   it.each([
-    ['a text file', () => command('diffedit', { url: fake.serveFile('notes.txt', Buffer.from('hello'), { contentType: 'text/plain' }), contentType: 'text/plain' }), /JPEG, PNG|picture/i],
+    [
+      'a text file',
+      () => command('diffedit', { url: fake.serveFile('notes.txt', Buffer.from('hello'), { contentType: 'text/plain' }), contentType: 'text/plain' }),
+      /JPEG, PNG|picture/i,
+    ],
     ['an oversize file', () => command('diffedit', { size: 11 * 1024 * 1024 }), /MiB/],
     ['a non-Discord host', () => command('diffedit', { url: 'https://evil.example.com/photo.png' }), /Only pictures uploaded to Discord/],
   ])('%s is refused before any download', async (_name, send, message) => {
@@ -229,7 +182,11 @@ describe('bad input gets a short private message and the bot keeps serving', () 
 
   it.each([
     ['a 404 URL', () => fake.serveFile('gone.png', Buffer.alloc(0), { status: 404 }), /404/],
-    ['bytes that are not a picture', () => fake.serveFile('fake.png', Buffer.from('not really a png'), { contentType: 'image/png' }), /JPEG, PNG or WebP/],
+    [
+      'bytes that are not a picture',
+      () => fake.serveFile('fake.png', Buffer.from('not really a png'), { contentType: 'image/png' }),
+      /JPEG, PNG or WebP/,
+    ],
   ])('%s: the public placeholder is removed and the user told privately', async (_name, serve, message) => {
     const slash = command('diffedit', { url: serve() });
     const followUp = await fake.waitForRequest((r) => forToken(slash.token)(r) && r.method === 'POST' && r.path.includes('/webhooks/'), 10_000);
@@ -238,11 +195,17 @@ describe('bad input gets a short private message and the bot keeps serving', () 
     expect(fake.requests.some((r) => forToken(slash.token)(r) && r.method === 'DELETE')).toBe(true);
   });
 
-  it('a blank prompt: the placeholder is removed and the user told privately what to write', async () => {
-    const slash = command('diffedit', { ref: '   ' });
-    const followUp = await fake.waitForRequest((r) => forToken(slash.token)(r) && r.method === 'POST' && r.path.includes('/webhooks/'), 10_000);
-    expect(followUp.json).toMatchObject({ flags: 64 });
-    expect(contentOf(followUp)).toMatch(/ref prompt is empty/);
+  it.each([
+    ['a blank prompt', { ref: '   ' }, /ref prompt is empty/],
+    ['identical prompts', { ref: 'A bowl', query: 'a  bowl' }, /same text/],
+    ['an out-of-range seed', { seed: -5 }, /seed must be a whole number/],
+  ])('%s is refused privately before anything public is posted', async (_name, spec, message) => {
+    const slash = command('diffedit', spec);
+    const reply = await fake.waitForRequest(privateAnswer(slash.token), 3000);
+    expect(reply.json).toMatchObject({ type: 4, data: { flags: 64 } });
+    expect(contentOf(reply)).toMatch(message);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(fake.requests.filter(forToken(slash.token)).map((r) => r.method)).toEqual(['POST']);
   });
 
   it('still serves a good request afterwards', async () => {
@@ -265,7 +228,10 @@ describe('expired interaction tokens', () => {
     expect(post.auth).toMatch(/^Bot /);
     expect(post.files[0]?.filename).toBe('mask.png');
     expect(customIds(post)[0]).toMatch(/^reroll:/);
-    await fake.waitForRequest((r) => r.method === 'POST' && /^\/channels\/\d+\/messages$/.test(r.path) && contentOf(r).startsWith(`<@${ALICE.id}>`), 20_000);
+    await fake.waitForRequest(
+      (r) => r.method === 'POST' && /^\/channels\/\d+\/messages$/.test(r.path) && contentOf(r).startsWith(`<@${ALICE.id}>`),
+      20_000,
+    );
     expect(blocker.token).toBeTruthy();
   });
 });
@@ -278,7 +244,7 @@ describe('restart', () => {
     before = await fake.waitForRequest(finalResult(slash.token), 20_000);
     await bot.stop(1000);
     bot = await startBot();
-    const click = fake.clickButton({ customId: customIds(before)[0] as string, message: before.response as object, user: BOB });
+    const click = fake.clickButton({ customId: customIds(before)[0] as string, message: before.response, user: BOB });
     const after = await fake.waitForRequest(finalResult(click.token), 20_000);
     expect(seedOf(after)).not.toBe(9);
     expect((await sharp(after.files[0]?.data).metadata()).width).toBe(PANEL_WIDTH);
@@ -289,7 +255,7 @@ describe('restart', () => {
     const rerollId = customIds(before)[0] as string;
     const jobId = rerollId.split(':')[1] as string;
     await Promise.all(['json', 'img'].map((ext) => rm(path.join(dataDir, 'jobs', `${jobId}.${ext}`), { force: true })));
-    const click = fake.clickButton({ customId: rerollId, message: before.response as object, user: ALICE });
+    const click = fake.clickButton({ customId: rerollId, message: before.response, user: ALICE });
     const reply = await fake.waitForRequest((r) => forToken(click.token)(r) && r.method === 'POST', 5000);
     expect(reply.json).toMatchObject({ type: 4, data: { flags: 64 } });
     expect(JSON.stringify(reply.json)).toMatch(/too old/);

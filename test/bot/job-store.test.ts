@@ -12,6 +12,7 @@ function newJob(overrides: Partial<NewJob> = {}): NewJob {
   return {
     kind: 'diffedit',
     userId: '111111111111111111',
+    sourceUserId: '111111111111111111',
     channelId: '222222222222222222',
     guildId: null,
     ref: 'a bowl of fruits',

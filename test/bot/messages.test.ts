@@ -42,7 +42,7 @@ describe('result line', () => {
     expect(resultLine(summary)).toBe(line);
   });
 
-  it('adds warnings as small lines and stays within Discord\'s 2000 characters', () => {
+  it("adds warnings as small lines and stays within Discord's 2000 characters", () => {
     const line = resultLine({ ...base, ref: 'x'.repeat(3000), warnings: ['cut at 75 tokens'] });
     expect(line.length).toBeLessThanOrEqual(MAX_CONTENT);
     expect(line).toContain('\n-# cut at 75 tokens');

@@ -78,7 +78,12 @@ describe('npm run diffedit', () => {
   it('a non-image file is a one-line error, no stack trace', async () => {
     const input = path.join(cwd, 'notes.txt');
     await writeFile(input, 'not a picture');
-    const r = await start('src/cli/diffedit.ts', ['--image', input, '--ref', 'a cat', '--query', 'a dog'], { MODEL_DIR: await tinyModelDir(), EXECUTION_PROVIDERS: 'cpu', LOG_LEVEL: 'silent' }, cwd);
+    const r = await start(
+      'src/cli/diffedit.ts',
+      ['--image', input, '--ref', 'a cat', '--query', 'a dog'],
+      { MODEL_DIR: await tinyModelDir(), EXECUTION_PROVIDERS: 'cpu', LOG_LEVEL: 'silent' },
+      cwd,
+    );
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/JPEG, PNG or WebP/);

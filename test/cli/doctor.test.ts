@@ -15,9 +15,13 @@ describe('npm run doctor', () => {
   it('reports versions, providers with reasons, and the optimised copy’s contract', async () => {
     const models = await realArchModelDir({ encoder: 'vae_encoder' });
     await optimizeExport({ modelDir: models });
-    const { stdout, stderr } = await promisify(execFile)(path.join(root, 'node_modules/.bin/tsx'), [path.join(root, 'src/cli/doctor.ts'), '--models', models], {
-      env: { PATH: process.env['PATH'] ?? '' },
-    });
+    const { stdout, stderr } = await promisify(execFile)(
+      path.join(root, 'node_modules/.bin/tsx'),
+      [path.join(root, 'src/cli/doctor.ts'), '--models', models],
+      {
+        env: { PATH: process.env['PATH'] ?? '' },
+      },
+    );
     expect(stderr).toBe('');
     const lines = stdout.split('\n');
     expect(lines[0]).toMatch(/^Node v\d+/);
@@ -25,7 +29,9 @@ describe('npm run doctor', () => {
     expect(lines).toContain('  cpu: available');
     expect(lines.find((l) => l.startsWith('  cuda: '))).toMatch(/^ {2}cuda: (available|unavailable: \S.*)$/);
     expect(lines.find((l) => l.startsWith('  webgpu: '))).toMatch(/^ {2}webgpu: (available|unavailable: \S.*)$/);
-    expect(lines.find((l) => l.startsWith('Models: '))?.startsWith(`Models: ${path.join(models, 'optimized')} (optimised): optimised copy of ${models} (`)).toBe(true);
+    expect(
+      lines.find((l) => l.startsWith('Models: '))?.startsWith(`Models: ${path.join(models, 'optimized')} (optimised): optimised copy of ${models} (`),
+    ).toBe(true);
     expect(lines).toContain('  unet: sample float32, 4 channels, timestep float32 rank 1, out_sample float32');
     expect(lines).toContain('  vae_encoder: latent_sample (a sample, or the mean after npm run optimize)');
   });

@@ -15,7 +15,14 @@ describe('configuration from the environment', () => {
   it('has sensible defaults with nothing set', () => {
     const { engine, bot, reader } = read({});
     expect(() => reader.assertValid()).not.toThrow();
-    expect(engine).toMatchObject({ providers: ['cuda', 'webgpu', 'cpu'], size: 512, maxBatch: undefined, graphOptimization: 'all', logLevel: 'info', inpaintModelDir: undefined });
+    expect(engine).toMatchObject({
+      providers: ['cuda', 'webgpu', 'cpu'],
+      size: 512,
+      maxBatch: undefined,
+      graphOptimization: 'all',
+      logLevel: 'info',
+      inpaintModelDir: undefined,
+    });
     expect(engine.modelDir).toBe(path.resolve('models'));
     expect(bot).toMatchObject({ token: undefined, maxUploadBytes: 10 * 1024 * 1024, perUserQueueLimit: 2, queueLimit: 20, progressIntervalMs: 2000 });
     expect(bot.attachmentHosts).toEqual(['cdn.discordapp.com', 'media.discordapp.net']);

@@ -186,7 +186,9 @@ describe('downloadModel with a flaky server', () => {
     hub.behaviour.corrupt.add(WEIGHTS);
     const outDir = await tempDir();
 
-    const error: unknown = await downloadModel({ endpoint: hub.endpoint, repo: REPO, revision: REVISION, outDir, retryDelayMs: 10 }).catch((e: unknown) => e);
+    const error: unknown = await downloadModel({ endpoint: hub.endpoint, repo: REPO, revision: REVISION, outDir, retryDelayMs: 10 }).catch(
+      (e: unknown) => e,
+    );
 
     expect(isDiffEditError(error, ErrorCode.ChecksumMismatch)).toBe(true);
     expect((error as DiffEditError).details['file']).toBe(WEIGHTS);

@@ -29,7 +29,10 @@ beforeAll(async () => {
   hub = await FakeHub.start({
     [REPO]: withUnneeded(source),
     [INPAINT_REPO]: withUnneeded(inpaintSource),
-    [PYTORCH_ONLY]: new Map([['unet/diffusion_pytorch_model.safetensors', Buffer.from('weights')], ['model_index.json', Buffer.from('{}')]]),
+    [PYTORCH_ONLY]: new Map([
+      ['unet/diffusion_pytorch_model.safetensors', Buffer.from('weights')],
+      ['model_index.json', Buffer.from('{}')],
+    ]),
   });
 });
 
@@ -191,7 +194,14 @@ describe('downloadModel', () => {
     expect([...files.keys()].sort()).toEqual(['model_index.json', 'unet/model.onnx', 'unet/weights.pb']);
     for (const [file, bytes] of files) expect(bytes.equals(inpaintSource.get(file) as Buffer), file).toBe(true);
 
-    const engine = await DiffEditEngine.create({ modelDir, inpaintModelDir: inpaintDir, providers: ['cpu'], size: 128, logger: silentLogger, cpuThreads: 1 });
+    const engine = await DiffEditEngine.create({
+      modelDir,
+      inpaintModelDir: inpaintDir,
+      providers: ['cpu'],
+      size: 128,
+      logger: silentLogger,
+      cpuThreads: 1,
+    });
     await engine.close();
   });
 });

@@ -147,7 +147,12 @@ export class FakeHub {
     this.serve(`${repoId}:${file}`, file, content, req, res, seen);
   }
 
-  private listing(repoId: string, repo: ReadonlyMap<string, Buffer>, cursor: number, reply: (s: number, h?: Record<string, string>, b?: string) => void): void {
+  private listing(
+    repoId: string,
+    repo: ReadonlyMap<string, Buffer>,
+    cursor: number,
+    reply: (s: number, h?: Record<string, string>, b?: string) => void,
+  ): void {
     const entries = listingOf(repo);
     const page = entries.slice(cursor, cursor + this.pageSize);
     const headers: Record<string, string> = { 'content-type': 'application/json' };
@@ -198,14 +203,23 @@ export function listingOf(repo: ReadonlyMap<string, Buffer>): unknown[] {
     const parts = p.split('/');
     for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join('/'));
   }
-  const entries: { path: string; entry: unknown }[] = [...dirs].map((d) => ({ path: d, entry: { type: 'directory', oid: gitBlobSha1(Buffer.from(d)), size: 0, path: d } }));
+  const entries: { path: string; entry: unknown }[] = [...dirs].map((d) => ({
+    path: d,
+    entry: { type: 'directory', oid: gitBlobSha1(Buffer.from(d)), size: 0, path: d },
+  }));
   for (const p of paths) {
     const content = repo.get(p) as Buffer;
     if (LFS.test(p)) {
       const pointer = Buffer.from(`version https://git-lfs.github.com/spec/v1\noid sha256:${sha256(content)}\nsize ${content.length}\n`);
       entries.push({
         path: p,
-        entry: { type: 'file', oid: gitBlobSha1(pointer), size: content.length, path: p, lfs: { oid: sha256(content), size: content.length, pointerSize: pointer.length } },
+        entry: {
+          type: 'file',
+          oid: gitBlobSha1(pointer),
+          size: content.length,
+          path: p,
+          lfs: { oid: sha256(content), size: content.length, pointerSize: pointer.length },
+        },
       });
     } else {
       entries.push({ path: p, entry: { type: 'file', oid: gitBlobSha1(content), size: content.length, path: p } });

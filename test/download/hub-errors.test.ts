@@ -42,7 +42,9 @@ describe('disk problems', () => {
     const error = fileSystemError(enospc, '/srv/models/unet/weights.pb');
 
     expect(error?.code).toBe(ErrorCode.DownloadFailed);
-    expect(error?.message).toBe('The disk is full while writing /srv/models/unet/weights.pb. Free some space and run again: finished files are kept and this one resumes.');
+    expect(error?.message).toBe(
+      'The disk is full while writing /srv/models/unet/weights.pb. Free some space and run again: finished files are kept and this one resumes.',
+    );
     expect(error?.details).toMatchObject({ reason: 'disk-full' });
     expect(isRetryable(enospc)).toBe(false);
   });

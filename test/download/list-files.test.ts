@@ -25,7 +25,11 @@ describe('listRepoFiles', () => {
     expect(listed.map((f) => f.path).sort()).toEqual([...files.keys()].sort());
     const weights = listed.find((f) => f.path === 'unet/weights.pb');
     expect(weights).toMatchObject({ size: 7, lfs: { oid: sha256(Buffer.from('weights')), size: 7 } });
-    expect(listed.find((f) => f.path === 'tokenizer/merges.txt')).toEqual({ path: 'tokenizer/merges.txt', size: 14, oid: gitBlobSha1(Buffer.from('#version: 0.2\n')) });
+    expect(listed.find((f) => f.path === 'tokenizer/merges.txt')).toEqual({
+      path: 'tokenizer/merges.txt',
+      size: 14,
+      oid: gitBlobSha1(Buffer.from('#version: 0.2\n')),
+    });
     // 6 files + 3 folders, 2 per page.
     expect(hub.requests.filter((r) => r.route === 'tree')).toHaveLength(5);
   });

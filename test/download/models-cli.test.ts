@@ -19,7 +19,10 @@ const dirs: string[] = [];
 /** Runs `npm run models` (its script) in `cwd` with only PATH and `env`; async so the in-process hub can answer. */
 async function models(args: string[], env: Record<string, string>, cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(tsx, [path.join(root, 'src/cli/models.ts'), ...args], { cwd, env: { PATH: process.env['PATH'] ?? '', ...env } });
+    const { stdout, stderr } = await run(tsx, [path.join(root, 'src/cli/models.ts'), ...args], {
+      cwd,
+      env: { PATH: process.env['PATH'] ?? '', ...env },
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };

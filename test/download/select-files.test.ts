@@ -46,7 +46,14 @@ describe('selectModelFiles', () => {
   });
 
   it('for an inpainting export keeps only the UNet and model_index.json', () => {
-    const listing = ['model_index.json', 'unet/model.onnx', 'unet/weights.pb', 'text_encoder/model.onnx', 'tokenizer/vocab.json', 'vae_decoder/model.onnx'];
+    const listing = [
+      'model_index.json',
+      'unet/model.onnx',
+      'unet/weights.pb',
+      'text_encoder/model.onnx',
+      'tokenizer/vocab.json',
+      'vae_decoder/model.onnx',
+    ];
     expect(names(selectModelFiles(listing.map(file), INPAINT_COMPONENTS))).toEqual(['model_index.json', 'unet/model.onnx', 'unet/weights.pb']);
   });
 });

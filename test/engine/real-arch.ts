@@ -85,7 +85,12 @@ export async function realArchModelDir(options: RealArchExport = {}): Promise<st
   await copyFile(path.join(REAL_ARCH, 'unet', 'model.onnx'), path.join(dir, 'unet', 'model.onnx'));
   await copyFile(path.join(REAL_ARCH, options.encoder ?? 'vae_encoder_mean', 'model.onnx'), path.join(dir, 'vae_encoder', 'model.onnx'));
   await copyFile(path.join(REAL_ARCH, 'vae_decoder', 'model.onnx'), path.join(dir, 'vae_decoder', 'model.onnx'));
-  const config = { _class_name: 'AutoencoderKL', latent_channels: 4, scaling_factor: 0.18215, ...(options.vaeBlocks ? { block_out_channels: options.vaeBlocks } : {}) };
+  const config = {
+    _class_name: 'AutoencoderKL',
+    latent_channels: 4,
+    scaling_factor: 0.18215,
+    ...(options.vaeBlocks ? { block_out_channels: options.vaeBlocks } : {}),
+  };
   await writeFile(path.join(dir, 'vae_decoder', 'config.json'), JSON.stringify(config));
   return dir;
 }

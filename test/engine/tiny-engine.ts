@@ -52,5 +52,7 @@ export async function smoothPhoto(width = 128, height = 128): Promise<Buffer> {
       data[i + 2] = Math.round(200 - (120 * (x + y)) / (width + height));
     }
   }
-  return sharp(data, { raw: { width, height, channels: 3 } }).png().toBuffer();
+  return sharp(data, { raw: { width, height, channels: 3 } })
+    .png()
+    .toBuffer();
 }

@@ -51,6 +51,8 @@ export class FakeGateway {
   readonly received: GatewayLogEntry[] = [];
   /** IDENTIFY payloads, in order */
   readonly identifies: unknown[] = [];
+  /** false while stopHeartbeatAcks() is in force: heartbeats are received but never ACKed (a zombie connection) */
+  private ackHeartbeats = true;
 
   constructor(private readonly options: GatewayOptions) {}
 
@@ -86,18 +88,40 @@ export class FakeGateway {
     return sessions.length > 0;
   }
 
-  /** Send a dispatch (op 0) to every identified client. Throws if none is connected. */
+  /**
+   * Send a dispatch (op 0) to every identified client. A session whose client is reconnecting (closed with a
+   * resumable code) queues it, and the RESUME replays it, as on Discord. Throws if there is no session at all.
+   */
   dispatch(event: string, data: unknown): void {
     const sessions = this.activeSessions();
-    if (sessions.length === 0) {
+    const target = sessions.length > 0 ? sessions : [...this.sessions.values()];
+    if (target.length === 0) {
       throw new Error(`fake gateway: cannot dispatch ${event}: no client has identified (await the client's ready event)`);
     }
-    for (const session of sessions) this.sendDispatch(session, event, data);
+    for (const session of target) this.sendDispatch(session, event, data);
   }
 
-  /** Ask clients to reconnect (op 7 RECONNECT); discord.js closes and RESUMEs. */
+  /** Ask clients to reconnect (op 7 RECONNECT); discord.js closes (4200) and RESUMEs. */
   requestReconnect(): void {
     for (const socket of this.sockets) this.send(socket, { op: GatewayOpcodes.Reconnect, d: null, s: null, t: null });
+  }
+
+  /**
+   * Send op 9 INVALID_SESSION with `d = resumable`. Not resumable: the sessions are forgotten (a RESUME gets op 9
+   * false again, dispatches stop until a new IDENTIFY).
+   */
+  invalidateSession(resumable: boolean): void {
+    for (const socket of this.sockets) this.send(socket, { op: GatewayOpcodes.InvalidSession, d: resumable, s: null, t: null });
+    if (!resumable) this.sessions.clear();
+  }
+
+  /** Stop answering heartbeats with op 11 (until resumeHeartbeatAcks): clients see a zombie connection. */
+  stopHeartbeatAcks(): void {
+    this.ackHeartbeats = false;
+  }
+
+  resumeHeartbeatAcks(): void {
+    this.ackHeartbeats = true;
   }
 
   async close(): Promise<void> {
@@ -124,9 +148,13 @@ export class FakeGateway {
   private onConnection(socket: WebSocket): void {
     this.sockets.add(socket);
     let session: Session | undefined;
-    socket.on('close', () => {
+    socket.on('close', (code: number) => {
       this.sockets.delete(socket);
-      if (session?.socket === socket) session.socket = null;
+      if (session?.socket !== socket) return;
+      session.socket = null;
+      // like Discord: a client closing with 1000/1001 ends its session (discord.js does on destroy() and after
+      // op 9 false); other codes (4200 when discord.js means to resume) keep it resumable
+      if (code === 1000 || code === 1001) this.sessions.delete(session.id);
     });
     socket.on('error', () => {
       // a client that vanished: nothing to do, 'close' follows
@@ -146,7 +174,7 @@ export class FakeGateway {
       this.received.push({ op: Number(payload.op), d: payload.d, at: Date.now() });
       switch (payload.op) {
         case GatewayOpcodes.Heartbeat:
-          this.send(socket, { op: GatewayOpcodes.HeartbeatAck, d: null, s: null, t: null });
+          if (this.ackHeartbeats) this.send(socket, { op: GatewayOpcodes.HeartbeatAck, d: null, s: null, t: null });
           break;
         case GatewayOpcodes.Identify: {
           const d = (payload.d ?? {}) as { token?: unknown; intents?: unknown };
@@ -155,7 +183,7 @@ export class FakeGateway {
             socket.close(4004, 'Authentication failed.');
             return;
           }
-          if (session !== undefined) {
+          if (session !== undefined && this.sessions.get(session.id) === session) {
             socket.close(4005, 'Already authenticated.');
             return;
           }

@@ -14,6 +14,7 @@ import { FakeGateway } from './gateway.js';
 import {
   DEFAULT_APP_PERMISSIONS,
   DEFAULT_MEMBER_PERMISSIONS,
+  Permission,
   botToken as makeBotToken,
   buildButtonInteraction,
   buildChannel,
@@ -28,12 +29,12 @@ import {
   type InteractionBase,
 } from './payloads.js';
 import { FakeHttpServer, type Download, type RecordedRequest } from './server.js';
-import { DEFAULT_UPLOAD_LIMIT, FakeState, type InteractionRecord } from './state.js';
+import { DEFAULT_UPLOAD_LIMIT, FakeState, rateLimitResponse, type ChannelAccess, type InteractionRecord } from './state.js';
 
 export type { RecordedRequest, Download } from './server.js';
 export type { UploadedFile } from './multipart.js';
 export type { FakeOption, FakeOptionType } from './payloads.js';
-export type { InteractionRecord } from './state.js';
+export type { ChannelAccess, InteractionRecord } from './state.js';
 export { DEFAULT_MEMBER_PERMISSIONS, DEFAULT_APP_PERMISSIONS, Permission, snowflake, snowflakeTime } from './payloads.js';
 
 export interface FakeDiscordOptions {
@@ -88,6 +89,12 @@ export interface SlashCommandSpec {
   /** the interaction id's timestamp; the token expires tokenTtlMs after it */
   createdAtMs?: number;
   locale?: Locale;
+  /**
+   * Leave `data.resolved` out even though attachment options refer to attachments (a client with stale command
+   * definitions). Options missing or of another type than the command defines need nothing special: omit them,
+   * or give them another `type`.
+   */
+  omitResolved?: boolean;
 }
 
 export interface ButtonClickSpec {
@@ -106,6 +113,19 @@ export interface InjectedResponse {
   body?: unknown;
   headers?: Record<string, string>;
   /** how many matching requests fail (default 1) */
+  times?: number;
+}
+
+export interface RateLimitSpec {
+  /** sent as Retry-After (discord.js waits this long) and as the body's retry_after */
+  retryAfterSeconds: number;
+  /** a global limit: X-RateLimit-Global, scope global, no bucket headers (default false) */
+  global?: boolean;
+  /** X-RateLimit-Scope of a per-route limit (default 'user') */
+  scope?: 'user' | 'shared';
+  /** per-route limit: send X-RateLimit-Limit/Remaining 0/Reset/Reset-After/Bucket as Discord does (default true) */
+  bucketHeaders?: boolean;
+  /** how many matching requests get the 429 (default 1) */
   times?: number;
 }
 
@@ -239,11 +259,44 @@ export class FakeDiscord {
   addChannel(id: string, guildId: string | null, recipient?: APIUser): void {
     if (this.state.channels.has(id)) return;
     const record: ChannelRecord = { id, guildId, name: guildId === null ? 'dm' : `channel-${id.slice(-4)}` };
-    if (recipient !== undefined) record.recipient = recipient;
+    if (recipient !== undefined) {
+      record.recipient = recipient;
+      if (guildId === null && !this.state.dmChannels.has(recipient.id)) this.state.dmChannels.set(recipient.id, id);
+    }
     this.state.channels.set(id, record);
     if (guildId === null) return;
-    if (!this.state.guilds.has(guildId)) this.addGuild(guildId); // its GUILD_CREATE carries the channel
+    if (!this.state.guilds.has(guildId))
+      this.addGuild(guildId); // its GUILD_CREATE carries the channel
     else if (this.options.cacheGuilds) this.gateway.tryDispatch('CHANNEL_CREATE', buildChannel(record));
+  }
+
+  /**
+   * What the bot may do in a channel with its token: 'no-send' -> posting (and typing) answers 403 50013 Missing
+   * Permissions; 'no-access' -> every /channels/:id call answers 403 50001 Missing Access. Interactions from the
+   * channel carry app_permissions to match; their webhook (reply, editReply, followUp) works regardless, as on Discord.
+   */
+  setChannelAccess(channelId: string, access: ChannelAccess): void {
+    if (access === 'full') this.state.channelAccess.delete(channelId);
+    else this.state.channelAccess.set(channelId, access);
+  }
+
+  /** The user has DMs from the bot closed: posting in their DM channel answers 403 50007 (opening it still works). */
+  closeDirectMessages(userId: string): void {
+    this.state.closedDms.add(userId);
+  }
+
+  openDirectMessages(userId: string): void {
+    this.state.closedDms.delete(userId);
+  }
+
+  /** The DM channel id between the bot and a user, once opened (POST /users/@me/channels or a DM interaction). */
+  dmChannelId(userId: string): string | undefined {
+    return this.state.dmChannels.get(userId);
+  }
+
+  /** Messages the fake holds in a channel (DMs included), oldest first. */
+  channelMessages(channelId: string): APIMessage[] {
+    return [...this.state.messages.values()].filter((message) => message.channel_id === channelId);
   }
 
   /** Guild permissions interactions from this user carry in member.permissions (default: no MANAGE_MESSAGES). */
@@ -288,9 +341,23 @@ export class FakeDiscord {
     return this.gateway.waitForReady(timeoutMs);
   }
 
-  /** Send op 7 RECONNECT: discord.js reconnects and RESUMEs. */
+  /** Send op 7 RECONNECT: discord.js reconnects and RESUMEs (events dispatched meanwhile are replayed). */
   requestGatewayReconnect(): void {
     this.gateway.requestReconnect();
+  }
+
+  /** Send op 9 INVALID_SESSION (d = resumable). false also forgets the session: the client must IDENTIFY again. */
+  invalidateSession(resumable: boolean): void {
+    this.gateway.invalidateSession(resumable);
+  }
+
+  /** Stop ACKing heartbeats (a zombie connection): discord.js closes (4200) and resumes one interval later. */
+  stopHeartbeatAcks(): void {
+    this.gateway.stopHeartbeatAcks();
+  }
+
+  resumeHeartbeatAcks(): void {
+    this.gateway.resumeHeartbeatAcks();
   }
 
   /** Dispatch any event (op 0) to the identified client. */
@@ -325,7 +392,7 @@ export class FakeDiscord {
       name: spec.name,
       ...(spec.subcommand !== undefined ? { subcommand: spec.subcommand } : {}),
       options,
-      attachments,
+      attachments: spec.omitResolved === true ? {} : attachments,
     });
     // dispatch first (throws when no client is connected); the answer can only arrive in a later tick
     this.gateway.dispatch('INTERACTION_CREATE', payload);
@@ -334,10 +401,10 @@ export class FakeDiscord {
   }
 
   clickButton(spec: ButtonClickSpec): { id: string; token: string } {
-    const messageId =
-      typeof spec.message === 'string' ? spec.message : (spec.message as { id?: unknown } | null)?.id;
+    const messageId = typeof spec.message === 'string' ? spec.message : (spec.message as { id?: unknown } | null)?.id;
     if (typeof messageId !== 'string') throw new Error('clickButton: message must be a message object or its id');
     let message = this.state.messages.get(messageId);
+    if (this.state.deletedMessageIds.has(messageId)) throw new Error(`clickButton: message ${messageId} was deleted`);
     if (message === undefined) {
       if (typeof spec.message !== 'object' || spec.message === null) {
         throw new Error(`clickButton: unknown message ${messageId}`);
@@ -365,6 +432,20 @@ export class FakeDiscord {
   /** Every token issued so far now fails like a token past its 15 minutes (401 50027; callbacks 404 10062). */
   expireInteractionTokens(): void {
     for (const interaction of this.state.interactionsById.values()) interaction.forcedExpired = true;
+  }
+
+  /**
+   * Answer the next matching REST call(s) with Discord's 429 (see RateLimitSpec). discord.js waits Retry-After and
+   * retries; its REST emits `rateLimited` only when the 429 leaves the bucket (or globally) limited.
+   */
+  rateLimitNext(match: (request: { method: string; path: string }) => boolean, spec: RateLimitSpec): void {
+    const options = {
+      ...(spec.global !== undefined ? { global: spec.global } : {}),
+      ...(spec.scope !== undefined ? { scope: spec.scope } : {}),
+      ...(spec.bucketHeaders !== undefined ? { bucketHeaders: spec.bucketHeaders } : {}),
+    };
+    const response = rateLimitResponse(spec.retryAfterSeconds, options);
+    this.state.failures.push({ match, ...response, remaining: spec.times ?? 1 });
   }
 
   /** Make the next matching REST call(s) fail with this response (e.g. 500, or 403 50013 Missing Permissions). */
@@ -402,9 +483,7 @@ export class FakeDiscord {
 
   /** Requests no route matched (404 Unknown route): a bot calling something the fake (and the test) didn't expect. */
   unknownRoutes(): RecordedRequest[] {
-    return this.requests.filter(
-      (r) => r.status === 404 && (r.response as { message?: unknown } | undefined)?.message === 'Unknown route',
-    );
+    return this.requests.filter((r) => r.status === 404 && (r.response as { message?: unknown } | undefined)?.message === 'Unknown route');
   }
 
   async close(): Promise<void> {
@@ -441,24 +520,15 @@ export class FakeDiscord {
   }
 
   private resolveChannel(channelId: string | undefined, guildId: string | null, user: APIUser): ChannelRecord {
-    const id = channelId ?? (guildId === null ? this.dmChannelId(user) : this.defaultChannelIdFor(guildId));
+    if (channelId === undefined && guildId === null) return this.state.dmChannelFor(user);
+    const id = channelId ?? this.defaultChannelIdFor(guildId ?? this.defaultGuildId);
     const existing = this.state.channels.get(id);
     if (existing !== undefined) return existing;
     this.addChannel(id, guildId, guildId === null ? user : undefined);
     return this.state.channels.get(id) as ChannelRecord;
   }
 
-  private readonly dmChannels = new Map<string, string>();
   private readonly guildChannels = new Map<string, string>();
-
-  private dmChannelId(user: APIUser): string {
-    let id = this.dmChannels.get(user.id);
-    if (id === undefined) {
-      id = snowflake();
-      this.dmChannels.set(user.id, id);
-    }
-    return id;
-  }
 
   private defaultChannelIdFor(guildId: string): string {
     if (guildId === this.defaultGuildId) return this.defaultChannelId;
@@ -498,11 +568,19 @@ export class FakeDiscord {
       channel,
       memberPermissions: user.permissions,
       memberRoles,
-      appPermissions: DEFAULT_APP_PERMISSIONS,
+      appPermissions: this.appPermissionsIn(channel.id),
       attachmentSizeLimit: spec.attachmentSizeLimit ?? this.options.uploadLimitBytes,
       locale: spec.locale ?? Locale.EnglishUS,
       createdAtMs,
     };
+  }
+
+  /** app_permissions as Discord computes them for the bot in the channel (see setChannelAccess). */
+  private appPermissionsIn(channelId: string): bigint {
+    const access = this.state.channelAccess.get(channelId) ?? 'full';
+    if (access === 'no-access') return 0n; // without View Channel every channel permission is denied
+    if (access === 'no-send') return DEFAULT_APP_PERMISSIONS & ~(Permission.SendMessages | Permission.SendMessagesInThreads);
+    return DEFAULT_APP_PERMISSIONS;
   }
 
   private register(base: InteractionBase, kind: 'command' | 'component', name: string, componentMessageId: string | null): void {

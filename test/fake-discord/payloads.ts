@@ -78,16 +78,11 @@ export function buildUser(spec: FakeUserSpec, bot = false): APIUser {
   return user;
 }
 
-export function buildMember(
-  user: APIUser,
-  permissions: bigint,
-  joinedAtMs: number,
-  roles: string[],
-): APIInteractionGuildMember {
+/** A guild member as REST and GUILD_CREATE return it. */
+export function buildGuildMember(user: APIUser, roles: string[], joinedAtMs: number) {
   return {
     user,
     roles,
-    permissions: permissions.toString(),
     joined_at: new Date(joinedAtMs).toISOString(),
     deaf: false,
     mute: false,
@@ -95,9 +90,15 @@ export function buildMember(
     pending: false,
     nick: null,
     avatar: null,
+    banner: null,
     premium_since: null,
     communication_disabled_until: null,
   };
+}
+
+/** A guild member as an interaction carries it: with the member's permissions in the channel. */
+export function buildMember(user: APIUser, permissions: bigint, joinedAtMs: number, roles: string[]): APIInteractionGuildMember {
+  return { ...buildGuildMember(user, roles, joinedAtMs), permissions: permissions.toString() };
 }
 
 /** Permission bits used by the defaults (see https://discord.com/developers/docs/topics/permissions). */
@@ -253,22 +254,7 @@ export function buildGuild(
     large: false,
     unavailable: false,
     member_count: 2,
-    members: [
-      {
-        user: botUser,
-        roles: [guild.botRoleId],
-        joined_at: joinedAt,
-        deaf: false,
-        mute: false,
-        flags: 0,
-        pending: false,
-        nick: null,
-        avatar: null,
-        banner: null,
-        premium_since: null,
-        communication_disabled_until: null,
-      },
-    ],
+    members: [buildGuildMember(botUser, [guild.botRoleId], guild.joinedAtMs)],
     channels: channels.map((channel) => {
       const { guild_id: _guildId, ...rest } = buildChannel(channel);
       return rest;
@@ -383,20 +369,16 @@ export function buildChatInputInteraction(
     ...baseFields(base),
     type: InteractionType.ApplicationCommand,
     data,
-  } as APIChatInputApplicationCommandInteraction;
+  };
 }
 
-export function buildButtonInteraction(
-  base: InteractionBase,
-  customId: string,
-  message: APIMessage,
-): APIMessageComponentInteraction {
+export function buildButtonInteraction(base: InteractionBase, customId: string, message: APIMessage): APIMessageComponentInteraction {
   return {
     ...baseFields(base),
     type: InteractionType.MessageComponent,
     data: { custom_id: customId, component_type: ComponentType.Button },
     message,
-  } as APIMessageComponentInteraction;
+  };
 }
 
 export interface MessageInit {

@@ -4,7 +4,7 @@
  */
 import { InteractionResponseType, MessageFlags, MessageType, type APIMessage, type APIUser } from 'discord-api-types/v10';
 import type { UploadedFile } from './multipart.js';
-import { buildChannel, snowflake } from './payloads.js';
+import { buildChannel, buildGuildMember, snowflake } from './payloads.js';
 import { ApiError, Errors, type FakeState, type InteractionRecord } from './state.js';
 
 export interface RestRequest {
@@ -116,14 +116,13 @@ function callback(ctx: RestContext, req: RestRequest, [id, token]: string[]): Re
     case InteractionResponseType.DeferredMessageUpdate:
     case InteractionResponseType.UpdateMessage: {
       if (!isComponent || interaction.componentMessageId === null) {
-        throw Errors.invalidForm({ type: { _errors: [{ code: 'INTERACTION_RESPONSE_TYPE_INVALID', message: 'Invalid interaction response type' }] } });
+        throw Errors.invalidForm({
+          type: { _errors: [{ code: 'INTERACTION_RESPONSE_TYPE_INVALID', message: 'Invalid interaction response type' }] },
+        });
       }
       const target = state.messages.get(interaction.componentMessageId);
       if (target === undefined) throw Errors.unknownMessage();
-      message =
-        type === InteractionResponseType.UpdateMessage
-          ? state.editMessage(target, data, req.files, interaction.attachmentSizeLimit)
-          : target;
+      message = type === InteractionResponseType.UpdateMessage ? state.editMessage(target, data, req.files, interaction.attachmentSizeLimit) : target;
       interaction.originalMessageId = target.id;
       interaction.messageIds.add(target.id);
       break;
@@ -134,7 +133,7 @@ function callback(ctx: RestContext, req: RestRequest, [id, token]: string[]): Re
     default:
       throw Errors.invalidForm({ type: { _errors: [{ code: 'BASE_TYPE_CHOICES', message: `Value must be one of a valid response type.` }] } });
   }
-  interaction.callbackType = type as number;
+  interaction.callbackType = type;
   if (req.query.get('with_response') !== 'true') return noContent();
   const response: Record<string, unknown> = {
     interaction: {
@@ -176,7 +175,7 @@ function editWebhookMessage(ctx: RestContext, req: RestRequest, [app, token, mes
 function deleteWebhookMessage(ctx: RestContext, req: RestRequest, [app, token, messageId]: string[]): RestResponse {
   const interaction = ctx.state.interactionForWebhook(app ?? '', token ?? '', req.now);
   const message = webhookMessage(ctx.state, interaction, messageId ?? '');
-  ctx.state.messages.delete(message.id);
+  ctx.state.deleteMessage(message.id);
   interaction.messageIds.delete(message.id);
   return noContent();
 }
@@ -206,10 +205,9 @@ function followUp(ctx: RestContext, req: RestRequest, [app, token]: string[]): R
 
 // ---- channels -------------------------------------------------------------------------------------------------
 
-function channelOf(ctx: RestContext, channelId: string | undefined) {
-  const channel = ctx.state.channels.get(channelId ?? '');
-  if (channel === undefined) throw Errors.unknownChannel();
-  return channel;
+/** The channel, or 10003 / 50001 / 50013 / 50007 (see FakeState#channelForBot). */
+function channelOf(ctx: RestContext, channelId: string | undefined, need: 'view' | 'send' = 'view') {
+  return ctx.state.channelForBot(channelId ?? '', need);
 }
 
 function channelMessage(ctx: RestContext, channelId: string | undefined, messageId: string | undefined): APIMessage {
@@ -222,7 +220,7 @@ function channelMessage(ctx: RestContext, channelId: string | undefined, message
 }
 
 function createChannelMessage(ctx: RestContext, req: RestRequest, [channelId]: string[]): RestResponse {
-  const channel = channelOf(ctx, channelId);
+  const channel = channelOf(ctx, channelId, 'send');
   const reference = (req.json as { message_reference?: unknown } | undefined)?.message_reference;
   const message = ctx.state.createMessage({
     channel,
@@ -238,6 +236,22 @@ function editChannelMessage(ctx: RestContext, req: RestRequest, [channelId, mess
   const message = channelMessage(ctx, channelId, messageId);
   if (message.webhook_id !== undefined) throw Errors.cannotEditOthers();
   return json(ctx.state.editMessage(message, req.json, req.files, ctx.state.uploadLimit));
+}
+
+/** POST /users/@me/channels {recipient_id}: the (remembered) DM channel with that user; works even if DMs are closed. */
+function openDm(ctx: RestContext, req: RestRequest): RestResponse {
+  const { state } = ctx;
+  const recipientId = (req.json as { recipient_id?: unknown } | undefined)?.recipient_id;
+  if (typeof recipientId !== 'string' || !/^\d{17,20}$/.test(recipientId) || recipientId === state.botUser.id) {
+    throw Errors.invalidRecipient();
+  }
+  let user = state.users.get(recipientId);
+  if (user === undefined) {
+    // a user the fake never saw (no interaction yet): Discord knows every user, so make one up
+    user = { id: recipientId, username: `user-${recipientId.slice(-4)}`, discriminator: '0', global_name: null, avatar: null };
+    state.users.set(recipientId, user);
+  }
+  return json(buildChannel(state.dmChannelFor(user)));
 }
 
 // ---- commands -------------------------------------------------------------------------------------------------
@@ -295,9 +309,7 @@ function guildMember(ctx: RestContext, _req: RestRequest, [guildId, userId]: str
   const { state } = ctx;
   const guild = state.guilds.get(guildId ?? '');
   if (guild === undefined) throw new ApiError(404, 10004, 'Unknown Guild');
-  const joinedAt = new Date(guild.joinedAtMs).toISOString();
-  const member = (user: APIUser, roles: string[]) =>
-    json({ user, roles, joined_at: joinedAt, deaf: false, mute: false, flags: 0, pending: false, nick: null, avatar: null, banner: null, premium_since: null, communication_disabled_until: null });
+  const member = (user: APIUser, roles: string[]) => json(buildGuildMember(user, roles, guild.joinedAtMs));
   if (userId === state.botUser.id) return member(state.botUser, [guild.botRoleId]);
   const user = state.users.get(userId ?? '');
   if (user === undefined) throw new ApiError(404, 10007, 'Unknown Member');
@@ -329,6 +341,7 @@ const routes: Route[] = [
   route('PATCH', '/webhooks/:p/:p/messages/:p', false, editWebhookMessage),
   route('DELETE', '/webhooks/:p/:p/messages/:p', false, deleteWebhookMessage),
   route('POST', '/webhooks/:p/:p', false, followUp),
+  route('POST', '/users/@me/channels', true, openDm),
   route('GET', '/users/:p', true, (ctx, _req, [id]) => {
     const user = id === ctx.state.botUser.id ? ctx.state.botUser : ctx.state.users.get(id ?? '');
     if (user === undefined) throw new ApiError(404, 10013, 'Unknown User');
@@ -341,12 +354,12 @@ const routes: Route[] = [
   }),
   route('GET', '/guilds/:p/members/:p', true, guildMember),
   route('GET', '/channels/:p', true, (ctx, _req, [id]) => json(buildChannel(channelOf(ctx, id)))),
-  route('POST', '/channels/:p/typing', true, (ctx, _req, [id]) => (channelOf(ctx, id), noContent())),
+  route('POST', '/channels/:p/typing', true, (ctx, _req, [id]) => (channelOf(ctx, id, 'send'), noContent())),
   route('POST', '/channels/:p/messages', true, createChannelMessage),
   route('GET', '/channels/:p/messages/:p', true, (ctx, _req, [c, m]) => json(channelMessage(ctx, c, m))),
   route('PATCH', '/channels/:p/messages/:p', true, editChannelMessage),
   route('DELETE', '/channels/:p/messages/:p', true, (ctx, _req, [c, m]) => {
-    ctx.state.messages.delete(channelMessage(ctx, c, m).id);
+    ctx.state.deleteMessage(channelMessage(ctx, c, m).id);
     return noContent();
   }),
 ];
@@ -358,7 +371,11 @@ export function handleRest(ctx: RestContext, req: RestRequest): RestResponse {
       const match = candidate.pattern.exec(req.path);
       if (match === null) continue;
       if (candidate.bot && req.auth !== `Bot ${ctx.state.botToken}`) throw Errors.unauthorized();
-      return candidate.handler(ctx, req, match.slice(1).map((segment) => segment ?? ''));
+      return candidate.handler(
+        ctx,
+        req,
+        match.slice(1).map((segment) => segment ?? ''),
+      );
     }
     throw Errors.unknownRoute();
   } catch (error) {

@@ -17,14 +17,14 @@ export interface RecordedRequest {
   query: Record<string, string>;
   auth: string | undefined;
   /** the JSON body, or multipart `payload_json` */
-  json: unknown | undefined;
+  json: unknown;
   files: UploadedFile[];
   /** arrival time (Date.now()) */
   at: number;
   /** the status the fake answered */
   status: number;
   /** the JSON the fake answered (undefined for 204) */
-  response: unknown | undefined;
+  response: unknown;
 }
 
 export interface Download {
@@ -163,11 +163,16 @@ export class FakeHttpServer {
       respond();
       return;
     }
+    // the headers wait `delay` ms; a client giving up (abort, timeout) or close() clears the timer
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       respond();
     }, delay);
     this.timers.add(timer);
+    res.on('close', () => {
+      clearTimeout(timer);
+      this.timers.delete(timer);
+    });
   }
 }
 

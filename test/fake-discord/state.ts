@@ -3,7 +3,7 @@
  * "original" messages), served files and registered commands; plus creating/editing messages the way Discord
  * does (validation, attachments kept/added, uploads served back over http).
  */
-import { MessageFlags, MessageType, type APIAttachment, type APIMessage, type APIUser } from 'discord-api-types/v10';
+import { MessageFlags, type MessageType, type APIAttachment, type APIMessage, type APIUser } from 'discord-api-types/v10';
 import { fileIndex, type UploadedFile } from './multipart.js';
 import {
   DEFAULT_APP_PERMISSIONS,
@@ -49,7 +49,46 @@ export const Errors = {
   cannotEditOthers: () => new ApiError(403, 50005, 'Cannot edit a message authored by another user'),
   tooLarge: () => new ApiError(413, 40005, 'Request entity too large'),
   invalidForm: (errors: unknown) => new ApiError(400, 50035, 'Invalid Form Body', errors),
+  missingAccess: () => new ApiError(403, 50001, 'Missing Access'),
+  missingPermissions: () => new ApiError(403, 50013, 'Missing Permissions'),
+  cannotMessageUser: () => new ApiError(403, 50007, 'Cannot send messages to this user'),
+  invalidRecipient: () => new ApiError(400, 50033, 'Invalid Recipient(s)'),
 };
+
+/** What the bot may do in a channel (setChannelAccess): everything, read but not post, or not even see it. */
+export type ChannelAccess = 'full' | 'no-send' | 'no-access';
+
+/**
+ * A 429 as Discord sends it. Per-route (scope user/shared): Retry-After plus the bucket headers with
+ * X-RateLimit-Remaining 0; global: Retry-After, X-RateLimit-Global and X-RateLimit-Scope global only.
+ * Discord's Retry-After header is whole seconds (rounded up); the fake sends retryAfterSeconds as given so
+ * tests can wait fractions of a second. The body's retry_after is the exact float, as on Discord.
+ */
+export function rateLimitResponse(
+  retryAfterSeconds: number,
+  options: { global?: boolean; scope?: 'user' | 'shared'; bucketHeaders?: boolean } = {},
+): { status: number; body: unknown; headers: Record<string, string> } {
+  const global = options.global ?? false;
+  const headers: Record<string, string> = { 'Retry-After': String(retryAfterSeconds) };
+  if (global) {
+    headers['X-RateLimit-Global'] = 'true';
+    headers['X-RateLimit-Scope'] = 'global';
+  } else {
+    headers['X-RateLimit-Scope'] = options.scope ?? 'user';
+    if (options.bucketHeaders ?? true) {
+      headers['X-RateLimit-Limit'] = '5';
+      headers['X-RateLimit-Remaining'] = '0';
+      headers['X-RateLimit-Reset'] = ((Date.now() + retryAfterSeconds * 1000) / 1000).toFixed(3);
+      headers['X-RateLimit-Reset-After'] = String(retryAfterSeconds);
+      headers['X-RateLimit-Bucket'] = 'fakebucket0000000000000000000000';
+    }
+  }
+  return {
+    status: 429,
+    body: { message: 'You are being rate limited.', retry_after: retryAfterSeconds, global },
+    headers,
+  };
+}
 
 function fieldError(code: string, message: string) {
   return { _errors: [{ code, message }] };
@@ -110,6 +149,13 @@ export class FakeState {
   /** users seen in interactions (for GET /users/:id and guild members) */
   readonly users = new Map<string, APIUser>();
   readonly messages = new Map<string, APIMessage>();
+  /** ids of messages deleted through the API (they stay deleted: 10008) */
+  readonly deletedMessageIds = new Set<string>();
+  /** user id -> the DM channel id between the bot and that user */
+  readonly dmChannels = new Map<string, string>();
+  /** users whose DMs are closed to the bot (posting in their DM: 403 50007) */
+  readonly closedDms = new Set<string>();
+  readonly channelAccess = new Map<string, ChannelAccess>();
   readonly interactionsById = new Map<string, InteractionRecord>();
   readonly interactionsByToken = new Map<string, InteractionRecord>();
   readonly files = new Map<string, ServedFile>();
@@ -169,6 +215,45 @@ export class FakeState {
     return `${this.baseUrl}/attachments/${key.split('/').map(encodeURIComponent).join('/')}`;
   }
 
+  /** The DM channel between the bot and a user (created and remembered on first use, as Discord does). */
+  dmChannelFor(user: APIUser): ChannelRecord {
+    let id = this.dmChannels.get(user.id);
+    if (id === undefined) {
+      id = snowflake();
+      this.dmChannels.set(user.id, id);
+    }
+    let channel = this.channels.get(id);
+    if (channel === undefined) {
+      channel = { id, guildId: null, name: 'dm', recipient: user };
+      this.channels.set(id, channel);
+    }
+    return channel;
+  }
+
+  /**
+   * A channel the bot uses with its token, or Discord's error: 10003 unknown, 50001 when setChannelAccess made it
+   * invisible, 50013 when it may not post (`send`), 50007 for a DM with a user whose DMs are closed (`send`).
+   */
+  channelForBot(channelId: string, need: 'view' | 'send'): ChannelRecord {
+    const channel = this.channels.get(channelId);
+    if (channel === undefined) throw Errors.unknownChannel();
+    const access = this.channelAccess.get(channelId) ?? 'full';
+    if (access === 'no-access') throw Errors.missingAccess();
+    if (need === 'send') {
+      if (access === 'no-send') throw Errors.missingPermissions();
+      if (channel.guildId === null && channel.recipient !== undefined && this.closedDms.has(channel.recipient.id)) {
+        throw Errors.cannotMessageUser();
+      }
+    }
+    return channel;
+  }
+
+  /** Remove a message for good (later GET/PATCH/DELETE of it: 404 10008). */
+  deleteMessage(id: string): void {
+    this.messages.delete(id);
+    this.deletedMessageIds.add(id);
+  }
+
   // ---- interactions -------------------------------------------------------------------------------------------
 
   /** The interaction behind a webhook token, or the Discord error for an unknown/expired one. */
@@ -208,12 +293,7 @@ export class FakeState {
   }
 
   /** Apply Discord's `attachments` semantics: listed ids are kept (existing) or added (file index). */
-  private resolveAttachments(
-    json: MessageJson,
-    files: UploadedFile[],
-    existing: APIAttachment[],
-    sizeLimit: number,
-  ): APIAttachment[] {
+  private resolveAttachments(json: MessageJson, files: UploadedFile[], existing: APIAttachment[], sizeLimit: number): APIAttachment[] {
     for (const file of files) if (file.data.length > sizeLimit) throw Errors.tooLarge();
     const byIndex = new Map(files.map((file, position) => [fileIndex(file, position), file]));
     const used = new Set<number>();
@@ -286,8 +366,7 @@ export class FakeState {
     const embeds = Array.isArray(json.embeds) ? (json.embeds as unknown[]) : [];
     const components = Array.isArray(json.components) ? (json.components as unknown[]) : [];
     const requested = typeof json.flags === 'number' ? json.flags : 0;
-    let flags = (requested & (MessageFlags.Ephemeral | MessageFlags.SuppressEmbeds | MessageFlags.IsComponentsV2)) |
-      (init.extraFlags ?? 0);
+    let flags = (requested & (MessageFlags.Ephemeral | MessageFlags.SuppressEmbeds | MessageFlags.IsComponentsV2)) | (init.extraFlags ?? 0);
     if (init.loading === true) flags |= MessageFlags.Loading;
     else if (content === '' && embeds.length === 0 && attachments.length === 0 && components.length === 0) {
       throw Errors.emptyMessage();
@@ -311,14 +390,9 @@ export class FakeState {
               id: interaction.id,
               type: interaction.kind === 'command' ? 2 : 3,
               user: interaction.user,
-              authorizing_integration_owners:
-                interaction.guildId === null ? { '0': '0' } : { '0': interaction.guildId },
-              ...(interaction.originalMessageId !== null
-                ? { original_response_message_id: interaction.originalMessageId }
-                : {}),
-              ...(interaction.componentMessageId !== null
-                ? { interacted_message_id: interaction.componentMessageId }
-                : {}),
+              authorizing_integration_owners: interaction.guildId === null ? { '0': '0' } : { '0': interaction.guildId },
+              ...(interaction.originalMessageId !== null ? { original_response_message_id: interaction.originalMessageId } : {}),
+              ...(interaction.componentMessageId !== null ? { interacted_message_id: interaction.componentMessageId } : {}),
             } as NonNullable<APIMessage['interaction_metadata']>,
           }
         : {}),
@@ -345,12 +419,7 @@ export class FakeState {
       flags: (message.flags ?? 0) & ~MessageFlags.Loading,
       edited_timestamp: new Date().toISOString(),
     };
-    if (
-      edited.content === '' &&
-      edited.embeds.length === 0 &&
-      edited.attachments.length === 0 &&
-      (edited.components ?? []).length === 0
-    ) {
+    if (edited.content === '' && edited.embeds.length === 0 && edited.attachments.length === 0 && (edited.components ?? []).length === 0) {
       throw Errors.emptyMessage();
     }
     this.messages.set(edited.id, edited);
@@ -363,7 +432,7 @@ function asMessageJson(body: unknown): MessageJson {
   if (typeof body !== 'object' || Array.isArray(body)) {
     throw Errors.invalidForm({ _errors: [{ code: 'DICT_TYPE_CONVERT', message: 'Only dictionaries may be used in a DictType' }] });
   }
-  return body as MessageJson;
+  return body;
 }
 
 /** Classic components: <= 5 action rows of <= 5 buttons (or 1 select), custom_id 1-100 chars, unique. */

@@ -66,7 +66,6 @@ describe('fusion counts, heads and scales read from the real exports', () => {
   });
 });
 
-
 const tempDir = (): Promise<string> => mkdtemp(path.join(os.tmpdir(), 'diffedit-optimize-'));
 
 describe('optimised real exports compute what the originals compute (CPU EP, 1e-4)', () => {
@@ -125,7 +124,10 @@ describe('a whole export with external weights (weights.pb)', () => {
     const dir = await tempDir();
     await generateTinyModels(dir, { layout: 'diffusers-onnx', benchmarkBlocks: 1, benchmarkChannels: 16 });
     const weights = path.join(dir, 'unet', 'weights.pb');
-    const hash = async (file: string): Promise<string> => createHash('sha256').update(await readFile(file)).digest('hex');
+    const hash = async (file: string): Promise<string> =>
+      createHash('sha256')
+        .update(await readFile(file))
+        .digest('hex');
     const [modelBefore, weightsBefore] = [await hash(path.join(dir, 'unet', 'model.onnx')), await hash(weights)];
     const lines: string[] = [];
     const result = await optimizeExport({ modelDir: dir, say: (line) => lines.push(line) });

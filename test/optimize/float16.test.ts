@@ -14,7 +14,6 @@ import { optimizeModelFile } from '../../src/optimize/optimize-model.js';
 import { generateTinyModels } from '../../tools/tiny-models/generate.js';
 import { REAL_ARCH, maxAbsDiff, readRefs, runModel } from '../engine/real-arch.js';
 
-
 describe('fp16 copies of the real exports', () => {
   it.each(['unet', 'vae_decoder', 'vae_encoder_mean'])('%s: float32 I/O, float16 weights, within 2e-2 of the original', async (fixture) => {
     const source = path.join(REAL_ARCH, fixture, 'model.onnx');
@@ -47,15 +46,25 @@ describe('fp16 copies of the real exports', () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'diffedit-fp16-export-'));
     await generateTinyModels(dir, { layout: 'diffusers-onnx', benchmarkBlocks: 1, benchmarkChannels: 64 });
     const { outDir, parts } = await optimizeExport({ modelDir: dir, fp16: true });
-    const halved = decodeModel(await readFile(path.join(outDir, 'unet', 'model.onnx'))).graph.initializer.filter((t) => t.data_type === DataType.FLOAT16);
+    const halved = decodeModel(await readFile(path.join(outDir, 'unet', 'model.onnx'))).graph.initializer.filter(
+      (t) => t.data_type === DataType.FLOAT16,
+    );
     expect(parts['unet']?.rewrites.join()).toContain(`fp16: ${halved.length} weights converted`);
     expect(halved.filter((t) => t.data_location === 1).length).toBeGreaterThan(10);
     const [full, half] = [await stat(path.join(dir, 'unet', 'weights.pb')), await stat(path.join(outDir, 'unet', 'weights.pb'))];
     expect(half.size).toBeLessThan(full.size * 0.6);
     const feeds = {
-      sample: new ort.Tensor('float32', Float32Array.from({ length: 4 * 8 * 8 }, (_, i) => Math.sin(i)), [1, 4, 8, 8]),
+      sample: new ort.Tensor(
+        'float32',
+        Float32Array.from({ length: 4 * 8 * 8 }, (_, i) => Math.sin(i)),
+        [1, 4, 8, 8],
+      ),
       timestep: new ort.Tensor('float32', Float32Array.from([500]), []),
-      encoder_hidden_states: new ort.Tensor('float32', Float32Array.from({ length: 77 * 32 }, (_, i) => Math.cos(i)), [1, 77, 32]),
+      encoder_hidden_states: new ort.Tensor(
+        'float32',
+        Float32Array.from({ length: 77 * 32 }, (_, i) => Math.cos(i)),
+        [1, 77, 32],
+      ),
     };
     const original = (await runModel(path.join(dir, 'unet', 'model.onnx'), feeds))['out_sample'] ?? [];
     const converted = (await runModel(path.join(outDir, 'unet', 'model.onnx'), feeds))['out_sample'] ?? [];

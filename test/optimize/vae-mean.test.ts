@@ -31,7 +31,10 @@ describe('sampleToMean', () => {
 
   it('gives torch’s mean, the same at every call, with no random node left', async () => {
     const target = path.join(await mkdtemp(path.join(os.tmpdir(), 'diffedit-vae-mean-')), 'model.onnx');
-    const report = await optimizeModelFile(path.join(REAL_ARCH, 'vae_encoder', 'model.onnx'), target, { fuseAttention: true, rewrites: [sampleToMean] });
+    const report = await optimizeModelFile(path.join(REAL_ARCH, 'vae_encoder', 'model.onnx'), target, {
+      fuseAttention: true,
+      rewrites: [sampleToMean],
+    });
     expect(report.rewrites).toHaveLength(1);
     const graph = decodeModel(await readFile(target)).graph;
     expect(graph.node.filter((n) => n.op_type.startsWith('Random'))).toEqual([]);

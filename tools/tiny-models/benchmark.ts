@@ -116,9 +116,7 @@ export function benchmarkBranch(g: GraphBuilder, opts: ResolvedOptions, sampleIn
     const sdpa = opts.benchmarkAttention === 'sdpa';
     const k = splitHeads(project(context, 'to_k', contextWidth), !sdpa);
     const v = splitHeads(project(context, 'to_v', contextWidth), false);
-    const scores = sdpa
-      ? sdpaScores(q, k)
-      : g.op1('Mul', [g.op1('MatMul', [q, k]), scalar(`${hint}.scale`, 1 / Math.sqrt(c / heads))]);
+    const scores = sdpa ? sdpaScores(q, k) : g.op1('Mul', [g.op1('MatMul', [q, k]), scalar(`${hint}.scale`, 1 / Math.sqrt(c / heads))]);
     const probs = g.op1('Softmax', [scores], { axis: { i: -1 } });
     const merged = g.op1('Reshape', [g.op1('Transpose', [g.op1('MatMul', [probs, v])], { perm: { ints: [0, 2, 1, 3] } }), g.constI64([0, -1, c])]);
     return g.op1('MatMul', [merged, weight(`${hint}.to_out.weight`, [c, c], c)]);

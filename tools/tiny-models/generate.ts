@@ -9,13 +9,7 @@ import { modelIndexJson, partConfigs, schedulerConfigJson } from './configs.js';
 import type { SerializedModel } from './graph-builder.js';
 import { resolveOptions, type TinyModelOptions } from './options.js';
 import { buildTextEncoder } from './text-encoder.js';
-import {
-  buildTinyTokenizer,
-  mergesTxt,
-  specialTokensMapJson,
-  tokenizerConfigJson,
-  vocabJson,
-} from './tokenizer-files.js';
+import { buildTinyTokenizer, mergesTxt, specialTokensMapJson, tokenizerConfigJson, vocabJson } from './tokenizer-files.js';
 import { buildUnet, serializeUnet } from './unet.js';
 import { buildVaeDecoder, buildVaeEncoder } from './vae.js';
 

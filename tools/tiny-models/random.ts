@@ -53,8 +53,4 @@ export class Random {
 }
 
 /** Half-precision conversion: the engine's own, so generated fp16 weights round exactly as the engine reads them. */
-export {
-  float32ToFloat16 as toFloat16Array,
-  fromHalfBits as fromFloat16Bits,
-  toHalfBits as toFloat16Bits,
-} from '../../src/engine/models/float16.js';
+export { float32ToFloat16 as toFloat16Array, fromHalfBits as fromFloat16Bits, toHalfBits as toFloat16Bits } from '../../src/engine/models/float16.js';

@@ -47,10 +47,14 @@ export function buildVaeEncoder(opts: ResolvedOptions): SerializedModel {
   if (params) bias.fill(LOGVAR, 4, 8);
   const g = new GraphBuilder('tiny_vae_encoder');
   const input = g.input('sample', opts.io, [dims.batch, opts.symbolicChannels ? dims.channels : 3, dims.imageHeight, dims.imageWidth]);
-  const latent = g.op1('Conv', [g.cast(input, opts.io, 'float32'), g.f32('encoder.weight', [outChannels, 3, 8, 8], weight), g.f32('encoder.bias', [outChannels], bias)], {
-    kernel_shape: { ints: [8, 8] },
-    strides: { ints: [8, 8] },
-  });
+  const latent = g.op1(
+    'Conv',
+    [g.cast(input, opts.io, 'float32'), g.f32('encoder.weight', [outChannels, 3, 8, 8], weight), g.f32('encoder.bias', [outChannels], bias)],
+    {
+      kernel_shape: { ints: [8, 8] },
+      strides: { ints: [8, 8] },
+    },
+  );
   g.output(opts.vaeEncoderOutput, opts.io, [dims.batch, outChannels, dims.encodedHeight, dims.encodedWidth], latent, 'float32');
   return g.serialize({ docString: 'Tiny VAE encoder with the Stable Diffusion v1 tensor contract (tests only).' });
 }

@@ -1,79 +1,79 @@
 /**
- * The buttons under results. Reroll: same inputs, new seed. Edit with this mask: the full edit with the
- * mask job's seed (the mask is a pure function of image, prompts and seed, so it is the same mask).
- * Delete: only the job's author or someone with Manage Messages.
+ * The buttons under results. Reroll: same inputs, new seed. Edit with this mask: the full edit with the mask
+ * job's seed (the mask is a pure function of image, prompts and seed, so it is the same mask). A job started
+ * from a button belongs to whoever pressed it. Delete: the job's author, whoever brought its picture, or
+ * someone with Manage Messages; a message that is already gone counts as deleted.
  */
-import { PermissionFlagsBits, type ButtonInteraction } from 'discord.js';
+import { MessageFlags, PermissionFlagsBits, type ButtonInteraction } from 'discord.js';
 import { DiffEditError, ErrorCode } from '../../errors.js';
-import type { EditParameters } from '../../engine/parameters.js';
 import { randomSeed } from '../../engine/noise.js';
-import type { Logger } from '../../logger.js';
+import type { EditParameters } from '../../engine/parameters.js';
+import { admit } from '../admission.js';
+import type { AttachmentLimits } from '../attachments.js';
 import { parseButtonId } from '../custom-ids.js';
-import type { JobRunner } from '../job-runner.js';
+import { isUnknownMessage, type JobReply } from '../delivery.js';
+import type { JobLifecycle } from '../job-lifecycle.js';
 import type { JobStore } from '../job-store.js';
-import { userMessageFor } from '../user-errors.js';
-import { replyPrivately } from './ephemeral.js';
-import { submitJob } from './submit.js';
 
 /** What the button handler needs. */
 export interface ButtonDeps {
-  readonly runner: JobRunner;
+  readonly lifecycle: JobLifecycle;
   readonly store: JobStore;
-  readonly logger: Logger;
+  readonly attachmentLimits: AttachmentLimits;
 }
 
-const EXPIRED = new DiffEditError(
-  ErrorCode.JobExpired,
-  'This result is too old: its picture is no longer kept. Run the command again with the picture.',
-);
-
-/** Handles a click on one of our buttons. */
-export async function handleButton(interaction: ButtonInteraction, deps: ButtonDeps): Promise<void> {
+/** Handles a click on one of our buttons; throws what the user should be told privately. */
+export async function handleButton(interaction: ButtonInteraction, reply: JobReply, deps: ButtonDeps): Promise<void> {
   const parsed = parseButtonId(interaction.customId);
-  if (parsed === undefined) {
-    await replyPrivately(interaction, 'This button is not one of mine.');
+  if (parsed === undefined) throw new DiffEditError(ErrorCode.StaleCommand, 'This button is not one of mine.', { customId: interaction.customId });
+  const saved = await deps.store.load(parsed.jobId);
+  if (parsed.action === 'delete') {
+    await deleteResult(interaction, saved?.job);
     return;
   }
-  try {
-    if (parsed.action === 'delete') {
-      await deleteResult(interaction, parsed.jobId, deps);
-      return;
-    }
-    const saved = await deps.store.load(parsed.jobId);
-    if (saved === undefined) throw EXPIRED;
-    const { job, image } = saved;
-    const previous = job.parameters as Partial<EditParameters>;
-    const seed = parsed.action === 'reroll' ? randomSeed() : previous.seed;
-    await submitJob(
-      interaction,
-      {
-        kind: parsed.action === 'edit' ? 'diffedit' : job.kind,
-        userId: interaction.user.id,
-        channelId: interaction.channelId,
-        guildId: interaction.guildId,
-        ref: job.ref,
-        query: job.query,
-        parameters: { ...previous, ...(seed !== undefined ? { seed } : {}) },
-        image: { kind: 'bytes', bytes: image },
-      },
-      deps.runner,
-      deps.logger,
-    );
-  } catch (error) {
-    await replyPrivately(interaction, userMessageFor(error, deps.logger, { user: interaction.user.id, button: interaction.customId }));
-  }
-}
-
-async function deleteResult(interaction: ButtonInteraction, jobId: string, deps: ButtonDeps): Promise<void> {
-  const saved = await deps.store.load(jobId);
-  const isAuthor = saved?.job.userId === interaction.user.id || interaction.message.interactionMetadata?.user.id === interaction.user.id;
-  const isModerator = interaction.memberPermissions?.has(PermissionFlagsBits.ManageMessages) === true;
-  if (!isAuthor && !isModerator) {
-    throw new DiffEditError(ErrorCode.NotAllowed, 'Only the person who asked for this result, or a moderator, can delete it.', {
-      user: interaction.user.id,
+  if (saved === undefined) {
+    throw new DiffEditError(ErrorCode.JobExpired, 'This result is too old: its picture is no longer kept. Run the command again with the picture.', {
+      job: parsed.jobId,
     });
   }
-  // For a component interaction, "@original" is the message the button sits on: no channel permission needed.
-  await interaction.deferUpdate();
-  await interaction.deleteReply();
+  const { job, image } = saved;
+  const previous = job.parameters as Partial<EditParameters>;
+  const seed = parsed.action === 'reroll' ? randomSeed() : previous.seed;
+  const plan = admit(
+    {
+      kind: parsed.action === 'edit' ? 'diffedit' : job.kind,
+      ref: job.ref,
+      query: job.query,
+      parameters: { ...previous, ...(seed !== undefined ? { seed } : {}) },
+      image: { kind: 'bytes', bytes: image },
+    },
+    { userId: interaction.user.id, sourceUserId: job.sourceUserId, channelId: interaction.channelId, guildId: interaction.guildId },
+    deps.attachmentLimits,
+  );
+  await deps.lifecycle.run(interaction, plan, reply);
+}
+
+async function deleteResult(interaction: ButtonInteraction, job: { userId: string; sourceUserId: string } | undefined): Promise<void> {
+  const clicker = interaction.user.id;
+  // The message's own interaction metadata still names the author when the store has forgotten the job.
+  const owners = job === undefined ? [interaction.message.interactionMetadata?.user.id] : [job.userId, job.sourceUserId];
+  const isModerator = interaction.memberPermissions?.has(PermissionFlagsBits.ManageMessages) === true;
+  if (!owners.includes(clicker) && !isModerator) {
+    throw new DiffEditError(
+      ErrorCode.NotAllowed,
+      'Only the person who asked for this result, the owner of its photo, or a moderator can delete it.',
+      {
+        user: clicker,
+      },
+    );
+  }
+  try {
+    // For a component interaction, "@original" is the message the button sits on: no channel permission needed.
+    await interaction.deferUpdate();
+    await interaction.deleteReply();
+  } catch (error) {
+    if (!isUnknownMessage(error)) throw error;
+    // Someone else deleted it first: that is what was asked for. Discord refuses even the acknowledgement then.
+    if (!interaction.deferred && !interaction.replied) await interaction.reply({ content: 'Already deleted.', flags: MessageFlags.Ephemeral });
+  }
 }

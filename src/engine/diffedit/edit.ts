@@ -155,13 +155,6 @@ export async function decodeWithInpaintUnet(
   return blendInPlace(latents, x0, mask);
 }
 
-function stepWithEta(
-  schedule: DdimSchedule,
-  t: number,
-  latents: Float32Array,
-  eps: Float32Array,
-  noise: GaussianSource,
-  eta: number,
-): Float32Array {
+function stepWithEta(schedule: DdimSchedule, t: number, latents: Float32Array, eps: Float32Array, noise: GaussianSource, eta: number): Float32Array {
   return eta > 0 ? ddimStep(schedule, t, latents, eps, eta, noise.next(latents.length)) : ddimStep(schedule, t, latents, eps);
 }

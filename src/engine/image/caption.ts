@@ -65,11 +65,14 @@ export function captionSvg(width: number, slots: readonly CaptionSlot[]): string
  * characters, lone surrogates), which would make the whole SVG unparsable.
  */
 export function normalizeCaption(text: string): string {
-  return text
-    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\uFFFE\uFFFF]/g, '')
-    .replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '')
-    .replace(/\s+/g, ' ')
-    .trim();
+  return (
+    text
+      // eslint-disable-next-line no-control-regex -- removing control characters is the point
+      .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\uFFFE\uFFFF]/g, '')
+      .replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '')
+      .replace(/\s+/g, ' ')
+      .trim()
+  );
 }
 
 /** `text` cut to at most `maxChars` user-perceived characters, ending in "…" when cut. */
@@ -77,7 +80,12 @@ export function ellipsize(text: string, maxChars: number): string {
   // Graphemes, not UTF-16 units, so an emoji or accented letter is never split in half.
   const graphemes = Array.from(new Intl.Segmenter(undefined, { granularity: 'grapheme' }).segment(text), (s) => s.segment);
   if (graphemes.length <= maxChars) return text;
-  return graphemes.slice(0, Math.max(0, maxChars - 1)).join('').trimEnd() + '…';
+  return (
+    graphemes
+      .slice(0, Math.max(0, maxChars - 1))
+      .join('')
+      .trimEnd() + '…'
+  );
 }
 
 /** `text` with the five XML special characters replaced by entities. */

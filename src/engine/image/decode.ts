@@ -80,9 +80,19 @@ export async function decodeInputImage(bytes: Uint8Array, options: DecodeOptions
     return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
   } catch (error) {
     if (error instanceof Error && /pixel limit/i.test(error.message)) {
-      throw new DiffEditError(ErrorCode.ImageTooLarge, `The image exceeds the limit of ${formatMegapixels(maxInputPixels)}.`, { maxInputPixels }, { cause: error });
+      throw new DiffEditError(
+        ErrorCode.ImageTooLarge,
+        `The image exceeds the limit of ${formatMegapixels(maxInputPixels)}.`,
+        { maxInputPixels },
+        { cause: error },
+      );
     }
-    throw new DiffEditError(ErrorCode.UnsupportedImage, `The image could not be decoded; it may be truncated or corrupt. Send a ${ACCEPTED_LABEL} picture.`, { format: declared.format }, { cause: error });
+    throw new DiffEditError(
+      ErrorCode.UnsupportedImage,
+      `The image could not be decoded; it may be truncated or corrupt. Send a ${ACCEPTED_LABEL} picture.`,
+      { format: declared.format },
+      { cause: error },
+    );
   }
 }
 

@@ -60,7 +60,9 @@ export async function renderMaskImage(input: RgbImage, mask: GrayMask, caption?:
 /** The picture as a PNG. */
 export async function encodePng(img: RgbImage): Promise<Buffer> {
   assertRgbImage(img);
-  return sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } }).png().toBuffer();
+  return sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
+    .png()
+    .toBuffer();
 }
 
 /** Same-sized panels side by side over the background, a caption strip below, encoded as PNG. */

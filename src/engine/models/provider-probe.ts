@@ -17,7 +17,7 @@ export interface ProbeResult {
   readonly reason: string;
 }
 
-const CHILD = fileURLToPath(new URL('./probe-child.mjs', import.meta.url));
+const CHILD = fileURLToPath(new URL('./probe-child.js', import.meta.url));
 const PROBE_TIMEOUT_MS = 60_000;
 
 /** Lines that name the cause, in the order they are preferred over onnxruntime's generic message. */
@@ -54,11 +54,14 @@ export function failureReason(error: string, stderr: string): string {
 
 function clean(line: string): string {
   // Drop ANSI colours and onnxruntime's "[E:onnxruntime:..., file.cc:123 Function]" prefixes.
-  return line
-    .replace(/\u001b\[[0-9;]*m/g, '')
-    .replace(/^.*?\]\s*/, (prefix) => (prefix.includes('onnxruntime') ? '' : prefix))
-    .trim()
-    .slice(0, 240);
+  return (
+    line
+      // eslint-disable-next-line no-control-regex -- the ESC of ANSI colour codes is exactly what this removes
+      .replace(/\u001b\[[0-9;]*m/g, '')
+      .replace(/^.*?\]\s*/, (prefix) => (prefix.includes('onnxruntime') ? '' : prefix))
+      .trim()
+      .slice(0, 240)
+  );
 }
 
 /** Tries one provider quietly. The CPU EP is always there. */

@@ -223,7 +223,7 @@ export class StableDiffusion {
   /** Releases every session. */
   async release(): Promise<void> {
     const all = [this.sessions.textEncoder, this.sessions.unet, this.sessions.vaeEncoder, this.sessions.vaeDecoder, this.sessions.inpaintUnet];
-    await Promise.all(all.map((s) => s?.session.release()));
+    await Promise.all(all.flatMap((s) => (s === undefined ? [] : [s.session.release()])));
   }
 }
 

@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  accumulateAbsDifference,
-  blurDilate,
-  coverage,
-  intersectionOverUnion,
-  thresholdMap,
-} from '../../../src/engine/diffedit/mask-stats.js';
+import { accumulateAbsDifference, blurDilate, coverage, intersectionOverUnion, thresholdMap } from '../../../src/engine/diffedit/mask-stats.js';
 
 const f = (...v: number[]): Float32Array => Float32Array.from(v);
 

@@ -36,7 +36,9 @@ describe('decodeInputImage', () => {
     // 256x100 -> 256x128 (100 rounds up to 128): cover scales by 1.28 to 328x128 and cuts 36 columns off each
     // side, so the 20-column blue borders (26 columns once scaled) disappear on both sides.
     const raw = rawRgb(256, 100, (x) => (x < 20 || x >= 236 ? [0, 0, 255] : [0, 255, 0]));
-    const bytes = await sharp(raw, { raw: { width: 256, height: 100, channels: 3 } }).png().toBuffer();
+    const bytes = await sharp(raw, { raw: { width: 256, height: 100, channels: 3 } })
+      .png()
+      .toBuffer();
     const img = await decodeInputImage(bytes, { size: 256 });
     expect([img.width, img.height]).toEqual([256, 128]);
     for (const x of [0, 128, 255]) {
@@ -53,7 +55,9 @@ describe('decodeInputImage', () => {
     for (let y = 0; y < 64; y++) {
       for (let x = 0; x < 64; x++) rgba.set(x < 32 ? [0, 0, 0, 0] : [255, 0, 0, 255], 4 * (y * 64 + x));
     }
-    const bytes = await sharp(rgba, { raw: { width: 64, height: 64, channels: 4 } }).png().toBuffer();
+    const bytes = await sharp(rgba, { raw: { width: 64, height: 64, channels: 4 } })
+      .png()
+      .toBuffer();
     const img = await decodeInputImage(bytes, { size: 64 });
     expect(img.data.length).toBe(3 * 64 * 64);
     expect(pixel(img.data, 64, 5, 30)).toEqual([255, 255, 255]);
@@ -61,7 +65,9 @@ describe('decodeInputImage', () => {
   });
 
   it('decodes a grayscale PNG to three channels', async () => {
-    const bytes = await sharp(new Uint8Array(64 * 64).fill(77), { raw: { width: 64, height: 64, channels: 1 } }).png().toBuffer();
+    const bytes = await sharp(new Uint8Array(64 * 64).fill(77), { raw: { width: 64, height: 64, channels: 1 } })
+      .png()
+      .toBuffer();
     const img = await decodeInputImage(bytes, { size: 64 });
     expect(img.data.length).toBe(3 * 64 * 64);
     expect(pixel(img.data, 64, 10, 10)).toEqual([77, 77, 77]);
@@ -122,7 +128,9 @@ describe('decodeInputImage', () => {
 
   it('refuses a truncated JPEG with UnsupportedImage, keeping the decoder error as the cause only', async () => {
     const noisy = rawRgb(256, 256, (x, y) => [(x * 37 + y * 11) & 255, (x * y) & 255, (x ^ y) & 255]);
-    const full = await sharp(noisy, { raw: { width: 256, height: 256, channels: 3 } }).jpeg().toBuffer();
+    const full = await sharp(noisy, { raw: { width: 256, height: 256, channels: 3 } })
+      .jpeg()
+      .toBuffer();
     const truncated = full.subarray(0, Math.floor(full.length / 2));
     expect((await sharp(truncated).metadata()).format).toBe('jpeg'); // the header alone still reads
     const error = await rejection(decodeInputImage(truncated, { size: 256 }));

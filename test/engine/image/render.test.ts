@@ -48,7 +48,12 @@ describe('renderPanel', () => {
     const at = (panel: number, x: number, y: number): number[] => pixel(img.data, img.width, panel * (SIDE + PANEL_GUTTER) + x, y);
 
     // Left panel is the input, right panel the output, pixel for pixel.
-    for (const [x, y] of [[0, 0], [10, 20], [40, 30], [63, 63]] as const) {
+    for (const [x, y] of [
+      [0, 0],
+      [10, 20],
+      [40, 30],
+      [63, 63],
+    ] as const) {
       expect(at(0, x, y)).toEqual(pixel(input.data, SIDE, x, y));
       expect(at(2, x, y)).toEqual(pixel(output.data, SIDE, x, y));
     }

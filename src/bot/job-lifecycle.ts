@@ -1,0 +1,152 @@
+/**
+ * The life of one admitted job, as a straight line:
+ *
+ *   reserve a place (caps) -> acknowledge -> download -> queue -> run -> keep -> deliver
+ *
+ * It throws what the interaction's one error boundary (bot.ts) should tell the user privately; a refusal at the
+ * first step comes before anything public exists. Once the engine has produced a result, nothing here can lose it:
+ * a disk fault only costs the buttons, and delivery goes down the ladder in delivery.ts; if no route reaches the
+ * user the result stays in the job store, marked undelivered.
+ */
+import { ActionRowBuilder, ButtonBuilder, ButtonStyle, type RepliableInteraction } from 'discord.js';
+import type PQueue from 'p-queue';
+import type { RunControls } from '../engine/diffedit/progress.js';
+import type { EditRequest, EditResult } from '../engine/engine.js';
+import type { Logger } from '../logger.js';
+import type { ImageSource, JobPlan } from './admission.js';
+import { downloadAttachment } from './attachments.js';
+import { buttonId } from './custom-ids.js';
+import type { JobReply, ResultMessage } from './delivery.js';
+import type { JobQueue } from './job-queue.js';
+import type { JobStore, StoredJob } from './job-store.js';
+import { progressLine, queueLine, resultLine } from './messages.js';
+import type { BotMetrics } from './metrics.js';
+import { ThrottledStatus } from './throttled-status.js';
+
+/** The engine as the bot sees it. */
+export interface EditRunner {
+  run(request: EditRequest, controls?: RunControls): Promise<EditResult>;
+}
+
+/** What a job's life needs. */
+export interface JobLifecycleDeps {
+  readonly engine: EditRunner;
+  readonly queue: JobQueue;
+  readonly store: JobStore;
+  /** Attachment downloads, bounded in number, outside the engine's slot. */
+  readonly downloads: PQueue;
+  /** Aborted when the bot shuts down: stops downloads in flight. */
+  readonly shutdown: AbortSignal;
+  readonly progressIntervalMs: number;
+  readonly metrics: BotMetrics;
+  readonly logger: Logger;
+}
+
+/** Runs admitted jobs. */
+export class JobLifecycle {
+  constructor(private readonly deps: JobLifecycleDeps) {}
+
+  /** One job, from its place in line to the delivered result. */
+  async run(interaction: RepliableInteraction, plan: JobPlan, reply: JobReply): Promise<void> {
+    const { queue, engine, logger, metrics } = this.deps;
+    const ticket = queue.reserve(plan.owner.userId);
+    const status = new ThrottledStatus(
+      (content) => reply.status(content),
+      this.deps.progressIntervalMs,
+      (error) => logger.warn('progress edit failed', { interaction: interaction.id, error }),
+    );
+    try {
+      await reply.acknowledge();
+      if (plan.image.kind === 'attachment') status.update('Downloading the picture...');
+      const image = await this.download(plan.image);
+
+      const request: EditRequest = { image, ref: plan.ref, query: plan.query, maskOnly: plan.kind === 'mask', ...plan.parameters };
+      const running = ticket.run((signal) => engine.run(request, { signal, onProgress: (p) => status.update(progressLine(p)) }), {
+        onPosition: (position) => status.update(queueLine(position)),
+        onStart: () => status.update(queueLine(1)),
+      });
+      status.update(queueLine(ticket.position() ?? 1));
+      const result = await running;
+      await status.stop();
+      metrics.editSeconds.observe({ kind: plan.kind }, result.timings.total / 1000);
+
+      const stored = await this.keep(plan, image);
+      const route = await reply.deliver(resultMessage(plan, result, stored));
+      metrics.delivered(route);
+      if (route === 'none') {
+        await this.keepUndelivered(stored, result.png);
+        metrics.jobEnded(plan.kind, 'undelivered');
+        return;
+      }
+      metrics.jobEnded(plan.kind, 'delivered');
+      logger.info('job done', { job: stored?.id, kind: plan.kind, user: plan.owner.userId, route, seed: result.parameters.seed, ms: result.timings });
+    } finally {
+      await status.stop();
+      ticket.release();
+    }
+  }
+
+  private async download(source: ImageSource): Promise<Uint8Array> {
+    if (source.kind === 'bytes') return source.bytes;
+    const { downloads, shutdown } = this.deps;
+    return downloads.add<Uint8Array>(() => downloadAttachment(source.info, source.limits, shutdown));
+  }
+
+  /** Saves the job for its buttons; a disk fault is logged and costs only the buttons. */
+  private async keep(plan: JobPlan, image: Uint8Array): Promise<StoredJob | undefined> {
+    try {
+      return await this.deps.store.save(
+        { kind: plan.kind, ...plan.owner, ref: plan.ref, query: plan.query, parameters: { ...plan.parameters } },
+        image,
+      );
+    } catch (error) {
+      this.deps.logger.error('could not keep the job: delivering it without buttons', { user: plan.owner.userId, error });
+      return undefined;
+    }
+  }
+
+  private async keepUndelivered(stored: StoredJob | undefined, png: Buffer): Promise<void> {
+    const { store, logger } = this.deps;
+    if (stored === undefined) {
+      logger.error('result lost: no route reached the user and the job store is unavailable', {});
+      return;
+    }
+    try {
+      await store.keepUndelivered(stored.id, png);
+      logger.error('no route reached the user: result kept as undelivered', { job: stored.id, user: stored.userId });
+    } catch (error) {
+      logger.error('result lost: no route reached the user and it could not be kept', { job: stored.id, user: stored.userId, error });
+    }
+  }
+}
+
+/** The result's message: its line, the picture, and buttons when the job was kept. */
+function resultMessage(plan: JobPlan, result: EditResult, stored: StoredJob | undefined): ResultMessage {
+  const warnings = stored === undefined ? [...result.warnings, 'Buttons are off for this result: it could not be stored.'] : result.warnings;
+  return {
+    content: resultLine({
+      kind: plan.kind,
+      ref: result.ref,
+      query: result.query,
+      seed: result.parameters.seed,
+      steps: result.parameters.steps,
+      seconds: result.timings.total / 1000,
+      coverage: result.coverage,
+      warnings,
+    }),
+    files: [{ data: result.png, name: plan.kind === 'mask' ? 'mask.png' : 'diffedit.png' }],
+    components: stored === undefined ? [] : [resultButtons(plan.kind, stored.id)],
+  };
+}
+
+/** The buttons under a result: Reroll and Delete, plus "Edit with this mask" under a mask. */
+export function resultButtons(kind: 'diffedit' | 'mask', jobId: string): ActionRowBuilder<ButtonBuilder> {
+  const row = new ActionRowBuilder<ButtonBuilder>().addComponents(
+    new ButtonBuilder().setCustomId(buttonId('reroll', jobId)).setLabel('Reroll').setEmoji('🎲').setStyle(ButtonStyle.Primary),
+  );
+  if (kind === 'mask') {
+    row.addComponents(new ButtonBuilder().setCustomId(buttonId('edit', jobId)).setLabel('Edit with this mask').setStyle(ButtonStyle.Success));
+  }
+  row.addComponents(new ButtonBuilder().setCustomId(buttonId('delete', jobId)).setLabel('Delete').setStyle(ButtonStyle.Danger));
+  return row;
+}
