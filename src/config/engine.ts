@@ -29,7 +29,7 @@ export interface EngineConfig {
   readonly providers: readonly ProviderName[];
   /** Model resolution, the longer side (MODEL_SIZE, default 512, a multiple of 64). */
   readonly size: number;
-  /** Most UNet batch items per call (MAX_BATCH; unset: 20 on GPU providers, 4 on the CPU). */
+  /** Most UNet batch items per call (MAX_BATCH; unset: 20 on GPU providers, 2 on the CPU). */
   readonly maxBatch: number | undefined;
   /** onnxruntime graph optimisation level (GRAPH_OPTIMIZATION, default all). */
   readonly graphOptimization: GraphOptimization;
