@@ -21,6 +21,7 @@ import type { EditBackend } from './edit-backend.js';
 import { JobLifecycle } from './job-lifecycle.js';
 import { JobQueue } from './job-queue.js';
 import { MemoryBackend, type EditRunner } from './memory-backend.js';
+import { RedisBackend } from './redis-backend.js';
 import { JobStore } from './job-store.js';
 import { BotMetrics } from './metrics.js';
 import { userMessageFor } from './user-errors.js';
@@ -87,7 +88,8 @@ export class DiffEditBot {
     const { config, logger } = options;
     // A folder of its own: DATA_DIR may hold other things.
     const store = await JobStore.open(path.join(config.dataDir, 'jobs'), { maxBytes: config.jobStoreMaxBytes, logger });
-    const bot = new DiffEditBot(options, store);
+    const backend = options.backend ?? (config.queueBackend === 'redis' ? await redisBackend(options) : undefined);
+    const bot = new DiffEditBot(backend === undefined ? options : { ...options, backend }, store);
     if (config.metricsPort !== undefined) {
       bot.healthServer = await startHealthServer({
         host: config.metricsHost,
@@ -157,6 +159,20 @@ export class DiffEditBot {
     this.pending.add(work);
     void work.finally(() => this.pending.delete(work));
   }
+}
+
+/** QUEUE_BACKEND=redis: GPU workers behind Redis. */
+function redisBackend({ config, logger }: BotOptions): Promise<EditBackend> {
+  return RedisBackend.open({
+    redisUrl: config.redisUrl,
+    perUserLimit: config.perUserQueueLimit,
+    globalLimit: config.queueLimit,
+    maxInlinePictureBytes: config.maxInlinePictureBytes,
+    // A reservation is queued once its picture is downloaded; past that it can only be a bot that died.
+    reserveTtlMs: config.downloadTimeoutMs + 60_000,
+    pollMs: Math.max(config.progressIntervalMs, 250),
+    logger,
+  });
 }
 
 /** The default backend: the engine in this process behind the in-process queue. */

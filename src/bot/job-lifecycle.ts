@@ -62,7 +62,9 @@ export class JobLifecycle {
         onStart: () => status.update(queueLine(1)),
         onProgress: (p) => status.update(progressLine(p)),
       });
-      status.update(queueLine(slot.position() ?? 1));
+      // Unknown until a remote queue has answered: its first position report says it then.
+      const position = slot.position();
+      if (position !== undefined) status.update(queueLine(position));
       const result = await running;
       await status.stop();
       metrics.editSeconds.observe({ kind: plan.kind }, result.timings.total / 1000);
