@@ -18,7 +18,7 @@ import type { EditRequest } from '../engine/engine.js';
 import { DiffEditError, ErrorCode, isDiffEditError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { RedisCaps } from '../queue/caps.js';
-import { openRedis } from '../queue/connection.js';
+import { bullConnection, openRedis } from '../queue/connection.js';
 import { asProgress, checkInlineSize, decodeOutcome, EDIT_QUEUE, encodeRequest, type EditJobData, type EditOutcome } from '../queue/protocol.js';
 import type { EditBackend, EditHooks, EditOutput, EditSlot } from './edit-backend.js';
 import { RESTART_RUNNING_MESSAGE, RESTART_WAITING_MESSAGE, SHUTTING_DOWN_MESSAGE } from './job-queue.js';
@@ -62,7 +62,6 @@ export class RedisBackend implements EditBackend {
 
   private constructor(
     private readonly options: RedisBackendOptions,
-    /** Our own commands: no offline queue, so a Redis that is away refuses at once instead of hanging a job. */
     private readonly redis: Redis,
     private readonly caps: RedisCaps,
     private readonly queue: Queue<EditJobData, EditOutcome>,
@@ -82,17 +81,14 @@ export class RedisBackend implements EditBackend {
   /** Connects to Redis and waits until the queue and its events are ready. */
   static async open(options: RedisBackendOptions): Promise<RedisBackend> {
     const { redisUrl, logger } = options;
-    const redis = openRedis(redisUrl);
-    redis.options.enableOfflineQueue = false;
+    const redis = openRedis(redisUrl, logger);
     const queue = new Queue<EditJobData, EditOutcome>(EDIT_QUEUE, {
-      connection: openRedis(redisUrl),
+      connection: bullConnection(redisUrl),
       streams: { events: { maxLen: EVENTS_MAX_LEN } },
     });
-    const events = new QueueEvents(EDIT_QUEUE, { connection: openRedis(redisUrl) });
-    const warn = (name: string) => (error: unknown) => logger.warn(`${name} connection error`, { error });
-    redis.on('error', warn('redis'));
-    queue.on('error', warn('queue'));
-    events.on('error', warn('queue events'));
+    const events = new QueueEvents(EDIT_QUEUE, { connection: bullConnection(redisUrl) });
+    queue.on('error', (error) => logger.warn('queue connection error', { error }));
+    events.on('error', (error) => logger.warn('queue events connection error', { error }));
     await Promise.all([queue.waitUntilReady(), events.waitUntilReady(), redis.status === 'ready' ? undefined : once(redis, 'ready')]);
     return new RedisBackend(options, redis, new RedisCaps(redis, { perUser: options.perUserLimit, global: options.globalLimit }), queue, events);
   }
@@ -110,16 +106,17 @@ export class RedisBackend implements EditBackend {
       await this.caps.release(slotId, userId).catch((error: unknown) => this.options.logger.warn('could not release a place', { error }));
     };
     return {
-      submit: async (request, hooks) => {
-        if (taken) throw new Error(`slot ${slotId} was already used`);
+      submit: (request, hooks) => {
+        if (taken) return Promise.reject(new Error(`slot ${slotId} was already used`));
         taken = true;
         this.reserved--;
-        try {
-          return await this.submit(slotId, userId, rank, request, hooks);
-        } catch (error) {
+        const outcome = this.submit(slotId, userId, rank, request, hooks).catch(async (error: unknown) => {
           await this.caps.release(slotId, userId).catch(() => undefined);
           throw error;
-        }
+        });
+        // As in memory mode: a job cancelled by shutdown before its caller awaits it is no unhandled rejection.
+        outcome.catch(() => undefined);
+        return outcome;
       },
       position: () => this.jobs.get(slotId)?.position,
       release: give,

@@ -9,7 +9,7 @@ import { jobTimedOut } from '../bot/job-queue.js';
 import type { EditRunner } from '../bot/memory-backend.js';
 import type { Logger } from '../logger.js';
 import { releasePlace } from '../queue/caps.js';
-import { openRedis } from '../queue/connection.js';
+import { bullConnection, openRedis } from '../queue/connection.js';
 import { decodeRequest, EDIT_QUEUE, encodeError, encodeOutput, type EditJobData, type EditOutcome } from '../queue/protocol.js';
 
 /** What a worker is built from. */
@@ -31,10 +31,9 @@ export class EditWorker {
 
   constructor(private readonly options: EditWorkerOptions) {
     const { redisUrl, lockMs, logger } = options;
-    this.redis = openRedis(redisUrl);
-    this.redis.on('error', (error) => logger.warn('redis connection error', { error }));
+    this.redis = openRedis(redisUrl, logger);
     this.worker = new Worker<EditJobData, EditOutcome>(EDIT_QUEUE, (job, token) => this.process(job, token), {
-      connection: openRedis(redisUrl),
+      connection: bullConnection(redisUrl),
       concurrency: 1,
       lockDuration: lockMs,
       // Look for dead workers' jobs as often as their locks can expire.

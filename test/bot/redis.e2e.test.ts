@@ -11,6 +11,8 @@ import { startWorker, type WorkerLine, type WorkerProcess } from '../redis/worke
 import {
   ALICE,
   BOB,
+  MALLORY,
+  privateAnswer,
   QUERY,
   REF,
   contentOf,
@@ -24,6 +26,9 @@ import {
   type World,
 } from './harness.js';
 
+const UNAVAILABLE = 'The job queue is unavailable right now; try again in a few minutes.';
+/** The interaction callback that acknowledges a job (a deferred reply). */
+const DEFERRED = 5;
 /** Long enough for jobs to be seen waiting and to be killed mid-way; short enough for a quick test. */
 const WORKER_ENV = { TEST_ENGINE_DELAY_MS: '1000', WORKER_LOCK_MS: '2000', SHUTDOWN_GRACE_MS: '5000' };
 
@@ -33,6 +38,7 @@ describe.skipIf(!HAS_REDIS)('QUEUE_BACKEND=redis with two worker processes', () 
   let redis: RedisServer;
   let workers: WorkerProcess[];
   let bot: DiffEditBot;
+  let stopped = false;
 
   beforeAll(async () => {
     [world, redis] = await Promise.all([startWorld(), startRedis()]);
@@ -42,7 +48,7 @@ describe.skipIf(!HAS_REDIS)('QUEUE_BACKEND=redis with two worker processes', () 
   });
 
   afterAll(async () => {
-    await bot.stop(1000);
+    if (!stopped) await bot.stop(1000);
     for (const worker of workers) worker.kill('SIGTERM');
     await Promise.all(workers.map((w) => w.exited));
     await redis.stop();
@@ -91,5 +97,43 @@ describe.skipIf(!HAS_REDIS)('QUEUE_BACKEND=redis with two worker processes', () 
     expect(resultsOf(slash.token)).toHaveLength(1);
     // The dead worker's place is taken by a fresh one, for the tests after this one and for afterAll.
     workers[victim] = await startWorker(redis.url, WORKER_ENV);
+  });
+
+  it('Redis goes away: users are refused clearly and privately, nothing crashes, and jobs run again once it is back', async () => {
+    await redis.stop();
+    const refused = command(ALICE, 300);
+    const answer = await fake.waitForRequest(privateAnswer(refused.token), 10_000);
+    expect(contentOf(answer)).toBe(UNAVAILABLE);
+    expect(fake.requests.filter(finalResult(refused.token))).toEqual([]);
+
+    // Back on the same port: clients reconnect with a backoff of at most 2 s; until then users are refused the same way.
+    redis = await startRedis(redis.port);
+    const deadline = Date.now() + 10_000;
+    let slash = command(ALICE, 301);
+    for (;;) {
+      const first = await fake.waitForRequest((r) => forToken(slash.token)(r) && r.path.includes('/callback'), 5000);
+      if ((first.json as { type?: number }).type === DEFERRED) break;
+      expect(contentOf(first)).toBe(UNAVAILABLE);
+      if (Date.now() > deadline) throw new Error('the bot never took jobs again');
+      slash = command(ALICE, 301);
+    }
+    await expectResultOf(await fake.waitForRequest(finalResult(slash.token), 60_000), 301);
+    for (const worker of workers) expect(() => process.kill(worker.pid, 0)).not.toThrow();
+  });
+
+  it('bot shutdown: a user still waiting is told privately; the running jobs are delivered', async () => {
+    const before = workers.map((w) => w.lines.length);
+    const running = [command(ALICE, 400), command(BOB, 401)];
+    await until(() => workers.every((w, i) => w.lines.slice(before[i]).some(started)), 20_000, 'both workers busy');
+    const waiting = command(MALLORY, 402);
+    await fake.waitForRequest((r) => forToken(waiting.token)(r) && /^#3 in queue$/.test(contentOf(r)), 10_000);
+
+    stopped = true;
+    await bot.stop(20_000);
+    expect(contentOf(await fake.waitForRequest(privateAnswer(waiting.token), 1000))).toBe(
+      'The bot is restarting; your job was cancelled. Try again in a minute.',
+    );
+    for (const [i, slash] of running.entries()) await expectResultOf(await fake.waitForRequest(finalResult(slash.token), 1000), 400 + i);
+    expect(fake.requests.filter(finalResult(waiting.token))).toEqual([]);
   });
 });
