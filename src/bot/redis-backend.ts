@@ -36,9 +36,13 @@ export interface RedisBackendOptions {
   readonly logger: Logger;
 }
 
-/** Finished jobs stay an hour (at most 1000) so a bot that was down can still read results; failed ones a day. */
-const REMOVE_ON_COMPLETE = { age: 3600, count: 1000 };
-const REMOVE_ON_FAIL = { age: 86_400, count: 1000 };
+/**
+ * Redis memory: a finished job keeps its picture and its result (base64) until removed, so keep few and briefly:
+ * the bot reads the result from the completed event as it happens. Failed jobs (only unexplained errors: ours travel
+ * as outcomes) stay a day for a look.
+ */
+const REMOVE_ON_COMPLETE = { age: 600, count: 50 };
+const REMOVE_ON_FAIL = { age: 86_400, count: 100 };
 /** Event stream length: completed events carry the result PNG, so keep the stream short (a few jobs' worth). */
 const EVENTS_MAX_LEN = 1000;
 
@@ -87,6 +91,8 @@ export class RedisBackend implements EditBackend {
       streams: { events: { maxLen: EVENTS_MAX_LEN } },
     });
     const events = new QueueEvents(EDIT_QUEUE, { connection: bullConnection(redisUrl) });
+    // waitUntilFinished listens once per waiting job: as many as QUEUE_MAX, more than Node's default warning level.
+    for (const emitter of [queue, events]) emitter.setMaxListeners(options.globalLimit + 10);
     queue.on('error', (error) => logger.warn('queue connection error', { error }));
     events.on('error', (error) => logger.warn('queue events connection error', { error }));
     await Promise.all([queue.waitUntilReady(), events.waitUntilReady(), redis.status === 'ready' ? undefined : once(redis, 'ready')]);
