@@ -72,6 +72,14 @@ export class RedisBackend implements EditBackend {
     private readonly events: QueueEvents,
   ) {
     events.on('active', ({ jobId }) => this.started(jobId));
+    // Back in line (a worker handed it back on shutdown): its place is read again, as for any waiting job.
+    events.on('waiting', ({ jobId }) => {
+      const job = this.jobs.get(jobId);
+      if (job?.state !== 'running') return;
+      job.state = 'waiting';
+      job.position = undefined;
+      void this.updatePositions();
+    });
     events.on('progress', ({ jobId, data }) => {
       const progress = asProgress(data);
       const job = this.jobs.get(jobId);
