@@ -78,7 +78,13 @@ describe.skipIf(!HAS_REDIS)('RedisBackend', () => {
     });
     const slots = [await queue.reserve('alice'), await queue.reserve('alice'), await queue.reserve('bob')];
     const names = ['alice1', 'alice2', 'bob1'];
-    const runs = slots.map((slot, i) => slot.submit(request(), hooks(names[i] ?? '')));
+    // One after another (each in line before the next), as users would: concurrent adds may reach Redis in any order.
+    const runs: Promise<unknown>[] = [];
+    for (const [i, slot] of slots.entries()) {
+      const name = names[i] ?? '';
+      runs.push(slot.submit(request(), hooks(name)));
+      await until(() => positions.has(name), 5000, `${name} in line`);
+    }
     await until(() => positions.get('alice2')?.at(-1) === 3 && positions.get('bob1')?.at(-1) === 2, 5000, 'positions');
     expect(slots.map((s) => s.position())).toEqual([1, 3, 2]);
     expect(queue.waiting).toBe(3);
