@@ -144,7 +144,9 @@ export class RedisBackend implements EditBackend {
   }
 
   get running(): number {
-    return this.jobs.size - (this.waiting - this.reserved);
+    let running = 0;
+    for (const job of this.jobs.values()) if (job.state === 'running') running++;
+    return running;
   }
 
   async shutdown(options: { cancelRunning: boolean }): Promise<void> {
