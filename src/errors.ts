@@ -53,6 +53,8 @@ export const ErrorCode = {
   DataDirUnusable: 'DataDirUnusable',
   /** The job store could not keep a job (disk full or read-only): the result is delivered without buttons. */
   StoreFailed: 'StoreFailed',
+  /** QUEUE_BACKEND=redis and Redis cannot be reached: the job is refused, nothing was queued. */
+  QueueUnavailable: 'QueueUnavailable',
 } as const;
 
 /** One of {@link ErrorCode}'s identifiers. */

@@ -10,7 +10,8 @@ import { engineOptionsFrom, readEngineConfig } from './config/engine.js';
 import { EnvReader } from './config/env.js';
 import { DiffEditEngine } from './engine/engine.js';
 import { describeFailure } from './cli/failure.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger } from './logger.js';
+import { onShutdownSignal } from './cli/shutdown-signal.js';
 
 const SETUP_HELP = `DISCORD_TOKEN is not set. To run the bot:
   1. Create an application at https://discord.com/developers/applications, add a Bot, and copy its token.
@@ -41,39 +42,13 @@ async function main(): Promise<void> {
     await engine?.close();
   });
 
-  engine = await DiffEditEngine.create({ ...engineOptionsFrom(engineConfig, logger), maxInputPixels: botConfig.maxInputPixels });
-  const warm = await engine.warmUp();
-  logger.info('engine ready', { providers: engine.models.providers, warmUpMs: warm });
-  bot = await DiffEditBot.start({ config: { ...botConfig, token }, engine, logger });
-}
-
-/**
- * On the first SIGINT/SIGTERM runs `stop` and exits 0 (1 if it failed); a second signal, or `stop` overrunning
- * `limitMs`, exits at once.
- */
-function onShutdownSignal(logger: Logger, limitMs: number, stop: () => Promise<void>): void {
-  let stopping = false;
-  const handle = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      logger.warn('second signal: exiting now', { signal });
-      process.exit(1);
-    }
-    stopping = true;
-    logger.info('signal received', { signal });
-    setTimeout(() => {
-      logger.error('shutdown took too long: exiting', { limitMs });
-      process.exit(1);
-    }, limitMs).unref();
-    stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error('shutdown failed', { error });
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', handle);
-  process.on('SIGTERM', handle);
+  // With QUEUE_BACKEND=redis the engines live in the workers (npm run worker).
+  if (botConfig.queueBackend === 'memory') {
+    engine = await DiffEditEngine.create({ ...engineOptionsFrom(engineConfig, logger), maxInputPixels: botConfig.maxInputPixels });
+    const warm = await engine.warmUp();
+    logger.info('engine ready', { providers: engine.models.providers, warmUpMs: warm });
+  }
+  bot = await DiffEditBot.start({ config: { ...botConfig, token }, ...(engine !== undefined ? { engine } : {}), logger });
 }
 
 main().catch((error: unknown) => {

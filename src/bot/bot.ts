@@ -17,8 +17,11 @@ import { logConnectionEvents } from './gateway-log.js';
 import { handleButton } from './handlers/buttons.js';
 import { handleCommand } from './handlers/commands.js';
 import { startHealthServer, type HealthServer } from './health-server.js';
-import { JobLifecycle, type EditRunner } from './job-lifecycle.js';
+import type { EditBackend } from './edit-backend.js';
+import { JobLifecycle } from './job-lifecycle.js';
 import { JobQueue } from './job-queue.js';
+import { MemoryBackend, type EditRunner } from './memory-backend.js';
+import { RedisBackend } from './redis-backend.js';
 import { JobStore } from './job-store.js';
 import { BotMetrics } from './metrics.js';
 import { userMessageFor } from './user-errors.js';
@@ -29,7 +32,10 @@ const STOP_MARGIN_MS = 5000;
 /** What the bot is built from. */
 export interface BotOptions {
   readonly config: BotConfig & { readonly token: string };
-  readonly engine: EditRunner;
+  /** QUEUE_BACKEND=memory: the engine in this process. */
+  readonly engine?: EditRunner;
+  /** Another backend (QUEUE_BACKEND=redis); takes the place of `engine`. */
+  readonly backend?: EditBackend;
   readonly logger: Logger;
 }
 
@@ -38,7 +44,7 @@ export class DiffEditBot {
   /** The discord.js client (exposed for tests and diagnostics). */
   readonly client: Client;
   readonly metrics: BotMetrics;
-  private readonly queue: JobQueue;
+  private readonly backend: EditBackend;
   private readonly lifecycle: JobLifecycle;
   private readonly attachmentLimits: AttachmentLimits;
   private readonly shutdown = new AbortController();
@@ -54,8 +60,8 @@ export class DiffEditBot {
       intents: [GatewayIntentBits.Guilds],
       ...(config.apiUrl !== undefined ? { rest: { api: config.apiUrl } } : {}),
     });
-    this.queue = new JobQueue({ perUserLimit: config.perUserQueueLimit, globalLimit: config.queueLimit, jobTimeoutMs: config.jobTimeoutMs, logger });
-    this.metrics = new BotMetrics(this.queue);
+    this.backend = options.backend ?? memoryBackend(options);
+    this.metrics = new BotMetrics(this.backend);
     this.attachmentLimits = {
       maxBytes: config.maxUploadBytes,
       maxPixels: config.maxInputPixels,
@@ -63,8 +69,7 @@ export class DiffEditBot {
       allowedHosts: config.attachmentHosts,
     };
     this.lifecycle = new JobLifecycle({
-      engine: options.engine,
-      queue: this.queue,
+      backend: this.backend,
       store,
       downloads: new PQueue({ concurrency: config.downloadConcurrency }),
       shutdown: this.shutdown.signal,
@@ -83,7 +88,8 @@ export class DiffEditBot {
     const { config, logger } = options;
     // A folder of its own: DATA_DIR may hold other things.
     const store = await JobStore.open(path.join(config.dataDir, 'jobs'), { maxBytes: config.jobStoreMaxBytes, logger });
-    const bot = new DiffEditBot(options, store);
+    const backend = options.backend ?? (config.queueBackend === 'redis' ? await redisBackend(options) : undefined);
+    const bot = new DiffEditBot(backend === undefined ? options : { ...options, backend }, store);
     if (config.metricsPort !== undefined) {
       bot.healthServer = await startHealthServer({
         host: config.metricsHost,
@@ -110,11 +116,11 @@ export class DiffEditBot {
   async stop(graceMs = this.options.config.shutdownGraceMs): Promise<void> {
     const { logger } = this.options;
     const deadline = Date.now() + graceMs;
-    logger.info('shutting down: no new jobs', { waiting: this.queue.waiting, running: this.queue.running });
+    logger.info('shutting down: no new jobs', { waiting: this.backend.waiting, running: this.backend.running });
     this.shutdown.abort(new DiffEditError(ErrorCode.ShuttingDown, 'The bot is restarting; your job was cancelled. Try again in a minute.'));
-    if ((await within(this.queue.shutdown({ cancelRunning: false }), graceMs)) === 'timeout') {
+    if ((await within(this.backend.shutdown({ cancelRunning: false }), graceMs)) === 'timeout') {
       logger.warn('running job did not finish in time: cancelling it', { graceMs });
-      await this.queue.shutdown({ cancelRunning: true });
+      await this.backend.shutdown({ cancelRunning: true });
     }
     if ((await within(Promise.allSettled([...this.pending]), Math.max(deadline - Date.now(), 0) + STOP_MARGIN_MS)) === 'timeout') {
       logger.warn('some messages were still in flight at shutdown', { interactions: this.pending.size });
@@ -153,6 +159,27 @@ export class DiffEditBot {
     this.pending.add(work);
     void work.finally(() => this.pending.delete(work));
   }
+}
+
+/** QUEUE_BACKEND=redis: GPU workers behind Redis. */
+function redisBackend({ config, logger }: BotOptions): Promise<EditBackend> {
+  return RedisBackend.open({
+    redisUrl: config.redisUrl,
+    perUserLimit: config.perUserQueueLimit,
+    globalLimit: config.queueLimit,
+    maxInlinePictureBytes: config.maxInlinePictureBytes,
+    // A reservation is queued once its picture is downloaded; past that it can only be a bot that died.
+    reserveTtlMs: config.downloadTimeoutMs + 60_000,
+    pollMs: Math.max(config.progressIntervalMs, 250),
+    logger,
+  });
+}
+
+/** The default backend: the engine in this process behind the in-process queue. */
+function memoryBackend({ config, engine, logger }: BotOptions): EditBackend {
+  if (engine === undefined) throw new Error('DiffEditBot needs an engine or a backend');
+  const queue = new JobQueue({ perUserLimit: config.perUserQueueLimit, globalLimit: config.queueLimit, jobTimeoutMs: config.jobTimeoutMs, logger });
+  return new MemoryBackend(queue, engine);
 }
 
 /** Settles with 'done' when `work` settles within `ms`, else with 'timeout' (without cancelling it). */

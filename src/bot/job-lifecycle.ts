@@ -10,28 +10,24 @@
  */
 import { ActionRowBuilder, ButtonBuilder, ButtonStyle, type RepliableInteraction } from 'discord.js';
 import type PQueue from 'p-queue';
-import type { RunControls } from '../engine/diffedit/progress.js';
-import type { EditRequest, EditResult } from '../engine/engine.js';
+import type { EditRequest } from '../engine/engine.js';
 import type { Logger } from '../logger.js';
 import type { ImageSource, JobPlan } from './admission.js';
 import { downloadAttachment } from './attachments.js';
 import { buttonId } from './custom-ids.js';
 import type { JobReply, ResultMessage } from './delivery.js';
-import type { JobQueue } from './job-queue.js';
+import type { EditBackend, EditOutput } from './edit-backend.js';
 import type { JobStore, StoredJob } from './job-store.js';
 import { progressLine, queueLine, resultLine } from './messages.js';
 import type { BotMetrics } from './metrics.js';
 import { ThrottledStatus } from './throttled-status.js';
 
-/** The engine as the bot sees it. */
-export interface EditRunner {
-  run(request: EditRequest, controls?: RunControls): Promise<EditResult>;
-}
+export type { EditRunner } from './memory-backend.js';
 
 /** What a job's life needs. */
 export interface JobLifecycleDeps {
-  readonly engine: EditRunner;
-  readonly queue: JobQueue;
+  /** Where the edit runs: this process's engine, or GPU workers behind Redis. */
+  readonly backend: EditBackend;
   readonly store: JobStore;
   /** Attachment downloads, bounded in number, outside the engine's slot. */
   readonly downloads: PQueue;
@@ -48,8 +44,8 @@ export class JobLifecycle {
 
   /** One job, from its place in line to the delivered result. */
   async run(interaction: RepliableInteraction, plan: JobPlan, reply: JobReply): Promise<void> {
-    const { queue, engine, logger, metrics } = this.deps;
-    const ticket = queue.reserve(plan.owner.userId);
+    const { backend, logger, metrics } = this.deps;
+    const slot = await backend.reserve(plan.owner.userId);
     const status = new ThrottledStatus(
       (content) => reply.status(content),
       this.deps.progressIntervalMs,
@@ -61,11 +57,14 @@ export class JobLifecycle {
       const image = await this.download(plan.image);
 
       const request: EditRequest = { image, ref: plan.ref, query: plan.query, maskOnly: plan.kind === 'mask', ...plan.parameters };
-      const running = ticket.run((signal) => engine.run(request, { signal, onProgress: (p) => status.update(progressLine(p)) }), {
+      const running = slot.submit(request, {
         onPosition: (position) => status.update(queueLine(position)),
         onStart: () => status.update(queueLine(1)),
+        onProgress: (p) => status.update(progressLine(p)),
       });
-      status.update(queueLine(ticket.position() ?? 1));
+      // Unknown until a remote queue has answered: its first position report says it then.
+      const position = slot.position();
+      if (position !== undefined) status.update(queueLine(position));
       const result = await running;
       await status.stop();
       metrics.editSeconds.observe({ kind: plan.kind }, result.timings.total / 1000);
@@ -82,7 +81,7 @@ export class JobLifecycle {
       logger.info('job done', { job: stored?.id, kind: plan.kind, user: plan.owner.userId, route, seed: result.parameters.seed, ms: result.timings });
     } finally {
       await status.stop();
-      ticket.release();
+      await slot.release();
     }
   }
 
@@ -121,7 +120,7 @@ export class JobLifecycle {
 }
 
 /** The result's message: its line, the picture, and buttons when the job was kept. */
-function resultMessage(plan: JobPlan, result: EditResult, stored: StoredJob | undefined): ResultMessage {
+function resultMessage(plan: JobPlan, result: EditOutput, stored: StoredJob | undefined): ResultMessage {
   const warnings = stored === undefined ? [...result.warnings, 'Buttons are off for this result: it could not be stored.'] : result.warnings;
   return {
     content: resultLine({

@@ -95,9 +95,9 @@ export const DEFAULT_GLOBAL_LIMIT = 20;
 /** setTimeout fires at once for longer delays. */
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
-const SHUTTING_DOWN_MESSAGE = 'The bot is restarting and takes no new jobs right now; try again in a minute.';
-const RESTART_WAITING_MESSAGE = 'The bot is restarting; your job was cancelled. Try again in a minute.';
-const RESTART_RUNNING_MESSAGE = 'The bot is restarting; your job was stopped. Try again in a minute.';
+export const SHUTTING_DOWN_MESSAGE = 'The bot is restarting and takes no new jobs right now; try again in a minute.';
+export const RESTART_WAITING_MESSAGE = 'The bot is restarting; your job was cancelled. Try again in a minute.';
+export const RESTART_RUNNING_MESSAGE = 'The bot is restarting; your job was stopped. Try again in a minute.';
 const DEFAULT_CANCEL_MESSAGE = 'The job was cancelled.';
 
 type State = 'reserved' | 'queued' | 'running' | 'done';
@@ -169,20 +169,8 @@ export class JobQueue {
     if (this.#closing) throw new DiffEditError(ErrorCode.ShuttingDown, SHUTTING_DOWN_MESSAGE, { userId });
     let mine = 0;
     for (const entry of this.#waiting) if (entry.userId === userId) mine++;
-    if (mine >= this.#perUserLimit) {
-      throw new DiffEditError(
-        ErrorCode.UserQueueFull,
-        `You already have ${mine} ${mine === 1 ? 'job' : 'jobs'} waiting; wait for one to start before adding another.`,
-        { userId, waiting: mine, limit: this.#perUserLimit },
-      );
-    }
-    if (this.#waiting.size >= this.#globalLimit) {
-      throw new DiffEditError(ErrorCode.QueueFull, 'The queue is full right now; try again in a few minutes.', {
-        userId,
-        waiting: this.#waiting.size,
-        limit: this.#globalLimit,
-      });
-    }
+    if (mine >= this.#perUserLimit) throw userQueueFull(userId, mine, this.#perUserLimit);
+    if (this.#waiting.size >= this.#globalLimit) throw queueFull(userId, this.#waiting.size, this.#globalLimit);
 
     const entry: Entry = {
       id: this.#nextId++,
@@ -349,18 +337,7 @@ export class JobQueue {
       entry.timer = setTimeout(() => {
         entry.timer = undefined;
         this.#logger.warn('job passed its deadline: aborted and abandoned', { job: entry.id, user: entry.userId, timeoutMs });
-        this.#abandon(
-          entry,
-          new DiffEditError(
-            ErrorCode.JobTimedOut,
-            `Your job took longer than ${duration(timeoutMs)} and was stopped. Try again, perhaps with fewer steps.`,
-            {
-              job: entry.id,
-              userId: entry.userId,
-              timeoutMs,
-            },
-          ),
-        );
+        this.#abandon(entry, jobTimedOut(timeoutMs, { job: entry.id, userId: entry.userId }));
       }, timeoutMs);
     }
     this.#notify(entry, 'onStart', () => entry.callbacks.onStart?.());
@@ -484,6 +461,29 @@ export class JobQueue {
       this.#logger.warn(`queue ${name} callback threw`, { job: entry.id, error });
     }
   }
+}
+
+/** The refusal when `userId` already has `waiting` jobs waiting (shared with the Redis caps). */
+export function userQueueFull(userId: string, waiting: number, limit: number): DiffEditError {
+  return new DiffEditError(
+    ErrorCode.UserQueueFull,
+    `You already have ${waiting} ${waiting === 1 ? 'job' : 'jobs'} waiting; wait for one to start before adding another.`,
+    { userId, waiting, limit },
+  );
+}
+
+/** The refusal when the whole queue is full (shared with the Redis caps). */
+export function queueFull(userId: string, waiting: number, limit: number): DiffEditError {
+  return new DiffEditError(ErrorCode.QueueFull, 'The queue is full right now; try again in a few minutes.', { userId, waiting, limit });
+}
+
+/** What a user reads when their running job passed its deadline (shared with the workers). */
+export function jobTimedOut(timeoutMs: number, details: Record<string, unknown>): DiffEditError {
+  return new DiffEditError(
+    ErrorCode.JobTimedOut,
+    `Your job took longer than ${duration(timeoutMs)} and was stopped. Try again, perhaps with fewer steps.`,
+    { ...details, timeoutMs },
+  );
 }
 
 function positiveInteger(name: string, value: number): number {

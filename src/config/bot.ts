@@ -25,6 +25,12 @@ export const BOT_DEFAULTS = {
   DELIVERY_RETRY_MS: 60_000,
   SHUTDOWN_GRACE_MS: 60_000,
   METRICS_HOST: '127.0.0.1',
+  QUEUE_BACKEND: 'memory',
+  REDIS_URL: 'redis://127.0.0.1:6379',
+  // Pictures travel inline in the job: 10 MiB is MAX_UPLOAD_MB's default, about 13.3 MiB of Redis memory as base64.
+  REDIS_MAX_PICTURE_MB: 10,
+  // BullMQ's default: a killed worker's job goes to another worker within about this long.
+  WORKER_LOCK_MS: 30_000,
 } as const satisfies Record<string, string | number>;
 
 /** Bot settings. */
@@ -59,7 +65,19 @@ export interface BotConfig extends Omit<DiscordConfig, 'guildId'> {
   readonly metricsPort: number | undefined;
   /** METRICS_HOST: the address the metrics server listens on. */
   readonly metricsHost: string;
+  /** QUEUE_BACKEND: memory (the engine in this process) or redis (GPU workers behind Redis, `npm run worker`). */
+  readonly queueBackend: QueueBackendName;
+  /** REDIS_URL: the Redis that bot processes and workers share (QUEUE_BACKEND=redis). */
+  readonly redisUrl: string;
+  /** REDIS_MAX_PICTURE_MB: largest picture sent inline through Redis; larger ones are refused. */
+  readonly maxInlinePictureBytes: number;
+  /** WORKER_LOCK_MS: a worker's lock on its job; a dead worker's job is taken again once it expires. */
+  readonly workerLockMs: number;
 }
+
+/** Where edits run. */
+export const QUEUE_BACKENDS = ['memory', 'redis'] as const;
+export type QueueBackendName = (typeof QUEUE_BACKENDS)[number];
 
 /** Reads the bot settings; problems are collected in `env`. */
 export function readBotConfig(env: EnvReader): BotConfig {
@@ -88,5 +106,9 @@ export function readBotConfig(env: EnvReader): BotConfig {
     shutdownGraceMs: env.number('SHUTDOWN_GRACE_MS', d.SHUTDOWN_GRACE_MS, whole(3_600_000, 0)),
     metricsPort: env.string('METRICS_PORT') === undefined ? undefined : env.number('METRICS_PORT', 0, whole(65_535, 0)),
     metricsHost: env.string('METRICS_HOST') ?? d.METRICS_HOST,
+    queueBackend: env.oneOf('QUEUE_BACKEND', QUEUE_BACKENDS, d.QUEUE_BACKEND),
+    redisUrl: env.string('REDIS_URL') ?? d.REDIS_URL,
+    maxInlinePictureBytes: env.number('REDIS_MAX_PICTURE_MB', d.REDIS_MAX_PICTURE_MB, { min: 0.01, max: 500 }) * MIB,
+    workerLockMs: env.number('WORKER_LOCK_MS', d.WORKER_LOCK_MS, whole(3_600_000, 1000)),
   };
 }

@@ -73,6 +73,10 @@ export function testConfig(fake: FakeDiscord, dataDir: string, overrides: Partia
     shutdownGraceMs: 5000,
     metricsPort: undefined,
     metricsHost: '127.0.0.1',
+    queueBackend: 'memory',
+    redisUrl: 'redis://127.0.0.1:6379',
+    maxInlinePictureBytes: 10 * 1024 * 1024,
+    workerLockMs: 30_000,
     ...overrides,
   };
 }
@@ -85,11 +89,12 @@ export function paced(engine: EditRunner, ms: number): EditRunner {
 /** Starts a bot and waits until discord.js is ready. */
 export async function startBot(
   fake: FakeDiscord,
-  options: { engine: EditRunner; dataDir: string; config?: Partial<Omit<BotConfig, 'token'>>; logger?: Logger },
+  options: { engine?: EditRunner; dataDir: string; config?: Partial<Omit<BotConfig, 'token'>>; logger?: Logger },
 ): Promise<DiffEditBot> {
   const bot = await DiffEditBot.start({
     config: testConfig(fake, options.dataDir, options.config),
-    engine: options.engine,
+    // QUEUE_BACKEND=redis needs none: the workers have the engines.
+    ...(options.engine !== undefined ? { engine: options.engine } : {}),
     logger: options.logger ?? recordingLogger(),
   });
   for (const deadline = Date.now() + 5000; !bot.client.isReady();) {

@@ -1,0 +1,262 @@
+/**
+ * QUEUE_BACKEND=redis: edits run on GPU workers (`npm run worker`, any number, any machine) that share one BullMQ
+ * queue in Redis. This process keeps Discord, admission and delivery; through Redis go the request with its picture
+ * inline, progress (job.updateProgress), and the outcome.
+ *
+ * Caps: per user and in all, atomically in Redis (queue/caps.ts), so several bot processes share them.
+ * Fairness: BullMQ priorities, not per-user lists. A job's priority is its place among its user's waiting jobs when
+ * it was reserved (1 for a user's first), and BullMQ takes the lowest priority first, FIFO within one: everyone's
+ * first waiting job goes before anyone's second, which is round-robin across users for as long as they keep jobs
+ * waiting. Unlike memory mode, a priority is fixed once queued.
+ * Positions: this job's rank among the prioritized jobs plus the jobs running, polled while it waits (the same
+ * "#N in queue" as memory mode, counting every worker's running job).
+ */
+import { randomUUID } from 'node:crypto';
+import { Queue, QueueEvents } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { EditRequest } from '../engine/engine.js';
+import { DiffEditError, ErrorCode, isDiffEditError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { RedisCaps } from '../queue/caps.js';
+import { bullConnection, openRedis } from '../queue/connection.js';
+import { asProgress, checkInlineSize, decodeOutcome, EDIT_QUEUE, encodeRequest, type EditJobData, type EditOutcome } from '../queue/protocol.js';
+import type { EditBackend, EditHooks, EditOutput, EditSlot } from './edit-backend.js';
+import { RESTART_RUNNING_MESSAGE, RESTART_WAITING_MESSAGE, SHUTTING_DOWN_MESSAGE } from './job-queue.js';
+
+/** What the backend is built from. */
+export interface RedisBackendOptions {
+  readonly redisUrl: string;
+  readonly perUserLimit: number;
+  readonly globalLimit: number;
+  readonly maxInlinePictureBytes: number;
+  /** How long a reservation holds its place before its job is queued (a download's deadline and some). */
+  readonly reserveTtlMs: number;
+  /** How often waiting jobs' positions are read. */
+  readonly pollMs: number;
+  readonly logger: Logger;
+}
+
+/**
+ * Redis memory: a finished job keeps its picture and its result (base64) until removed, so keep few and briefly:
+ * the bot reads the result from the completed event as it happens. Failed jobs (only unexplained errors: ours travel
+ * as outcomes) stay a day for a look.
+ */
+const REMOVE_ON_COMPLETE = { age: 600, count: 50 };
+const REMOVE_ON_FAIL = { age: 86_400, count: 100 };
+/** Event stream length: completed events carry the result PNG, so keep the stream short (a few jobs' worth). */
+const EVENTS_MAX_LEN = 1000;
+
+/** One of this process's jobs in Redis. */
+interface LocalJob {
+  readonly hooks: EditHooks;
+  state: 'waiting' | 'running';
+  position: number | undefined;
+  /** Stops waiting for the outcome (shutdown). */
+  abandon(error: DiffEditError): void;
+}
+
+/** Edits through a shared BullMQ queue. */
+export class RedisBackend implements EditBackend {
+  private readonly jobs = new Map<string, LocalJob>();
+  private reserved = 0;
+  private closing = false;
+  private closed: Promise<void> | undefined;
+  private poll: NodeJS.Timeout | undefined;
+  private polling = false;
+
+  private constructor(
+    private readonly options: RedisBackendOptions,
+    private readonly redis: Redis,
+    private readonly caps: RedisCaps,
+    private readonly queue: Queue<EditJobData, EditOutcome>,
+    private readonly events: QueueEvents,
+  ) {
+    events.on('active', ({ jobId }) => this.started(jobId));
+    // Back in line (a worker handed it back on shutdown): its place is read again, as for any waiting job.
+    events.on('waiting', ({ jobId }) => {
+      const job = this.jobs.get(jobId);
+      if (job?.state !== 'running') return;
+      job.state = 'waiting';
+      job.position = undefined;
+      void this.updatePositions();
+    });
+    events.on('progress', ({ jobId, data }) => {
+      const progress = asProgress(data);
+      const job = this.jobs.get(jobId);
+      if (job !== undefined && progress !== undefined) {
+        if (job.state === 'waiting') this.started(jobId);
+        notify(options.logger, () => job.hooks.onProgress(progress));
+      }
+    });
+  }
+
+  /** Connects to Redis and waits until the queue and its events are ready. */
+  static async open(options: RedisBackendOptions): Promise<RedisBackend> {
+    const { redisUrl, logger } = options;
+    const redis = openRedis(redisUrl, logger);
+    const queue = new Queue<EditJobData, EditOutcome>(EDIT_QUEUE, {
+      connection: bullConnection(redisUrl),
+      streams: { events: { maxLen: EVENTS_MAX_LEN } },
+    });
+    const events = new QueueEvents(EDIT_QUEUE, { connection: bullConnection(redisUrl) });
+    // waitUntilFinished listens once per waiting job: as many as QUEUE_MAX, more than Node's default warning level.
+    for (const emitter of [queue, events]) emitter.setMaxListeners(options.globalLimit + 10);
+    queue.on('error', (error) => logger.warn('queue connection error', { error }));
+    events.on('error', (error) => logger.warn('queue events connection error', { error }));
+    await Promise.all([queue.waitUntilReady(), events.waitUntilReady(), redis.status === 'ready' ? undefined : once(redis, 'ready')]);
+    return new RedisBackend(options, redis, new RedisCaps(redis, { perUser: options.perUserLimit, global: options.globalLimit }), queue, events);
+  }
+
+  async reserve(userId: string): Promise<EditSlot> {
+    if (this.closing) throw new DiffEditError(ErrorCode.ShuttingDown, SHUTTING_DOWN_MESSAGE, { userId });
+    const slotId = randomUUID();
+    const rank = await this.redisCall(() => this.caps.reserve(slotId, userId, this.options.reserveTtlMs));
+    this.reserved++;
+    let taken = false;
+    const give = async (): Promise<void> => {
+      if (taken) return;
+      taken = true;
+      this.reserved--;
+      await this.caps.release(slotId, userId).catch((error: unknown) => this.options.logger.warn('could not release a place', { error }));
+    };
+    return {
+      submit: (request, hooks) => {
+        if (taken) return Promise.reject(new Error(`slot ${slotId} was already used`));
+        taken = true;
+        this.reserved--;
+        const outcome = this.submit(slotId, userId, rank, request, hooks).catch(async (error: unknown) => {
+          await this.caps.release(slotId, userId).catch(() => undefined);
+          throw error;
+        });
+        // As in memory mode: a job cancelled by shutdown before its caller awaits it is no unhandled rejection.
+        outcome.catch(() => undefined);
+        return outcome;
+      },
+      position: () => this.jobs.get(slotId)?.position,
+      release: give,
+    };
+  }
+
+  get waiting(): number {
+    let waiting = this.reserved;
+    for (const job of this.jobs.values()) if (job.state === 'waiting') waiting++;
+    return waiting;
+  }
+
+  get running(): number {
+    let running = 0;
+    for (const job of this.jobs.values()) if (job.state === 'running') running++;
+    return running;
+  }
+
+  async shutdown(options: { cancelRunning: boolean }): Promise<void> {
+    this.closing = true;
+    for (const [jobId, job] of this.jobs) {
+      if (job.state !== 'waiting') continue;
+      // 0: a worker has it already (it runs and is waited for like a running job).
+      if ((await this.queue.remove(jobId).catch(() => 0)) === 1)
+        job.abandon(new DiffEditError(ErrorCode.Aborted, RESTART_WAITING_MESSAGE, { job: jobId }));
+    }
+    if (options.cancelRunning) {
+      for (const [jobId, job] of this.jobs) job.abandon(new DiffEditError(ErrorCode.Aborted, RESTART_RUNNING_MESSAGE, { job: jobId }));
+    }
+    while (this.jobs.size > 0) await new Promise((r) => setTimeout(r, 50));
+    this.closed ??= this.close();
+    await this.closed;
+  }
+
+  private async close(): Promise<void> {
+    clearInterval(this.poll);
+    await Promise.allSettled([this.events.close(), this.queue.close()]);
+    this.redis.disconnect();
+  }
+
+  private async submit(slotId: string, userId: string, rank: number, request: EditRequest, hooks: EditHooks): Promise<EditOutput> {
+    checkInlineSize(request.image.byteLength, this.options.maxInlinePictureBytes);
+    let abandon: (error: DiffEditError) => void = () => undefined;
+    const abandoned = new Promise<never>((_, reject) => {
+      abandon = reject;
+    });
+    const local: LocalJob = { hooks, state: 'waiting', position: undefined, abandon: (error) => abandon(error) };
+    this.jobs.set(slotId, local);
+    try {
+      const job = await this.redisCall(() =>
+        this.queue.add('edit', encodeRequest(slotId, userId, request), {
+          jobId: slotId,
+          priority: rank,
+          removeOnComplete: REMOVE_ON_COMPLETE,
+          removeOnFail: REMOVE_ON_FAIL,
+        }),
+      );
+      await this.caps.hold(slotId, userId).catch(() => undefined);
+      this.startPolling();
+      await this.updatePositions();
+      const outcome = await Promise.race([job.waitUntilFinished(this.events), abandoned]);
+      return decodeOutcome(outcome);
+    } finally {
+      this.jobs.delete(slotId);
+    }
+  }
+
+  private started(jobId: string): void {
+    const job = this.jobs.get(jobId);
+    if (job === undefined || job.state === 'running') return;
+    job.state = 'running';
+    job.position = 1;
+    notify(this.options.logger, () => job.hooks.onStart());
+  }
+
+  private startPolling(): void {
+    this.poll ??= setInterval(() => void this.updatePositions(), this.options.pollMs);
+  }
+
+  /** Reads the line once and tells each waiting job of ours whose place changed. */
+  private async updatePositions(): Promise<void> {
+    const waiting = [...this.jobs].filter(([, job]) => job.state === 'waiting');
+    if (waiting.length === 0 || this.polling) return;
+    this.polling = true;
+    try {
+      const [line, active] = await Promise.all([this.queue.getRanges(['prioritized'], 0, -1, true), this.queue.getActiveCount()]);
+      for (const [jobId, job] of waiting) {
+        const index = line.indexOf(jobId);
+        if (index === -1 || job.state !== 'waiting') continue;
+        const position = index + 1 + active;
+        if (position === job.position) continue;
+        job.position = position;
+        notify(this.options.logger, () => job.hooks.onPosition(position));
+      }
+    } catch (error) {
+      this.options.logger.warn('could not read queue positions', { error });
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  /** Runs a Redis call; a connection failure becomes the typed refusal users read. */
+  private async redisCall<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (isDiffEditError(error)) throw error;
+      throw new DiffEditError(
+        ErrorCode.QueueUnavailable,
+        'The job queue is unavailable right now; try again in a few minutes.',
+        { cause: String(error) },
+        { cause: error },
+      );
+    }
+  }
+}
+
+function once(emitter: Redis, event: string): Promise<void> {
+  return new Promise((resolve) => emitter.once(event, () => resolve()));
+}
+
+/** A throwing hook is the caller's bug: log it, never let it break the backend. */
+function notify(logger: Logger, call: () => void): void {
+  try {
+    call();
+  } catch (error) {
+    logger.warn('backend hook threw', { error });
+  }
+}

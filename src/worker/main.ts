@@ -1,0 +1,44 @@
+/**
+ * `npm run worker`: one GPU worker for QUEUE_BACKEND=redis. Loads the engine once (warming the UNet up), then takes
+ * jobs from REDIS_URL one at a time. SIGINT/SIGTERM: finishes the running job within SHUTDOWN_GRACE_MS or hands it
+ * back to the queue, then exits.
+ */
+import 'dotenv/config';
+import { describeFailure } from '../cli/failure.js';
+import { onShutdownSignal } from '../cli/shutdown-signal.js';
+import { readBotConfig } from '../config/bot.js';
+import { engineOptionsFrom, readEngineConfig } from '../config/engine.js';
+import { EnvReader } from '../config/env.js';
+import { DiffEditEngine } from '../engine/engine.js';
+import { createLogger } from '../logger.js';
+import { EditWorker } from './worker.js';
+
+/** Beyond SHUTDOWN_GRACE_MS, how long handing a job back may take before the process exits anyway. */
+const EXIT_MARGIN_MS = 10_000;
+
+async function main(): Promise<void> {
+  const env = new EnvReader(process.env);
+  const engineConfig = readEngineConfig(env);
+  const config = readBotConfig(env);
+  env.assertValid();
+  const logger = createLogger(engineConfig.logLevel);
+
+  let engine: DiffEditEngine | undefined;
+  let worker: EditWorker | undefined;
+  onShutdownSignal(logger, config.shutdownGraceMs + EXIT_MARGIN_MS, async () => {
+    await worker?.close(config.shutdownGraceMs);
+    await engine?.close();
+  });
+
+  engine = await DiffEditEngine.create({ ...engineOptionsFrom(engineConfig, logger), maxInputPixels: config.maxInputPixels });
+  const warm = await engine.warmUp();
+  logger.info('engine ready', { providers: engine.models.providers, warmUpMs: warm });
+  worker = new EditWorker({ redisUrl: config.redisUrl, engine, jobTimeoutMs: config.jobTimeoutMs, lockMs: config.workerLockMs, logger });
+  await worker.ready();
+  logger.info('worker taking jobs', { redis: config.redisUrl });
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${describeFailure(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,112 @@
+/**
+ * The Redis backend's shared state against a real redis-server, no workers: caps that hold across bot processes,
+ * round-robin order and the positions users are told, refusals that give the place back, and a shutdown that
+ * tells waiting jobs and leaves nothing behind in Redis.
+ */
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { EditHooks } from '../../src/bot/edit-backend.js';
+import { RESTART_WAITING_MESSAGE } from '../../src/bot/job-queue.js';
+import { RedisBackend, type RedisBackendOptions } from '../../src/bot/redis-backend.js';
+import { ErrorCode } from '../../src/errors.js';
+import { silentLogger } from '../../src/logger.js';
+import { HAS_REDIS, startRedis, type RedisServer } from '../redis/redis-server.js';
+import { until } from '../bot/harness.js';
+
+/** BullMQ's hash of each job (our job ids are UUIDs). */
+const JOB_KEYS = 'bull:diffedit-edits:????????-????-????-????-????????????';
+
+describe.skipIf(!HAS_REDIS)('RedisBackend', () => {
+  let server: RedisServer;
+  let client: Redis;
+  const backends: RedisBackend[] = [];
+
+  beforeAll(async () => {
+    server = await startRedis();
+    client = new Redis(server.url);
+  });
+
+  afterEach(async () => {
+    for (const backend of backends.splice(0)) await backend.shutdown({ cancelRunning: true });
+    await client.flushall();
+  });
+
+  afterAll(async () => {
+    client.disconnect();
+    await server.stop();
+  });
+
+  async function backend(options: Partial<RedisBackendOptions> = {}): Promise<RedisBackend> {
+    const opened = await RedisBackend.open({
+      redisUrl: server.url,
+      perUserLimit: 2,
+      globalLimit: 3,
+      maxInlinePictureBytes: 1024,
+      reserveTtlMs: 60_000,
+      pollMs: 50,
+      logger: silentLogger,
+      ...options,
+    });
+    backends.push(opened);
+    return opened;
+  }
+
+  const codeOf = (settled: PromiseSettledResult<unknown>) => (settled.status === 'rejected' ? (settled.reason as { code?: string }).code : 'ok');
+  const request = (bytes = 16) => ({ image: new Uint8Array(bytes), ref: 'a cat', query: 'a dog' });
+
+  it('two bot processes share the caps: of 10 users asking at once, exactly 3 get a place', async () => {
+    const [a, b] = [await backend(), await backend()];
+    const users = Array.from({ length: 10 }, (_, i) => `user${i}`);
+    const settled = await Promise.allSettled(users.map((user, i) => (i % 2 === 0 ? a : b).reserve(user)));
+    expect(settled.map(codeOf).sort()).toEqual([...Array<string>(3).fill('ok'), ...Array<string>(7).fill(ErrorCode.QueueFull)].sort());
+    expect(await client.zcard('diffedit:caps:all')).toBe(3);
+  });
+
+  it('one user asking 5 times at once through two processes gets 2 places', async () => {
+    const [a, b] = [await backend({ globalLimit: 20 }), await backend({ globalLimit: 20 })];
+    const settled = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => (i % 2 === 0 ? a : b).reserve('alice')));
+    expect(settled.map(codeOf).sort()).toEqual(['ok', 'ok', ErrorCode.UserQueueFull, ErrorCode.UserQueueFull, ErrorCode.UserQueueFull].sort());
+  });
+
+  it('round-robin: alice, alice, bob line up as alice, bob, alice, and everyone is told their place', async () => {
+    const queue = await backend({ globalLimit: 20 });
+    const positions = new Map<string, number[]>();
+    const hooks = (name: string): EditHooks => ({
+      onPosition: (p) => positions.set(name, [...(positions.get(name) ?? []), p]),
+      onStart: () => undefined,
+      onProgress: () => undefined,
+    });
+    const slots = [await queue.reserve('alice'), await queue.reserve('alice'), await queue.reserve('bob')];
+    const names = ['alice1', 'alice2', 'bob1'];
+    // One after another (each in line before the next), as users would: concurrent adds may reach Redis in any order.
+    const runs: Promise<unknown>[] = [];
+    for (const [i, slot] of slots.entries()) {
+      const name = names[i] ?? '';
+      runs.push(slot.submit(request(), hooks(name)));
+      await until(() => positions.has(name), 5000, `${name} in line`);
+    }
+    await until(() => positions.get('alice2')?.at(-1) === 3 && positions.get('bob1')?.at(-1) === 2, 5000, 'positions');
+    expect(slots.map((s) => s.position())).toEqual([1, 3, 2]);
+    expect(queue.waiting).toBe(3);
+    expect(await client.keys(JOB_KEYS)).toHaveLength(3);
+
+    // Shutdown: each waiting job is told, and nothing is left in Redis (no job, no place in the caps).
+    await queue.shutdown({ cancelRunning: false });
+    for (const settled of await Promise.allSettled(runs)) {
+      expect(settled).toMatchObject({ status: 'rejected', reason: { code: ErrorCode.Aborted, message: RESTART_WAITING_MESSAGE } });
+    }
+    expect(await client.zcard('diffedit:caps:all')).toBe(0);
+    expect(await client.keys(JOB_KEYS)).toEqual([]);
+  });
+
+  it('a picture above REDIS_MAX_PICTURE_MB is refused clearly and its place given back', async () => {
+    const queue = await backend();
+    const slot = await queue.reserve('alice');
+    await expect(slot.submit(request(2048), hooks())).rejects.toMatchObject({ code: ErrorCode.ImageTooLarge, message: /too large for the queue/ });
+    expect(await client.zcard('diffedit:caps:all')).toBe(0);
+  });
+});
+
+function hooks(): EditHooks {
+  return { onPosition: () => undefined, onStart: () => undefined, onProgress: () => undefined };
+}

@@ -1,0 +1,111 @@
+/**
+ * The worker's own duties against a real redis-server, in this process with the tiny engine: closing finishes the
+ * running job; past the grace period the job is handed back and another worker finishes it, once; a job past its
+ * deadline is stopped and its user told why. The bot side is the real RedisBackend.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { EditHooks } from '../../src/bot/edit-backend.js';
+import type { EditRunner } from '../../src/bot/memory-backend.js';
+import { RedisBackend } from '../../src/bot/redis-backend.js';
+import type { DiffEditEngine } from '../../src/engine/engine.js';
+import { ErrorCode } from '../../src/errors.js';
+import { silentLogger } from '../../src/logger.js';
+import { EditWorker } from '../../src/worker/worker.js';
+import { smoothPhoto, tinyEngine } from '../engine/tiny-engine.js';
+import { HAS_REDIS, startRedis, type RedisServer } from '../redis/redis-server.js';
+
+describe.skipIf(!HAS_REDIS)('EditWorker', () => {
+  let server: RedisServer;
+  let engine: DiffEditEngine;
+  let photo: Buffer;
+  let backend: RedisBackend;
+  const workers: EditWorker[] = [];
+
+  beforeAll(async () => {
+    [server, engine, photo] = await Promise.all([startRedis(), tinyEngine(), smoothPhoto()]);
+    backend = await RedisBackend.open({
+      redisUrl: server.url,
+      perUserLimit: 5,
+      globalLimit: 20,
+      maxInlinePictureBytes: 2 ** 20,
+      reserveTtlMs: 60_000,
+      pollMs: 50,
+      logger: silentLogger,
+    });
+  });
+
+  afterEach(async () => {
+    for (const worker of workers.splice(0)) await worker.close(0);
+  });
+
+  afterAll(async () => {
+    await backend.shutdown({ cancelRunning: true });
+    await engine.close();
+    await server.stop();
+  });
+
+  async function worker(runner: EditRunner, jobTimeoutMs = 60_000): Promise<EditWorker> {
+    const started = new EditWorker({ redisUrl: server.url, engine: runner, jobTimeoutMs, lockMs: 2000, logger: silentLogger });
+    workers.push(started);
+    await started.ready();
+    return started;
+  }
+
+  /** The engine, each run held until `gate` resolves or its signal is aborted (then the engine sees the abort). */
+  function held(gate: Promise<void>): EditRunner {
+    return {
+      run: async (request, controls) => {
+        await Promise.race([gate, new Promise((r) => controls?.signal?.addEventListener('abort', r))]);
+        return engine.run(request, controls);
+      },
+    };
+  }
+
+  /** Submits one job; resolves `started` when a worker takes it. */
+  async function submit(seed: number) {
+    const slot = await backend.reserve('alice');
+    let starts = 0;
+    const hooks: EditHooks = { onPosition: () => undefined, onStart: () => void starts++, onProgress: () => undefined };
+    const request = { image: photo, ref: 'a bowl of strawberries', query: 'a bowl of grapes', seed };
+    const output = slot.submit(request, hooks);
+    return { output, request, starts: () => starts };
+  }
+
+  const until = async (predicate: () => boolean, what: string) => {
+    for (const deadline = Date.now() + 10_000; !predicate(); await new Promise((r) => setTimeout(r, 10))) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    }
+  };
+
+  it('closing waits for the running job, which is delivered whole', async () => {
+    let open: () => void = () => undefined;
+    const first = await worker(held(new Promise((r) => (open = r))));
+    const job = await submit(1);
+    await until(() => job.starts() === 1, 'the job to start');
+    const closing = first.close(30_000);
+    open();
+    const output = await job.output;
+    await closing;
+    expect(Buffer.compare(output.png, (await engine.run(job.request)).png)).toBe(0);
+  });
+
+  it('past the grace period the job is handed back; another worker finishes it and it is delivered once', async () => {
+    const first = await worker(held(new Promise(() => undefined)));
+    const job = await submit(2);
+    await until(() => job.starts() === 1, 'the job to start');
+    await first.close(100);
+    await worker(engine);
+    const output = await job.output;
+    expect(job.starts()).toBe(2);
+    expect(Buffer.compare(output.png, (await engine.run(job.request)).png)).toBe(0);
+  });
+
+  it('a job past its deadline is stopped and its user told why', async () => {
+    await worker(held(new Promise(() => undefined)), 1000);
+    const job = await submit(3);
+    await expect(job.output).rejects.toMatchObject({
+      code: ErrorCode.JobTimedOut,
+      message: 'Your job took longer than 1 second and was stopped. Try again, perhaps with fewer steps.',
+    });
+  });
+});
