@@ -6,10 +6,11 @@
 import 'dotenv/config';
 import { DiffEditBot } from './bot/bot.js';
 import { readBotConfig } from './config/bot.js';
-import { engineOptionsFrom, readEngineConfig } from './config/engine.js';
+import { readEngineConfig } from './config/engine.js';
 import { EnvReader } from './config/env.js';
-import { DiffEditEngine } from './engine/engine.js';
+import type { DiffEditEngine } from './engine/engine.js';
 import { describeFailure } from './cli/failure.js';
+import { loadWarmEngine } from './cli/load-engine.js';
 import { createLogger } from './logger.js';
 import { onShutdownSignal } from './cli/shutdown-signal.js';
 
@@ -18,9 +19,6 @@ const SETUP_HELP = `DISCORD_TOKEN is not set. To run the bot:
   2. cp .env.example .env, and set DISCORD_TOKEN=<the token> (and MODEL_DIR if your models are elsewhere).
   3. Invite the bot with the applications.commands and bot scopes, then: npm run deploy-commands
   4. npm start`;
-
-/** Beyond SHUTDOWN_GRACE_MS, how long a shutdown may take before the process exits anyway. */
-const EXIT_MARGIN_MS = 10_000;
 
 async function main(): Promise<void> {
   const env = new EnvReader(process.env);
@@ -37,16 +35,14 @@ async function main(): Promise<void> {
 
   let engine: DiffEditEngine | undefined;
   let bot: DiffEditBot | undefined;
-  onShutdownSignal(logger, botConfig.shutdownGraceMs + EXIT_MARGIN_MS, async () => {
+  onShutdownSignal(logger, botConfig.shutdownGraceMs, async () => {
     await bot?.stop();
     await engine?.close();
   });
 
   // With QUEUE_BACKEND=redis the engines live in the workers (npm run worker).
   if (botConfig.queueBackend === 'memory') {
-    engine = await DiffEditEngine.create({ ...engineOptionsFrom(engineConfig, logger), maxInputPixels: botConfig.maxInputPixels });
-    const warm = await engine.warmUp();
-    logger.info('engine ready', { providers: engine.models.providers, warmUpMs: warm });
+    engine = await loadWarmEngine(engineConfig, botConfig.maxInputPixels, logger);
   }
   bot = await DiffEditBot.start({ config: { ...botConfig, token }, ...(engine !== undefined ? { engine } : {}), logger });
 }

@@ -37,6 +37,7 @@
  */
 import { DiffEditError, ErrorCode } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
+import { callHook } from '../util/call-hook.js';
 
 /** Hooks a caller passes to {@link Ticket.run} to follow its job. Throwing ones are logged and ignored. */
 export interface QueueCallbacks {
@@ -455,11 +456,7 @@ export class JobQueue {
 
   /** A throwing callback is the caller's bug: log it, never let it break the queue. */
   #notify(entry: Entry, name: string, call: () => void): void {
-    try {
-      call();
-    } catch (error) {
-      this.#logger.warn(`queue ${name} callback threw`, { job: entry.id, error });
-    }
+    callHook(this.#logger, `queue ${name} callback threw`, { job: entry.id }, call);
   }
 }
 

@@ -17,6 +17,7 @@ import type { Redis } from 'ioredis';
 import type { EditRequest } from '../engine/engine.js';
 import { DiffEditError, ErrorCode, isDiffEditError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { callHook } from '../util/call-hook.js';
 import { RedisCaps } from '../queue/caps.js';
 import { bullConnection, openRedis } from '../queue/connection.js';
 import { asProgress, checkInlineSize, decodeOutcome, EDIT_QUEUE, encodeRequest, type EditJobData, type EditOutcome } from '../queue/protocol.js';
@@ -248,15 +249,12 @@ export class RedisBackend implements EditBackend {
   }
 }
 
+/** Not node:events' once: that rejects on the 'error' events ioredis emits while it retries, and we wait them out. */
 function once(emitter: Redis, event: string): Promise<void> {
   return new Promise((resolve) => emitter.once(event, () => resolve()));
 }
 
 /** A throwing hook is the caller's bug: log it, never let it break the backend. */
 function notify(logger: Logger, call: () => void): void {
-  try {
-    call();
-  } catch (error) {
-    logger.warn('backend hook threw', { error });
-  }
+  callHook(logger, 'backend hook threw', {}, call);
 }

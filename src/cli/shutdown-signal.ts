@@ -1,11 +1,15 @@
 /** Shutdown on SIGINT/SIGTERM, shared by `npm start` and `npm run worker`. */
 import type { Logger } from '../logger.js';
 
+/** Beyond the grace period, how long a shutdown may take before the process exits anyway. */
+const EXIT_MARGIN_MS = 10_000;
+
 /**
  * On the first SIGINT/SIGTERM runs `stop` and exits 0 (1 if it failed); a second signal, or `stop` overrunning
- * `limitMs`, exits at once.
+ * `graceMs` plus a margin, exits at once.
  */
-export function onShutdownSignal(logger: Logger, limitMs: number, stop: () => Promise<void>): void {
+export function onShutdownSignal(logger: Logger, graceMs: number, stop: () => Promise<void>): void {
+  const limitMs = graceMs + EXIT_MARGIN_MS;
   let stopping = false;
   const handle = (signal: NodeJS.Signals): void => {
     if (stopping) {

@@ -7,14 +7,12 @@ import 'dotenv/config';
 import { describeFailure } from '../cli/failure.js';
 import { onShutdownSignal } from '../cli/shutdown-signal.js';
 import { readBotConfig } from '../config/bot.js';
-import { engineOptionsFrom, readEngineConfig } from '../config/engine.js';
+import { loadWarmEngine } from '../cli/load-engine.js';
+import { readEngineConfig } from '../config/engine.js';
 import { EnvReader } from '../config/env.js';
-import { DiffEditEngine } from '../engine/engine.js';
+import type { DiffEditEngine } from '../engine/engine.js';
 import { createLogger } from '../logger.js';
 import { EditWorker } from './worker.js';
-
-/** Beyond SHUTDOWN_GRACE_MS, how long handing a job back may take before the process exits anyway. */
-const EXIT_MARGIN_MS = 10_000;
 
 async function main(): Promise<void> {
   const env = new EnvReader(process.env);
@@ -25,14 +23,12 @@ async function main(): Promise<void> {
 
   let engine: DiffEditEngine | undefined;
   let worker: EditWorker | undefined;
-  onShutdownSignal(logger, config.shutdownGraceMs + EXIT_MARGIN_MS, async () => {
+  onShutdownSignal(logger, config.shutdownGraceMs, async () => {
     await worker?.close(config.shutdownGraceMs);
     await engine?.close();
   });
 
-  engine = await DiffEditEngine.create({ ...engineOptionsFrom(engineConfig, logger), maxInputPixels: config.maxInputPixels });
-  const warm = await engine.warmUp();
-  logger.info('engine ready', { providers: engine.models.providers, warmUpMs: warm });
+  engine = await loadWarmEngine(engineConfig, config.maxInputPixels, logger);
   worker = new EditWorker({ redisUrl: config.redisUrl, engine, jobTimeoutMs: config.jobTimeoutMs, lockMs: config.workerLockMs, logger });
   await worker.ready();
   logger.info('worker taking jobs', { redis: config.redisUrl });

@@ -61,16 +61,14 @@ export async function computeMask(
   const size = latentSize(shape);
   const plane = shape.height * shape.width;
   // UNet items in draw order, [ref_0, query_0, ref_1, query_1, ...], cut into calls of at most maxBatch items.
-  const items = 2 * options.draws;
-  const perCall = Math.max(1, Math.floor(options.maxBatch));
-  const calls = Math.ceil(items / perCall);
+  const callSizes = maskCallSizes(options.draws, options.maxBatch);
+  const calls = callSizes.length;
   // Draw every noise tensor up front, in order, so the batch size never changes which noise a draw gets.
   const noised = Array.from({ length: options.draws }, () => addNoise(schedule, timestep, x0, noise.next(size)));
   const outputs: Float32Array[] = [];
 
-  for (let call = 0; call < calls; call++) {
-    const first = call * perCall;
-    const count = Math.min(perCall, items - first);
+  let first = 0;
+  for (const [call, count] of callSizes.entries()) {
     const batch = new Float32Array(count * size);
     const embeddings = new Float32Array(count * prompts.ref.length);
     for (let j = 0; j < count; j++) {
@@ -80,6 +78,7 @@ export async function computeMask(
     }
     const eps = await sd.predictNoise('standard', batch, [count, shape.channels, shape.height, shape.width], timestep, embeddings);
     for (let j = 0; j < count; j++) outputs.push(row(eps, j, size));
+    first += count;
     checkpoint(controls, { phase: 'mask', step: call + 1, total: calls });
   }
 
@@ -91,4 +90,11 @@ export async function computeMask(
   const thresholded = thresholdMap(map, options.thresholding);
   const mask = options.dilate > 0 ? blurDilate(thresholded, shape.width, shape.height, options.dilate) : thresholded;
   return { map, mask, timestep, unetCalls: calls };
+}
+
+/** The batch size of each of the mask's UNet calls: its 2 x draws items cut into calls of at most maxBatch. */
+export function maskCallSizes(draws: number, maxBatch: number): number[] {
+  const items = 2 * draws;
+  const perCall = Math.max(1, Math.floor(maxBatch));
+  return Array.from({ length: Math.ceil(items / perCall) }, (_, call) => Math.min(perCall, items - call * perCall));
 }
