@@ -28,6 +28,11 @@ export interface EditParameters {
   readonly dilate: number;
   /** 'ddim' blends inverted latents (the paper); 'inpaint' uses a 9-channel inpainting UNet when loaded. */
   readonly decoder: 'ddim' | 'inpaint';
+  /**
+   * Paste the edit into the photo through the dilated, feathered mask, keeping the photo's own pixels elsewhere; off:
+   * the whole decoded frame, upscaled (as diffusers returns it, the VAE's softening everywhere).
+   */
+  readonly composite: boolean;
 }
 
 /** Defaults: the paper's and diffusers' values, eta excepted (see edit.ts). */
@@ -41,6 +46,7 @@ export const DEFAULT_PARAMETERS: Omit<EditParameters, 'seed'> = {
   thresholding: DEFAULT_THRESHOLDING,
   dilate: 0,
   decoder: 'ddim',
+  composite: true,
 };
 
 const PARAMETER_KEYS: readonly (keyof EditParameters)[] = ['seed', ...(Object.keys(DEFAULT_PARAMETERS) as (keyof EditParameters)[])];
@@ -85,6 +91,9 @@ export function resolveParameters(given: Partial<EditParameters>, defaults: Omit
     throw new DiffEditError(ErrorCode.InvalidOption, `steps x strength must reach at least 1 step (got ${merged.steps} x ${merged.strength}).`, {
       option: 'strength',
     });
+  }
+  if (typeof merged.composite !== 'boolean') {
+    throw new DiffEditError(ErrorCode.InvalidOption, 'composite must be true or false.', { option: 'composite', value: merged.composite });
   }
   if (merged.thresholding.mode === 'clamp' && !(merged.thresholding.ratio > 1)) {
     throw new DiffEditError(ErrorCode.InvalidOption, 'The clamp thresholding ratio must be above 1.', { option: 'thresholding' });

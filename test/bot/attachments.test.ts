@@ -62,9 +62,9 @@ describe('checkAttachment', () => {
   });
 
   it.each<[string, Partial<AttachmentInfo>, number | undefined, ErrorCode, RegExp]>([
-    ['image/gif', { contentType: 'image/gif', filename: 'cat.gif' }, undefined, Codes.AttachmentNotImage, /JPEG, PNG or WebP/],
+    ['image/tiff', { contentType: 'image/tiff', filename: 'cat.tiff' }, undefined, Codes.AttachmentNotImage, /JPEG, PNG or WebP/],
     ['text/plain named .png (the declared type wins)', { contentType: 'text/plain' }, undefined, Codes.AttachmentNotImage, /JPEG, PNG or WebP/],
-    ['no content type and a .gif name', { contentType: null, filename: 'cat.gif' }, undefined, Codes.AttachmentNotImage, /JPEG, PNG or WebP/],
+    ['no content type and a .svg name', { contentType: null, filename: 'cat.svg' }, undefined, Codes.AttachmentNotImage, /JPEG, PNG or WebP/],
     ['no content type and no extension', { contentType: null, filename: 'photo' }, undefined, Codes.AttachmentNotImage, /JPEG, PNG or WebP/],
     ['12 MiB over the 10 MiB cap', { size: 12 * MIB }, undefined, Codes.AttachmentTooLarge, /^The picture is 12 MiB; the limit is 10 MiB\.$/],
     ['one byte over the cap', { size: 10 * MIB + 1 }, undefined, Codes.AttachmentTooLarge, /10\.1 MiB; the limit is 10 MiB/],
