@@ -55,6 +55,8 @@ describe('checkAttachment', () => {
     ['exactly the byte cap', { size: 10 * MIB }, undefined],
     ['an interaction limit above the configured cap (it never raises it)', { size: 10 * MIB }, 25 * MIB],
     ['exactly the pixel cap', { width: 10_000, height: 5_000 }, undefined],
+    ['a GIF (its first frame is used)', { contentType: 'image/gif', filename: 'cat.gif' }, undefined],
+    ['exactly 4:1', { width: 4000, height: 1000 }, undefined],
     ['unknown dimensions', { width: null, height: undefined }, undefined],
     ['http on a listed loopback host', { url: 'http://127.0.0.1:8080/x.png' }, undefined],
   ])('accepts %s', (_name, overrides, interactionLimit) => {
@@ -76,6 +78,7 @@ describe('checkAttachment', () => {
       Codes.AttachmentTooLarge,
       /10000x6000 pixels \(60 megapixels\); the limit is 50 megapixels/,
     ],
+    ['a 10000x10 strip, beyond 4:1', { width: 10_000, height: 10 }, undefined, Codes.UnsupportedShape, /10000x10, 1000:1; the model takes at most 4:1/],
     [
       'plain http to the CDN',
       { url: 'http://cdn.discordapp.com/a.png' },

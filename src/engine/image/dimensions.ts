@@ -84,6 +84,7 @@ export function assertMappable(width: number, height: number, size: number): voi
   }
 }
 
+/** "1000", "5", "4.1": rounded up, so a picture just over the limit never reads as exactly at it. */
 function formatRatio(ratio: number): string {
-  return ratio >= 10 ? String(Math.round(ratio)) : ratio.toFixed(1).replace(/\.0$/, '');
+  return ratio >= 10 ? String(Math.ceil(ratio)) : String(Math.ceil(ratio * 10) / 10);
 }

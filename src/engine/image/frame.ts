@@ -36,7 +36,7 @@ export function cappedDimensions(width: number, height: number, maxSide: number)
  * nearest pixel): the whole photo when the aspects agree, else the photo less a few columns or rows on each side
  * (the odd one goes to the right or the bottom).
  *
- * @example centredCrop(600, 400, 512, 320) // { left: 0, top: 13, width: 600, height: 375 }
+ * @example centredCrop(600, 400, 512, 320) // { left: 0, top: 12, width: 600, height: 375 }
  */
 export function centredCrop(width: number, height: number, frameWidth: number, frameHeight: number): Rect {
   assertDimensions(width, height);

@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { decodeInputImage } from '../../../src/engine/image/decode.js';
+import { decodeInputImage, decodePicture } from '../../../src/engine/image/decode.js';
 import type { RgbImage } from '../../../src/engine/image/types.js';
 import { ErrorCode } from '../../../src/errors.js';
 import { forgedPng, pixel, rawRgb, rejection, solid } from './fixtures.js';
@@ -118,12 +118,38 @@ describe('decodeInputImage', () => {
     expect(error.message).toContain('JPEG, PNG or WebP');
   });
 
-  it('refuses a GIF with UnsupportedImage', async () => {
-    const bytes = await solid(32, 32, RED).gif().toBuffer();
-    expect((await sharp(bytes).metadata()).format).toBe('gif');
+  it('refuses a TIFF with UnsupportedImage', async () => {
+    const bytes = await solid(32, 32, RED).tiff().toBuffer();
     const error = await rejection(decodeInputImage(bytes, { size: 512 }));
     expect(error.code).toBe(ErrorCode.UnsupportedImage);
-    expect(error.details['format']).toBe('gif');
+    expect(error.details['format']).toBe('tiff');
+  });
+
+  it('decodes a GIF (its first frame)', async () => {
+    const bytes = await solid(32, 32, RED).gif().toBuffer();
+    const picture = await decodePicture(bytes, { size: 64 });
+    expect([picture.format, picture.pages, picture.model.width, picture.photo.width]).toEqual(['gif', 1, 64, 32]);
+    expectAll(picture.model, RED, 12);
+  });
+
+  it.each([
+    [10_000, 10, 512, /10000x10, 1000:1; the model takes at most 4:1/],
+    [500, 100, 512, /500x100, 5:1; the model takes at most 4:1/],
+    [300, 100, 128, /at the model's 128 pixels its short side would be under 64 pixels/],
+  ])('refuses a %sx%s picture at size %s with UnsupportedShape, before decoding', async (width, height, size, message) => {
+    const bytes = await solid(width, height, RED).png().toBuffer();
+    const error = await rejection(decodeInputImage(bytes, { size }));
+    expect(error.code).toBe(ErrorCode.UnsupportedShape);
+    expect(error.message).toMatch(message);
+  });
+
+  it('keeps the photo at its own size up to maxOutputSide and says where the model frame lies in it', async () => {
+    const bytes = await solid(600, 400, RED).png().toBuffer();
+    const full = await decodePicture(bytes, { size: 512 });
+    expect([full.photo.width, full.photo.height, full.model.width, full.model.height]).toEqual([600, 400, 512, 320]);
+    expect(full.frame).toEqual({ left: 0, top: 12, width: 600, height: 375 });
+    const capped = await decodePicture(bytes, { size: 512, maxOutputSide: 300 });
+    expect([capped.photo.width, capped.photo.height]).toEqual([300, 200]);
   });
 
   it('refuses a truncated JPEG with UnsupportedImage, keeping the decoder error as the cause only', async () => {
