@@ -210,11 +210,15 @@ function checkContentType(info: AttachmentInfo): void {
       ? ACCEPTED_CONTENT_TYPES.includes(declared)
       : ACCEPTED_EXTENSIONS.some((extension) => info.filename.toLowerCase().endsWith(extension));
   if (!accepted) {
-    throw new DiffEditError(ErrorCode.AttachmentNotImage, 'That file is not a picture the bot can edit: upload a JPEG, PNG or WebP image (or a GIF).', {
-      contentType: info.contentType ?? null,
-      filename: info.filename,
-      accepted: ACCEPTED_CONTENT_TYPES,
-    });
+    throw new DiffEditError(
+      ErrorCode.AttachmentNotImage,
+      'That file is not a picture the bot can edit: upload a JPEG, PNG or WebP image (or a GIF).',
+      {
+        contentType: info.contentType ?? null,
+        filename: info.filename,
+        accepted: ACCEPTED_CONTENT_TYPES,
+      },
+    );
   }
 }
 

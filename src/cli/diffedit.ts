@@ -1,6 +1,7 @@
 /**
  * `npm run diffedit -- --image in.jpg --ref "..." --query "..." [options]`: one edit from the command line.
- * Writes the PNG and prints one JSON line (seed, provider, per-phase ms, UNet evaluations, mask coverage).
+ * Writes the panel PNG and the full-size photo beside it, and prints one JSON line (where they are, seed, provider,
+ * per-phase ms, UNet evaluations, mask coverage).
  */
 import 'dotenv/config';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -83,12 +84,13 @@ async function main(): Promise<number> {
       },
     );
     await writeFile(out, result.png);
-    const photo = result.photo === undefined ? undefined : photoPath(out, values['mask-only'] ? 'full' : 'photo', PHOTO_EXTENSION[result.photo.format]);
-    if (photo !== undefined && result.photo !== undefined) await writeFile(photo, result.photo.data);
+    const { photo } = result;
+    const photoFile = photo === undefined ? undefined : photoPath(out, values['mask-only'] ? 'full' : 'photo', PHOTO_EXTENSION[photo.format]);
+    if (photo !== undefined && photoFile !== undefined) await writeFile(photoFile, photo.data);
     process.stdout.write(
       `${JSON.stringify({
         out,
-        ...(photo !== undefined && result.photo !== undefined ? { photo, photoSize: [result.photo.width, result.photo.height] } : {}),
+        ...(photo !== undefined ? { photo: photoFile, photoSize: [photo.width, photo.height] } : {}),
         seed: result.parameters.seed,
         provider: result.provider,
         ms: result.timings,

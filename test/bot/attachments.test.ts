@@ -78,7 +78,13 @@ describe('checkAttachment', () => {
       Codes.AttachmentTooLarge,
       /10000x6000 pixels \(60 megapixels\); the limit is 50 megapixels/,
     ],
-    ['a 10000x10 strip, beyond 4:1', { width: 10_000, height: 10 }, undefined, Codes.UnsupportedShape, /10000x10, 1000:1; the model takes at most 4:1/],
+    [
+      'a 10000x10 strip, beyond 4:1',
+      { width: 10_000, height: 10 },
+      undefined,
+      Codes.UnsupportedShape,
+      /10000x10, 1000:1; the model takes at most 4:1/,
+    ],
     [
       'plain http to the CDN',
       { url: 'http://cdn.discordapp.com/a.png' },

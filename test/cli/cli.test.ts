@@ -81,7 +81,22 @@ describe('npm run diffedit', () => {
     const out = path.join(cwd, 'not', 'yet', 'there', 'panel.png');
     const r = await start(
       'src/cli/diffedit.ts',
-      ['--image', input, '--ref', 'a bowl of strawberries', '--query', 'a bowl of grapes', '--seed', '3', '--steps', '4', '--draws', '2', '--out', out],
+      [
+        '--image',
+        input,
+        '--ref',
+        'a bowl of strawberries',
+        '--query',
+        'a bowl of grapes',
+        '--seed',
+        '3',
+        '--steps',
+        '4',
+        '--draws',
+        '2',
+        '--out',
+        out,
+      ],
       { MODEL_DIR: await tinyModelDir(), MODEL_SIZE: '128', EXECUTION_PROVIDERS: 'cpu', LOG_LEVEL: 'warn' },
       cwd,
     );

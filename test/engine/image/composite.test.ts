@@ -1,12 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  blend,
-  blendWeights,
-  dilationRadius,
-  featherWeight,
-  featherWidth,
-  squaredDistances,
-} from '../../../src/engine/image/composite.js';
+import { blend, blendWeights, dilationRadius, featherWeight, featherWidth, squaredDistances } from '../../../src/engine/image/composite.js';
 import type { GrayMask, RgbImage } from '../../../src/engine/image/types.js';
 
 /** A mask of `width` x `height` with the listed pixels on. */
