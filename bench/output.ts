@@ -4,8 +4,10 @@
  * compositing and encoding the full-size photo (what the engine's `output` phase times), as JPEG and as PNG.
  * The edit is simulated: the model frame with its colours inverted, the centre quarter of the latent grid masked.
  */
+import os from 'node:os';
 import sharp from 'sharp';
 import { decodePicture } from '../src/engine/image/decode.js';
+import { modelDimensions } from '../src/engine/image/dimensions.js';
 import { DEFAULT_MAX_RESULT_BYTES } from '../src/engine/image/output-photo.js';
 import { fullSizeAttachment } from '../src/engine/image/full-size.js';
 import type { RgbImage } from '../src/engine/image/types.js';
@@ -47,7 +49,8 @@ async function time<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> 
 
 async function bench(width: number, height: number, format: 'jpeg' | 'png'): Promise<void> {
   const bytes = await photo(width, height, format);
-  const before = await time(() => sharp(bytes).rotate().removeAlpha().resize(SIZE, (SIZE * height) / width, { fit: 'cover' }).raw().toBuffer());
+  const model = modelDimensions(width, height, SIZE);
+  const before = await time(() => sharp(bytes).rotate().removeAlpha().resize(model.width, model.height, { fit: 'cover' }).raw().toBuffer());
   const decoded = await time(() => decodePicture(bytes, { size: SIZE }));
   const picture = decoded.value;
   const edited: RgbImage = { ...picture.model, data: picture.model.data.map((v) => 255 - v) };
@@ -78,7 +81,9 @@ async function bench(width: number, height: number, format: 'jpeg' | 'png'): Pro
   );
 }
 
-process.stdout.write(`median of ${RUNS} runs, sharp ${sharp.versions.vips} with ${sharp.concurrency()} threads\n`);
+process.stdout.write(
+  `median of ${RUNS} runs; libvips ${sharp.versions.vips}, ${sharp.concurrency()} thread(s); ${os.cpus().length} cores, load average ${os.loadavg()[0]?.toFixed(1)}\n`,
+);
 for (const [width, height] of [
   [1600, 1200],
   [6000, 4000],

@@ -79,7 +79,7 @@ export function blend(base: RgbImage, edited: RgbImage, weights: Float32Array): 
   if (edited.width !== base.width || edited.height !== base.height || weights.length !== base.width * base.height) {
     throw new RangeError(`blend: base ${base.width}x${base.height}, edited ${edited.width}x${edited.height}, ${weights.length} weights`);
   }
-  const out = Uint8Array.from(base.data);
+  const out = base.data.slice();
   for (let i = 0; i < weights.length; i++) {
     const w = weights[i] as number;
     if (w === 0) continue;

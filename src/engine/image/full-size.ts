@@ -66,7 +66,7 @@ async function resizeRgb(img: RgbImage, width: number, height: number): Promise<
 
 /** A copy of `photo` with `inner` written over `frame`. */
 function pasted(photo: RgbImage, frame: Rect, inner: RgbImage): RgbImage {
-  const data = Uint8Array.from(photo.data);
+  const data = photo.data.slice();
   const row = 3 * frame.width;
   for (let y = 0; y < frame.height; y++) {
     data.set(inner.data.subarray(y * row, (y + 1) * row), 3 * ((frame.top + y) * photo.width + frame.left));
