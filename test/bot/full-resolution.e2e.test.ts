@@ -6,7 +6,7 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DiffEditBot } from '../../src/bot/bot.js';
-import type { RecordedRequest } from '../fake-discord/index.js';
+import type { FakeOption, RecordedRequest } from '../fake-discord/index.js';
 import { ALICE, QUERY, REF, contentOf, finalResult, forToken, privateAnswer, sendCommand, startBot, startWorld, type World } from './harness.js';
 
 let world: World;
@@ -26,6 +26,21 @@ afterAll(async () => {
   await bot.stop(1000);
   await world.close();
 });
+
+/** /diffedit with extra options and the attachment declared as given (sendCommand declares a 128 x 128 PNG). */
+function diffedit(extra: FakeOption[], attachment: { filename: string; contentType: string; width: number; height: number; size: number }) {
+  return world.fake.sendSlashCommand({
+    name: 'diffedit',
+    user: ALICE,
+    options: [
+      { name: 'image', type: 'attachment', value: 'photo' },
+      { name: 'ref', type: 'string', value: REF },
+      { name: 'query', type: 'string', value: QUERY },
+      ...extra,
+    ],
+    attachments: { photo: { url: jpegUrl, ...attachment } },
+  });
+}
 
 async function sizeOf(data: Buffer | undefined): Promise<[string | undefined, number | undefined, number | undefined]> {
   const meta = await sharp(data).metadata();
@@ -56,16 +71,12 @@ describe('the full-size photo', () => {
   });
 
   it('composite: false gives the whole re-drawn frame: the model crop of the photo, upscaled', async () => {
-    const slash = world.fake.sendSlashCommand({
-      name: 'diffedit',
-      user: ALICE,
-      options: [
-        { name: 'image', type: 'attachment', value: 'photo' },
-        { name: 'ref', type: 'string', value: REF },
-        { name: 'query', type: 'string', value: QUERY },
-        { name: 'composite', type: 'boolean', value: false },
-      ],
-      attachments: { photo: { filename: 'photo.jpg', url: jpegUrl, size: jpeg.length, contentType: 'image/jpeg', width: 320, height: 240 } },
+    const slash = diffedit([{ name: 'composite', type: 'boolean', value: false }], {
+      filename: 'photo.jpg',
+      contentType: 'image/jpeg',
+      width: 320,
+      height: 240,
+      size: jpeg.length,
     });
     const plain = await world.fake.waitForRequest(finalResult(slash.token), 20_000);
     // 320 x 240 maps to a 128 x 128 model frame: the centred 240 x 240 square.
@@ -73,16 +84,7 @@ describe('the full-size photo', () => {
   });
 
   it('a 10000 x 10 strip is refused privately before anything public is posted', async () => {
-    const slash = world.fake.sendSlashCommand({
-      name: 'diffedit',
-      user: ALICE,
-      options: [
-        { name: 'image', type: 'attachment', value: 'photo' },
-        { name: 'ref', type: 'string', value: REF },
-        { name: 'query', type: 'string', value: QUERY },
-      ],
-      attachments: { photo: { filename: 'strip.png', url: jpegUrl, size: 1000, contentType: 'image/png', width: 10_000, height: 10 } },
-    });
+    const slash = diffedit([], { filename: 'strip.png', contentType: 'image/png', width: 10_000, height: 10, size: 1000 });
     const answer = await world.fake.waitForRequest(privateAnswer(slash.token), 5000);
     expect(contentOf(answer) || JSON.stringify(answer.json)).toMatch(/10000x10, 1000:1; the model takes at most 4:1/);
     expect(world.fake.requests.filter(forToken(slash.token)).every((r) => (r.json as { type?: number } | undefined)?.type !== 5)).toBe(true);
