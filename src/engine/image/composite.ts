@@ -92,25 +92,30 @@ export function blend(base: RgbImage, edited: RgbImage, weights: Float32Array): 
 
 /**
  * Squared Euclidean distance from each pixel to the nearest non-zero one (Infinity when there is none): the exact
- * transform of Felzenszwalb and Huttenlocher, one pass over columns then one over rows, linear in the pixel count.
+ * transform of Felzenszwalb and Huttenlocher, linear in the pixel count. The vertical pass, trivial on a binary mask,
+ * sweeps down then up row by row; the horizontal pass takes the lower envelope of parabolas along each row. Both walk
+ * memory in order, which matters more than the arithmetic at photo sizes.
  */
 export function squaredDistances(mask: Uint8Array, width: number, height: number): Float64Array {
   const out = new Float64Array(width * height);
-  for (let i = 0; i < out.length; i++) out[i] = mask[i] === 0 ? Infinity : 0;
-  const longest = Math.max(width, height);
-  const f = new Float64Array(longest);
-  const d = new Float64Array(longest);
-  const v = new Int32Array(longest);
-  const z = new Float64Array(longest + 1);
-  for (let x = 0; x < width; x++) {
-    for (let y = 0; y < height; y++) f[y] = out[y * width + x] as number;
-    lowerEnvelope(f, height, d, v, z);
-    for (let y = 0; y < height; y++) out[y * width + x] = d[y] as number;
+  for (let x = 0; x < width; x++) out[x] = mask[x] === 0 ? Infinity : 0;
+  for (let y = 1; y < height; y++) {
+    for (let i = y * width, end = i + width; i < end; i++) out[i] = mask[i] === 0 ? (out[i - width] as number) + 1 : 0;
   }
+  for (let y = height - 2; y >= 0; y--) {
+    for (let i = y * width, end = i + width; i < end; i++) {
+      const below = (out[i + width] as number) + 1;
+      if (below < (out[i] as number)) out[i] = below;
+    }
+  }
+  for (let i = 0; i < out.length; i++) out[i] = (out[i] as number) * (out[i] as number);
+  const d = new Float64Array(width);
+  const v = new Int32Array(width);
+  const z = new Float64Array(width + 1);
   for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) f[x] = out[y * width + x] as number;
-    lowerEnvelope(f, width, d, v, z);
-    for (let x = 0; x < width; x++) out[y * width + x] = d[x] as number;
+    const row = out.subarray(y * width, (y + 1) * width);
+    lowerEnvelope(row, width, d, v, z);
+    row.set(d);
   }
   return out;
 }
