@@ -236,7 +236,7 @@ export class DiffEditEngine {
     const renderMs = clock.lap();
     const full = await fullSizeAttachment(picture, { data: latentMask, width: shape.width, height: shape.height }, output, {
       composite: parameters.composite,
-      cell: f,
+      cell: this.models.vaeScaleFactor,
       maxBytes: (this.options.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES) - png.length,
     });
     warnings.push(...full.warnings);

@@ -108,6 +108,18 @@ describe('decodeInputImage', () => {
     expect(bottom[2]).toBeGreaterThan(200);
   });
 
+  it('keeps the photo upright at its displayed size (EXIF orientation applied to the full-size photo too)', async () => {
+    const raw = rawRgb(300, 200, (x) => (x < 150 ? [255, 0, 0] : [0, 0, 255]));
+    const bytes = await sharp(raw, { raw: { width: 300, height: 200, channels: 3 } })
+      .jpeg({ quality: 95 })
+      .withMetadata({ orientation: 6 })
+      .toBuffer();
+    const { photo } = await decodePicture(bytes, { size: 128 });
+    expect([photo.width, photo.height]).toEqual([200, 300]);
+    expect(pixel(photo.data, 200, 100, 20)[0]).toBeGreaterThan(200);
+    expect(pixel(photo.data, 200, 100, 280)[2]).toBeGreaterThan(200);
+  });
+
   it('refuses empty bytes with EmptyImage', async () => {
     expect((await rejection(decodeInputImage(new Uint8Array(0), { size: 512 }))).code).toBe(ErrorCode.EmptyImage);
   });
