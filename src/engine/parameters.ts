@@ -33,7 +33,7 @@ export interface EditParameters {
   readonly inversion: InversionConditioning;
 }
 
-/** Defaults: the paper's and diffusers' values, eta excepted (see edit.ts). */
+/** Defaults: the paper's and diffusers' values, eta and the inversion's conditioning excepted (see edit.ts). */
 export const DEFAULT_PARAMETERS: Omit<EditParameters, 'seed'> = {
   steps: 50,
   strength: 0.8,

@@ -12,7 +12,7 @@
  * blended in outside the mask is the one of level t - ratio, and the clean latents after the last step. diffusers'
  * DiffEdit `__call__` blends `image_latents[i]`, the level the step started from (one level behind: the outside
  * is then one step noisier than the inside, and the last step leaves the level-t_1 latent outside instead of the
- * clean one). Matching levels is what the paper's "replace with the encoded latent at the same step" means.
+ * clean one). The paper's decoding step is M y_t + (1 - M) x_t: the decoded and the encoded latent of the same t.
  *
  * Rerolls: deterministic DDIM from an inverted start barely depends on the seed, so decoding uses eta > 0
  * (default 0.5): each step adds sigma_t z with z from the seed, inside the mask only, as the blend
