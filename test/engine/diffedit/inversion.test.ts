@@ -40,9 +40,9 @@ describe.each([
       expect(levels.every((l) => l.every(Number.isFinite))).toBe(true);
     }
     const top = (levels: Float32Array[]): Float32Array => levels.at(-1) as Float32Array;
-    // Different by more than float noise: a fair share of the latents' own spread.
+    // Different by far more than float noise: at least a tenth of the latents’ own spread (measured: 1.03 and 0.42).
     const spread = Math.sqrt(meanSquaredError(top(ref), new Float32Array(top(ref).length)));
-    expect(maxAbsDiff(top(uncond), top(ref))).toBeGreaterThan(0.01 * spread);
+    expect(maxAbsDiff(top(uncond), top(ref))).toBeGreaterThan(0.1 * spread);
   });
 
   it('the engine runs each mode and the outputs differ', async () => {
