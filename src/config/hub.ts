@@ -1,5 +1,5 @@
 /** `npm run models`' settings from the environment: where the hub is, the token, and where models go. */
-import { DEFAULT_ENDPOINT } from '../download/hub-url.js';
+import { DEFAULT_ENDPOINT } from '../download/hub/url.js';
 import type { LogLevel } from '../logger.js';
 import { readLogLevel } from './engine.js';
 import type { EnvReader } from './env.js';

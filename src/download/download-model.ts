@@ -7,15 +7,15 @@ import path from 'node:path';
 import type { Dispatcher } from 'undici';
 import { DiffEditError, ErrorCode } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { downloadFile, PARTIAL_SUFFIX } from './download-file.js';
-import { DownloadState } from './download-state.js';
-import { ensureFreeSpace } from './disk-space.js';
-import { fileMatches } from './hash.js';
-import { checksumOf, contentId, type HubFile } from './hub-file.js';
-import { fileSystemError } from './hub-errors.js';
-import { checkRepoId, DEFAULT_ENDPOINT, normaliseEndpoint, type RepoRef } from './hub-url.js';
-import { listRepoFiles } from './list-files.js';
-import { silentProgress, type FileResult, type ProgressReporter } from './progress.js';
+import { downloadFile, PARTIAL_SUFFIX } from './transfer/download-file.js';
+import { DownloadState } from './transfer/download-state.js';
+import { ensureFreeSpace } from './transfer/disk-space.js';
+import { fileMatches } from './transfer/hash.js';
+import { checksumOf, contentId, type HubFile } from './hub/file.js';
+import { fileSystemError } from './hub/errors.js';
+import { checkRepoId, DEFAULT_ENDPOINT, normaliseEndpoint, type RepoRef } from './hub/url.js';
+import { listRepoFiles } from './hub/list-files.js';
+import { silentProgress, type FileResult, type ProgressReporter } from './progress/reporter.js';
 import { ALL_COMPONENTS, requiredFiles, selectModelFiles, type ModelComponent } from './select-files.js';
 
 /** Options of {@link downloadModel}. */

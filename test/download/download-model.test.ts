@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { downloadModel, type DownloadModelOptions } from '../../src/download/download-model.js';
-import { STATE_FILE } from '../../src/download/download-state.js';
+import { STATE_FILE } from '../../src/download/transfer/download-state.js';
 import { DiffEditEngine } from '../../src/engine/engine.js';
 import { ErrorCode, isDiffEditError, type DiffEditError } from '../../src/errors.js';
 import { silentLogger } from '../../src/logger.js';

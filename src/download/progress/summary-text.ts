@@ -1,7 +1,7 @@
 /**
  * The closing line of a model download, for people.
  */
-import type { DownloadSummary } from './download-model.js';
+import type { DownloadSummary } from '../download-model.js';
 import { formatBytes, formatDuration, formatRate } from './format.js';
 
 /** E.g. "stable-diffusion-v1-5/stable-diffusion-v1-5@onnx -> /srv/models: 11 files, 3.97 GiB; 2 downloaded (3.2 GiB in 2m 05s, 26.2 MiB/s), 9 already present." */

@@ -1,14 +1,14 @@
 /**
  * `listRepoFiles`: every file of a repository revision from the hub's tree API, all pages.
  */
-import { DiffEditError, ErrorCode } from '../errors.js';
-import { silentLogger, type Logger } from '../logger.js';
-import { abortedError, httpStatusError, isNetworkError, networkError } from './hub-errors.js';
-import { parseTreeEntry, type HubFile } from './hub-file.js';
-import { checkRepoId, normaliseEndpoint, treeUrl, type RepoRef } from './hub-url.js';
-import { headerValue } from '../util/headers.js';
+import { DiffEditError, ErrorCode } from '../../errors.js';
+import { silentLogger, type Logger } from '../../logger.js';
+import { abortedError, httpStatusError, isNetworkError, networkError } from './errors.js';
+import { parseTreeEntry, type HubFile } from './file.js';
+import { checkRepoId, normaliseEndpoint, treeUrl, type RepoRef } from './url.js';
+import { headerValue } from '../../util/headers.js';
 import { discard, hubGet, nextLink } from './http.js';
-import { withRetries, type RetryOptions } from './retry.js';
+import { withRetries, type RetryOptions } from '../transfer/retry.js';
 import type { Dispatcher } from 'undici';
 
 /** Options of {@link listRepoFiles}. */

@@ -2,13 +2,13 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promise
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { downloadFile, PARTIAL_SUFFIX } from '../../src/download/download-file.js';
-import { downloadModel } from '../../src/download/download-model.js';
-import type { HubFile } from '../../src/download/hub-file.js';
-import { listRepoFiles } from '../../src/download/list-files.js';
-import { ErrorCode, isDiffEditError, type DiffEditError } from '../../src/errors.js';
-import { FakeHub, REVISION } from './fake-hub.js';
-import { tinyExport } from './tiny-repo.js';
+import { downloadFile, PARTIAL_SUFFIX } from '../../../src/download/transfer/download-file.js';
+import { downloadModel } from '../../../src/download/download-model.js';
+import type { HubFile } from '../../../src/download/hub/file.js';
+import { listRepoFiles } from '../../../src/download/hub/list-files.js';
+import { ErrorCode, isDiffEditError, type DiffEditError } from '../../../src/errors.js';
+import { FakeHub, REVISION } from '../fake-hub.js';
+import { tinyExport } from '../tiny-repo.js';
 
 const REPO = 'tiny/sd-onnx';
 const WEIGHTS = 'unet/weights.pb';

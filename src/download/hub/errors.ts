@@ -2,8 +2,8 @@
  * Turns HTTP statuses, network and file-system failures into {@link DiffEditError}s whose message a user can act
  * on (no stack traces), and says which of them are worth retrying.
  */
-import { DiffEditError, ErrorCode, isDiffEditError } from '../errors.js';
-import { modelPageUrl, type RepoRef } from './hub-url.js';
+import { DiffEditError, ErrorCode, isDiffEditError } from '../../errors.js';
+import { modelPageUrl, type RepoRef } from './url.js';
 
 /** Why a download failed, in `details.reason`. */
 export type DownloadFailure = 'unauthorized' | 'not-found' | 'http' | 'network' | 'disk-full' | 'file-system' | 'bad-listing' | 'not-onnx';

@@ -1,7 +1,7 @@
 /**
  * The Hugging Face hub's URLs: the file-tree API and the `resolve` download route.
  */
-import { DiffEditError, ErrorCode } from '../errors.js';
+import { DiffEditError, ErrorCode } from '../../errors.js';
 
 /** The public hub; `HF_ENDPOINT` or `--endpoint` point elsewhere (a mirror, a test server). */
 export const DEFAULT_ENDPOINT = 'https://huggingface.co';

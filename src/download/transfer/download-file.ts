@@ -6,13 +6,13 @@
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Dispatcher } from 'undici';
-import { DiffEditError, ErrorCode, isDiffEditError } from '../errors.js';
-import { abortedError, fileSystemError, httpStatusError, incompleteTransfer, isNetworkError, networkError } from './hub-errors.js';
+import { DiffEditError, ErrorCode, isDiffEditError } from '../../errors.js';
+import { abortedError, fileSystemError, httpStatusError, incompleteTransfer, isNetworkError, networkError } from '../hub/errors.js';
 import { createContentHash, fileMatches, hashFileInto } from './hash.js';
-import { checksumOf, type Checksum, type HubFile } from './hub-file.js';
-import { normaliseEndpoint, resolveUrl, type RepoRef } from './hub-url.js';
-import { headerValue } from '../util/headers.js';
-import { discard, hubGet, type HubResponse } from './http.js';
+import { checksumOf, type Checksum, type HubFile } from '../hub/file.js';
+import { normaliseEndpoint, resolveUrl, type RepoRef } from '../hub/url.js';
+import { headerValue } from '../../util/headers.js';
+import { discard, hubGet, type HubResponse } from '../hub/http.js';
 import { withRetries, type RetryOptions } from './retry.js';
 import { writeBody } from './write-body.js';
 

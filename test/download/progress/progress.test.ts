@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { PlainProgress } from '../../src/download/plain-progress.js';
-import { summaryText } from '../../src/download/summary-text.js';
-import { TtyProgress } from '../../src/download/tty-progress.js';
+import { PlainProgress } from '../../../src/download/progress/plain-progress.js';
+import { summaryText } from '../../../src/download/progress/summary-text.js';
+import { TtyProgress } from '../../../src/download/progress/tty-progress.js';
 
 const MIB = 1024 * 1024;
 
