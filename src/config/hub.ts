@@ -47,7 +47,7 @@ export function readHubConfig(env: EnvReader): HubConfig {
     inpaintPreset: env.oneOf('MODELS_INPAINT_PRESET', presetNames('inpainting'), HUB_DEFAULTS.MODELS_INPAINT_PRESET),
     minRate: {
       bytesPerSecond: env.number('MODELS_MIN_RATE_BYTES_PER_S', HUB_DEFAULTS.MODELS_MIN_RATE_BYTES_PER_S, { min: 0, max: 1e12, integer: true }),
-      windowMs: env.number('MODELS_MIN_RATE_WINDOW_S', HUB_DEFAULTS.MODELS_MIN_RATE_WINDOW_S, { min: 1, max: 86_400 }) * 1000,
+      windowMs: env.number('MODELS_MIN_RATE_WINDOW_S', HUB_DEFAULTS.MODELS_MIN_RATE_WINDOW_S, { min: 0.1, max: 86_400 }) * 1000,
     },
     modelDir: env.string('MODEL_DIR'),
     inpaintModelDir: env.string('INPAINT_MODEL_DIR'),

@@ -6,15 +6,18 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { readHubConfig } from '../../src/config/hub.js';
+import { EnvReader } from '../../src/config/env.js';
 import { downloadModel } from '../../src/download/download-model.js';
 import { componentsFor, findPreset, MODEL_PRESETS, withPresetHint, type ModelPreset, type PresetLayout } from '../../src/download/presets.js';
 import { STATE_FILE } from '../../src/download/transfer/download-state.js';
 import { DiffEditEngine } from '../../src/engine/engine.js';
-import { ErrorCode, isDiffEditError, type DiffEditError } from '../../src/errors.js';
+import { ErrorCode, type DiffEditError } from '../../src/errors.js';
 import { silentLogger } from '../../src/logger.js';
 import { unetExternalDataFile, type TinyModelOptions } from '../../tools/tiny-models/generate.js';
 import { FakeHub } from './fake-hub.js';
 import { readTree, tinyExport, withUnneeded } from './tiny-repo.js';
+import { errorCode, rejection } from '../engine/image/fixtures.js';
 
 /** What each layout's exporter writes besides the file names (see test/engine/models/variants.test.ts). */
 const EXPORTER: Record<PresetLayout, TinyModelOptions> = {
@@ -63,15 +66,6 @@ async function freshOut(): Promise<string> {
   return dir;
 }
 
-async function failure(promise: Promise<unknown>): Promise<DiffEditError> {
-  const error: unknown = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!isDiffEditError(error)) throw new Error(`expected a DiffEditError, got ${String(error)}`);
-  return error;
-}
-
 describe('model presets', () => {
   it.each(PRESETS)('%s: its layout downloads and the engine loads it with the right contract', async (name, preset) => {
     const outDir = await freshOut();
@@ -118,8 +112,8 @@ describe('model presets', () => {
 
   it('a missing repository or revision names the presets for the same use, leaving out the one that failed', async () => {
     const sd15 = MODEL_PRESETS.sd15;
-    const noRepo = await failure(downloadModel({ endpoint: hub.endpoint, repo: 'nobody/nothing', revision: 'onnx', outDir: await freshOut() }));
-    const noBranch = await failure(downloadModel({ endpoint: hub.endpoint, repo: sd15.repo, revision: 'gone', outDir: await freshOut() }));
+    const noRepo = await rejection(downloadModel({ endpoint: hub.endpoint, repo: 'nobody/nothing', revision: 'onnx', outDir: await freshOut() }));
+    const noBranch = await rejection(downloadModel({ endpoint: hub.endpoint, repo: sd15.repo, revision: 'gone', outDir: await freshOut() }));
 
     const repoHint = withPresetHint(noRepo, 'standard', { repo: 'nobody/nothing', revision: 'onnx' }) as DiffEditError;
     expect(repoHint.message).toContain('nobody/nothing');
@@ -136,7 +130,7 @@ describe('model presets', () => {
 
   it('other failures keep their message', async () => {
     hub.behaviour.status = 401;
-    const refused = await failure(downloadModel({ endpoint: hub.endpoint, repo: 'nobody/nothing', revision: 'onnx', outDir: await freshOut() }));
+    const refused = await rejection(downloadModel({ endpoint: hub.endpoint, repo: 'nobody/nothing', revision: 'onnx', outDir: await freshOut() }));
     expect(withPresetHint(refused, 'standard', { repo: 'nobody/nothing', revision: 'onnx' })).toBe(refused);
   });
 
@@ -144,13 +138,16 @@ describe('model presets', () => {
     expect(() => findPreset('sd99', 'standard', '--preset')).toThrow('--preset "sd99" is not a preset; use one of sd15, sd15-community.');
     expect(() => findPreset('sd15-inpainting', 'standard', '--preset')).toThrow(/is an inpainting preset; use one of sd15, sd15-community/);
     expect(() => findPreset('sd15', 'inpainting', '--inpaint-preset')).toThrow(/is a standard preset; use one of sd15-inpainting/);
-    const error = ((): unknown => {
-      try {
-        return findPreset('sd99', 'standard', '--preset');
-      } catch (e) {
-        return e;
-      }
-    })();
-    expect(isDiffEditError(error, ErrorCode.InvalidOption)).toBe(true);
+    expect(errorCode(() => findPreset('sd99', 'standard', '--preset'))).toBe(ErrorCode.InvalidOption);
+  });
+
+  it('MODELS_PRESET takes a standard preset and MODELS_INPAINT_PRESET an inpainting one', () => {
+    const good = new EnvReader({ MODELS_PRESET: 'sd15-community', MODELS_INPAINT_PRESET: 'sd15-inpainting', MODELS_MIN_RATE_WINDOW_S: '0.5' });
+    expect(readHubConfig(good)).toMatchObject({ preset: 'sd15-community', inpaintPreset: 'sd15-inpainting', minRate: { windowMs: 500 } });
+    expect(good.problems).toEqual([]);
+
+    const swapped = new EnvReader({ MODELS_PRESET: 'sd15-inpainting', MODELS_INPAINT_PRESET: 'sd15' });
+    readHubConfig(swapped);
+    expect(swapped.problems.map((p) => p.variable)).toEqual(['MODELS_PRESET', 'MODELS_INPAINT_PRESET']);
   });
 });
