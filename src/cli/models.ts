@@ -123,7 +123,7 @@ async function main(signal: AbortSignal): Promise<number> {
       logger,
       signal,
     }).catch((error: unknown) => {
-      // A repository or revision that is not there: name the presets that are.
+      // A repository or revision that is not there (or holds no ONNX export): name the presets that are.
       throw withPresetHint(error, job.role, job);
     });
     process.stdout.write(`${summaryText(summary)}\n`);

@@ -84,11 +84,14 @@ export function presetLines(role: PresetRole): string[] {
 }
 
 /**
- * `error` with the other presets of `role` named, when it says that `repo@revision` does not exist on the hub
- * (a missing repository or revision, not a missing file); any other error unchanged.
+ * `error` with the other presets of `role` named, when it says that `repo@revision` is no source: it does not
+ * exist on the hub (a missing repository or revision, not a missing file) or holds no ONNX export; any other
+ * error unchanged.
  */
 export function withPresetHint(error: unknown, role: PresetRole, source: { readonly repo: string; readonly revision: string }): unknown {
-  if (!isDiffEditError(error) || error.details['reason'] !== 'not-found' || error.details['file'] !== undefined) return error;
+  if (!isDiffEditError(error)) return error;
+  const reason = error.details['reason'];
+  if (!((reason === 'not-found' && error.details['file'] === undefined) || reason === 'not-onnx')) return error;
   const others = presetNames(role).filter((name) => {
     const p = MODEL_PRESETS[name];
     return p.repo !== source.repo || p.revision !== source.revision;

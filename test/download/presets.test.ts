@@ -128,6 +128,14 @@ describe('model presets', () => {
     expect(inpaintHint.message).toContain(`--inpaint-preset sd15-inpainting (${MODEL_PRESETS['sd15-inpainting'].repo}@onnx)`);
   });
 
+  it('a revision without an ONNX export names them too', async () => {
+    hub.commit('tiny/pytorch-only', new Map([['unet/diffusion_pytorch_model.safetensors', Buffer.from('weights')]]), 'main');
+    const notOnnx = await rejection(downloadModel({ endpoint: hub.endpoint, repo: 'tiny/pytorch-only', revision: 'main', outDir: await freshOut() }));
+
+    const hint = withPresetHint(notOnnx, 'standard', { repo: 'tiny/pytorch-only', revision: 'main' }) as DiffEditError;
+    expect(hint.message).toMatch(/is not a Stable Diffusion ONNX export: .* Known sources: --preset sd15 \(/);
+  });
+
   it('other failures keep their message', async () => {
     hub.behaviour.status = 401;
     const refused = await rejection(downloadModel({ endpoint: hub.endpoint, repo: 'nobody/nothing', revision: 'onnx', outDir: await freshOut() }));
