@@ -9,6 +9,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { engineOptionsFrom, readEngineConfig } from '../config/engine.js';
 import { EnvReader } from '../config/env.js';
+import type { InversionConditioning } from '../engine/diffedit/edit.js';
 import { DiffEditEngine } from '../engine/engine.js';
 import { PHOTO_EXTENSION } from '../engine/image/index.js';
 import { describeFailure } from './failure.js';
@@ -17,7 +18,7 @@ import { definedOnly } from '../util/objects.js';
 
 const USAGE = `Usage: npm run diffedit -- --image IN --ref TEXT --query TEXT [--seed N] [--steps N] [--strength R]
        [--guidance G] [--eta E] [--draws N] [--mask-only] [--out panel.png] [--models DIR]
-       [--threshold clamp|zscore] [--dilate N] [--decoder ddim|inpaint] [--no-composite]
+       [--threshold clamp|zscore] [--dilate N] [--decoder ddim|inpaint] [--inversion uncond|ref] [--no-composite]
 Writes the panel to --out and the full-size photo beside it (panel-photo.jpg; mask-only: mask-full.png).`;
 
 async function main(): Promise<number> {
@@ -35,6 +36,7 @@ async function main(): Promise<number> {
       threshold: { type: 'string' },
       dilate: { type: 'string' },
       decoder: { type: 'string' },
+      inversion: { type: 'string' },
       'mask-only': { type: 'boolean', default: false },
       'no-composite': { type: 'boolean', default: false },
       out: { type: 'string' },
@@ -77,6 +79,8 @@ async function main(): Promise<number> {
           dilate: num(values.dilate),
           thresholding: threshold,
           decoder: values.decoder === 'inpaint' ? ('inpaint' as const) : values.decoder === undefined ? undefined : ('ddim' as const),
+          // Checked by the engine, which names the accepted values.
+          inversion: values.inversion as InversionConditioning | undefined,
         }),
       },
       {
