@@ -82,7 +82,12 @@ const NUMBER_FIELDS = [
     description: 'The same seed gives the same result',
     placeholder: 'random (default)',
   },
-] as const satisfies readonly { name: keyof typeof PARAMETER_RANGES & keyof EditParameters; label: string; description: string; placeholder: string }[];
+] as const satisfies readonly {
+  name: keyof typeof PARAMETER_RANGES & keyof EditParameters;
+  label: string;
+  description: string;
+  placeholder: string;
+}[];
 
 /** Room for any accepted value as typed ("4294967295", "0.123456"), not for essays. */
 const NUMBER_MAX_CHARS = 16;

@@ -52,7 +52,9 @@ async function openMenu(message: ReturnType<FakeDiscord['postUserMessage']>): Pr
 
 /** Requests a token's interaction caused, as "METHOD type" (the callback's type), in order. */
 function trail(token: string): string[] {
-  return fake.requests.filter(forToken(token)).map((r) => `${r.method}${r.path.endsWith('/callback') ? ` ${String((r.json as { type?: number }).type)}` : ''}`);
+  return fake.requests
+    .filter(forToken(token))
+    .map((r) => `${r.method}${r.path.endsWith('/callback') ? ` ${String((r.json as { type?: number }).type)}` : ''}`);
 }
 
 async function settle(): Promise<void> {
@@ -84,7 +86,13 @@ describe('"DiffEdit this image" on a message with a picture', () => {
       ['guidance', false],
       ['seed', false],
     ]);
-    expect(inputs.map((i) => i.placeholder)).toEqual(['a bowl of strawberries', 'a bowl of grapes', '0.8 (default)', '7.5 (default)', 'random (default)']);
+    expect(inputs.map((i) => i.placeholder)).toEqual([
+      'a bowl of strawberries',
+      'a bowl of grapes',
+      '0.8 (default)',
+      '7.5 (default)',
+      'random (default)',
+    ]);
     expect(inputs.slice(0, 2).map((i) => i.max_length)).toEqual([500, 500]);
   });
 

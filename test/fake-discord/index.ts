@@ -717,7 +717,8 @@ export class FakeDiscord {
 
   private register(
     base: InteractionBase,
-    what: Pick<InteractionRecord, 'kind' | 'name' | 'messageType'> & Partial<Pick<InteractionRecord, 'componentMessageId' | 'targetMessageId' | 'triggeredBy'>>,
+    what: Pick<InteractionRecord, 'kind' | 'name' | 'messageType'> &
+      Partial<Pick<InteractionRecord, 'componentMessageId' | 'targetMessageId' | 'triggeredBy'>>,
   ): void {
     const record: InteractionRecord = {
       id: base.id,

@@ -105,7 +105,7 @@ function assignIds(modal: RecordedModal): void {
     if (component.component !== undefined) visit(component.component as typeof component);
     if (Array.isArray(component.components)) for (const child of component.components) visit(child as typeof component);
   };
-  for (const component of modal.components) visit(component as Parameters<typeof visit>[0]);
+  for (const component of modal.components) visit(component);
 }
 
 /** The text inputs of a modal, in order. */

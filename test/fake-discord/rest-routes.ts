@@ -276,8 +276,16 @@ function normalizeCommand(ctx: RestContext, scope: string, raw: unknown): Record
   if (typeof command['name'] !== 'string' || !namePattern.test(command['name'])) {
     throw Errors.invalidForm({ name: { _errors: [{ code: 'APPLICATION_COMMAND_INVALID_NAME', message: 'Command name is invalid' }] } });
   }
-  if (type !== 1 && ((typeof command['description'] === 'string' && command['description'] !== '') || (Array.isArray(command['options']) && command['options'].length > 0))) {
-    throw Errors.invalidForm({ description: { _errors: [{ code: 'APPLICATION_COMMAND_CONTEXT_MENU_FIELDS', message: 'Context menu commands cannot have description or options' }] } });
+  if (
+    type !== 1 &&
+    ((typeof command['description'] === 'string' && command['description'] !== '') ||
+      (Array.isArray(command['options']) && command['options'].length > 0))
+  ) {
+    throw Errors.invalidForm({
+      description: {
+        _errors: [{ code: 'APPLICATION_COMMAND_CONTEXT_MENU_FIELDS', message: 'Context menu commands cannot have description or options' }],
+      },
+    });
   }
   return {
     type: 1,

@@ -3,7 +3,14 @@
  * /diffedit. Both refuse privately before anything public exists: the menu when the message holds no picture the
  * bot could edit, the submission on a bad field, a message deleted meanwhile, or a channel the bot cannot read.
  */
-import { DiscordAPIError, type Attachment, type Client, type Message, type MessageContextMenuCommandInteraction, type ModalSubmitInteraction } from 'discord.js';
+import {
+  DiscordAPIError,
+  type Attachment,
+  type Client,
+  type Message,
+  type MessageContextMenuCommandInteraction,
+  type ModalSubmitInteraction,
+} from 'discord.js';
 import {
   DIFFEDIT_THIS_IMAGE_COMMAND,
   findPicture,
@@ -24,7 +31,10 @@ const GONE_CODES = new Set([10003, 10008]);
 const NO_ACCESS_CODES = new Set([50001, 50013]);
 
 /** The menu: finds the picture and asks for the prompts; throws what the user should be told privately. */
-export async function handlePictureMenu(interaction: MessageContextMenuCommandInteraction, deps: Pick<CommandDeps, 'attachmentLimits'>): Promise<void> {
+export async function handlePictureMenu(
+  interaction: MessageContextMenuCommandInteraction,
+  deps: Pick<CommandDeps, 'attachmentLimits'>,
+): Promise<void> {
   const message = interaction.targetMessage;
   const picture = findPicture(message);
   if (picture === undefined) {
