@@ -62,6 +62,17 @@ export function findPicture(message: Pick<Message, 'attachments'>): Attachment |
   return message.attachments.find((attachment) => isAcceptedImage({ contentType: attachment.contentType, filename: attachment.name }));
 }
 
+/** The two prompts, required; their placeholders are examples. */
+const PROMPT_FIELDS = [
+  {
+    name: OPTION.ref,
+    label: 'ref: what the picture shows now',
+    description: 'Describe the part to change as it looks now',
+    placeholder: 'a bowl of strawberries',
+  },
+  { name: OPTION.query, label: 'query: what it should show', description: 'The same description, changed', placeholder: 'a bowl of grapes' },
+] as const;
+
 /** The optional numeric fields: the defaults a user would otherwise not see are their placeholders. */
 const NUMBER_FIELDS = [
   {
@@ -94,37 +105,31 @@ const NUMBER_MAX_CHARS = 16;
 
 /** The modal that asks for the prompts: two required fields, three optional ones (Discord allows five). */
 export function pictureModal(location: PictureLocation): ModalBuilder {
-  const prompt = (name: string, label: string, description: string, placeholder: string) =>
-    new LabelBuilder()
-      .setLabel(label)
-      .setDescription(description)
-      .setTextInputComponent(
-        new TextInputBuilder()
-          .setCustomId(name)
-          .setStyle(TextInputStyle.Short)
-          .setRequired(true)
-          .setMaxLength(MAX_PROMPT_CHARS)
-          .setPlaceholder(placeholder),
-      );
   return new ModalBuilder()
     .setCustomId(pictureModalId(location))
     .setTitle(DIFFEDIT_THIS_IMAGE_COMMAND)
     .addLabelComponents(
-      prompt(OPTION.ref, 'ref: what the picture shows now', 'Describe the part to change as it looks now', 'a bowl of strawberries'),
-      prompt(OPTION.query, 'query: what it should show', 'The same description, changed', 'a bowl of grapes'),
-      ...NUMBER_FIELDS.map((field) =>
-        new LabelBuilder()
-          .setLabel(field.label)
-          .setDescription(field.description)
-          .setTextInputComponent(
-            new TextInputBuilder()
-              .setCustomId(field.name)
-              .setStyle(TextInputStyle.Short)
-              .setRequired(false)
-              .setMaxLength(NUMBER_MAX_CHARS)
-              .setPlaceholder(field.placeholder),
-          ),
-      ),
+      ...PROMPT_FIELDS.map((field) => textField(field, true, MAX_PROMPT_CHARS)),
+      ...NUMBER_FIELDS.map((field) => textField(field, false, NUMBER_MAX_CHARS)),
+    );
+}
+
+/** One labelled one-line text input. */
+function textField(
+  field: { name: string; label: string; description: string; placeholder: string },
+  required: boolean,
+  maxLength: number,
+): LabelBuilder {
+  return new LabelBuilder()
+    .setLabel(field.label)
+    .setDescription(field.description)
+    .setTextInputComponent(
+      new TextInputBuilder()
+        .setCustomId(field.name)
+        .setStyle(TextInputStyle.Short)
+        .setRequired(required)
+        .setMaxLength(maxLength)
+        .setPlaceholder(field.placeholder),
     );
 }
 
