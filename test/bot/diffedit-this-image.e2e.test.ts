@@ -137,6 +137,20 @@ describe('refusals are private and come before anything public', () => {
     expect(trail(menu.token)).toEqual(['POST 4']);
   });
 
+  it('a channel the bot may not read: a private error instead of a modal', async () => {
+    const message = postPicture();
+    fake.setChannelAccess(message.channel_id, 'no-access');
+    try {
+      const menu = await openMenu(message);
+      expect(menu.callback.json).toMatchObject({ type: 4, data: { flags: 64 } });
+      expect(contentOf(menu.callback)).toMatch(/cannot read the messages of this channel/);
+      await settle();
+      expect(trail(menu.token)).toEqual(['POST 4']);
+    } finally {
+      fake.setChannelAccess(message.channel_id, 'full');
+    }
+  });
+
   it('a message deleted while the modal was open: a private error, nothing public', async () => {
     const message = postPicture();
     const menu = await openMenu(message);
@@ -148,7 +162,7 @@ describe('refusals are private and come before anything public', () => {
     expect(trail(submit.token)).toEqual(['POST 4']);
   });
 
-  it('a channel the bot can no longer read: a private error, nothing public', async () => {
+  it('a channel the bot can no longer read once the modal was open: a private error, nothing public', async () => {
     const message = postPicture();
     const menu = await openMenu(message);
     fake.setChannelAccess(message.channel_id, 'no-access');

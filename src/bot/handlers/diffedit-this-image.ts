@@ -1,10 +1,12 @@
 /**
  * "DiffEdit this image": the message menu answers with a modal, the modal's submission starts the same job as
  * /diffedit. Both refuse privately before anything public exists: the menu when the message holds no picture the
- * bot could edit, the submission on a bad field, a message deleted meanwhile, or a channel the bot cannot read.
+ * bot could edit or the bot may not read the channel, the submission on a bad field, a message deleted meanwhile,
+ * or a channel the bot can no longer read.
  */
 import {
   DiscordAPIError,
+  PermissionFlagsBits,
   type Attachment,
   type Client,
   type Message,
@@ -35,6 +37,16 @@ export async function handlePictureMenu(
   interaction: MessageContextMenuCommandInteraction,
   deps: Pick<CommandDeps, 'attachmentLimits'>,
 ): Promise<void> {
+  // The submission fetches the message again with the bot token: where the bot may not read it, the form could only fail.
+  if (!interaction.appPermissions.has([PermissionFlagsBits.ViewChannel, PermissionFlagsBits.ReadMessageHistory])) {
+    throw new DiffEditError(
+      ErrorCode.NotAllowed,
+      'I cannot read the messages of this channel, so I cannot fetch that picture. Ask a moderator to let me see it.',
+      {
+        channel: interaction.channelId,
+      },
+    );
+  }
   const message = interaction.targetMessage;
   const picture = findPicture(message);
   if (picture === undefined) {
