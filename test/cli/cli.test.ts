@@ -143,7 +143,7 @@ describe('npm run deploy-commands', () => {
   it.each([
     ['globally', {}, 'global', /globally/],
     ['in one guild with GUILD_ID', { GUILD_ID: '200000000000000001' }, '200000000000000001', /in guild 200000000000000001/],
-  ])('registers /diffedit and /mask %s', async (_name, extra, scope, message) => {
+  ])('registers /diffedit, /mask and the "DiffEdit this image" message menu %s', async (_name, extra, scope, message) => {
     const { FakeDiscord } = await import('../fake-discord/index.js');
     const fake = await FakeDiscord.start();
     try {
@@ -151,7 +151,12 @@ describe('npm run deploy-commands', () => {
       expect(r.stderr).toBe('');
       expect(r.stdout).toMatch(message);
       const commands = fake.registeredCommands(scope);
-      expect(commands.map((c) => c['name'])).toEqual(['diffedit', 'mask']);
+      expect(commands.map((c) => [c['name'], c['type']])).toEqual([
+        ['diffedit', 1],
+        ['mask', 1],
+        ['DiffEdit this image', 3],
+      ]);
+      expect(r.stdout).toMatch(/Registered \/diffedit, \/mask, "DiffEdit this image" \(message menu\)/);
       const diffedit = commands[0] as { options: { name: string; type: number; required?: boolean }[] };
       expect(diffedit.options.map((o) => o.name)).toEqual(['image', 'ref', 'query', 'seed', 'steps', 'strength', 'guidance', 'composite']);
       expect(diffedit.options.filter((o) => o.required).map((o) => o.name)).toEqual(['image', 'ref', 'query']);
