@@ -1,4 +1,4 @@
-/** `/diffedit image ref query [seed] [steps] [strength] [guidance]`: the full three-panel edit. */
+/** `/diffedit image ref query [seed] [steps] [strength] [guidance] [composite]`: the full three-panel edit. */
 import { SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import { PARAMETER_RANGES } from '../src/engine/parameters.js';
 import { definedOnly } from '../src/util/objects.js';
@@ -33,6 +33,9 @@ const definition = addSeed(
       .setDescription('How closely to follow the query, 0-30 (default 7.5)')
       .setMinValue(PARAMETER_RANGES.guidance.min)
       .setMaxValue(PARAMETER_RANGES.guidance.max),
+  )
+  .addBooleanOption((o) =>
+    o.setName(OPTION.composite).setDescription('Keep the photo as is outside the edit (default true); false: the whole re-drawn frame'),
   );
 
 function read(interaction: ChatInputCommandInteraction): CommandRequest {
@@ -45,6 +48,7 @@ function read(interaction: ChatInputCommandInteraction): CommandRequest {
       steps: options.integer(OPTION.steps),
       strength: options.decimal(OPTION.strength),
       guidance: options.decimal(OPTION.guidance),
+      composite: options.boolean(OPTION.composite),
     }),
   };
 }

@@ -24,6 +24,7 @@ export const OPTION = {
   steps: 'steps',
   strength: 'strength',
   guidance: 'guidance',
+  composite: 'composite',
 } as const;
 
 type Builder = SlashCommandBuilder | SlashCommandOptionsOnlyBuilder;
@@ -31,7 +32,7 @@ type Builder = SlashCommandBuilder | SlashCommandOptionsOnlyBuilder;
 /** The picture and the two prompts every command takes. */
 export function addImageAndPrompts<T extends Builder>(builder: T): T {
   builder
-    .addAttachmentOption((o) => o.setName(OPTION.image).setDescription('The photo to edit (JPEG, PNG or WebP)').setRequired(true))
+    .addAttachmentOption((o) => o.setName(OPTION.image).setDescription('The photo to edit (JPEG, PNG, WebP or GIF)').setRequired(true))
     .addStringOption((o) =>
       o
         .setName(OPTION.ref)
@@ -100,6 +101,14 @@ export class OptionReader {
   /** An optional whole number. */
   integer(name: string): number | undefined {
     return this.number(name, ApplicationCommandOptionType.Integer);
+  }
+
+  /** An optional true/false. */
+  boolean(name: string): boolean | undefined {
+    const value = this.option(name, ApplicationCommandOptionType.Boolean, false)?.value;
+    if (value === undefined) return undefined;
+    if (typeof value !== 'boolean') throw this.stale(name, 'is not true or false');
+    return value;
   }
 
   /** An optional number. */

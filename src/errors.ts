@@ -5,8 +5,10 @@
 export const ErrorCode = {
   /** The uploaded bytes are empty. */
   EmptyImage: 'EmptyImage',
-  /** The bytes are not a JPEG, PNG or WebP picture. */
+  /** The bytes are not a JPEG, PNG, WebP or GIF picture. */
   UnsupportedImage: 'UnsupportedImage',
+  /** The picture's proportions cannot be mapped to the model (beyond 4:1, or a side under 64 px at model size). */
+  UnsupportedShape: 'UnsupportedShape',
   /** The picture's declared dimensions or byte size exceed the configured limits. */
   ImageTooLarge: 'ImageTooLarge',
   /** A prompt is empty or only whitespace. */

@@ -3,6 +3,7 @@
  * deadline, hard byte cap while streaming). Every refusal is a {@link DiffEditError} whose message users can read.
  */
 import { request } from 'undici';
+import { assertAspect } from '../engine/image/dimensions.js';
 import { DiffEditError, ErrorCode } from '../errors.js';
 import { megapixels } from '../util/format.js';
 import { headerValue } from '../util/headers.js';
@@ -39,7 +40,7 @@ export interface AttachmentLimits {
 export const DEFAULT_ATTACHMENT_HOSTS: readonly string[] = ['cdn.discordapp.com', 'media.discordapp.net'];
 
 /** The picture types the engine decodes. */
-export const ACCEPTED_CONTENT_TYPES: readonly string[] = ['image/jpeg', 'image/png', 'image/webp'];
+export const ACCEPTED_CONTENT_TYPES: readonly string[] = ['image/jpeg', 'image/png', 'image/webp', 'image/gif'];
 
 /** Default {@link AttachmentLimits.maxBytes}: 10 MiB. */
 export const DEFAULT_MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024;
@@ -50,7 +51,7 @@ export const DEFAULT_DOWNLOAD_TIMEOUT_MS = 30_000;
 /** Redirects followed (each one re-checked against the allowlist) before giving up. */
 export const MAX_REDIRECTS = 3;
 
-const ACCEPTED_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.webp'];
+const ACCEPTED_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.webp', '.gif'];
 
 /** Plain http is only tolerated for these, and only when listed in allowedHosts: the tests' local server. */
 const LOOPBACK_HOSTS: readonly string[] = ['127.0.0.1', '::1', 'localhost'];
@@ -78,6 +79,7 @@ export function checkAttachment(info: AttachmentInfo, limits: AttachmentLimits, 
   }
 
   const { width, height } = info;
+  if (typeof width === 'number' && typeof height === 'number' && width > 0 && height > 0) assertAspect(width, height);
   if (typeof width === 'number' && typeof height === 'number' && width * height > limits.maxPixels) {
     throw new DiffEditError(
       ErrorCode.AttachmentTooLarge,
@@ -211,11 +213,15 @@ export function isAcceptedImage(info: Pick<AttachmentInfo, 'contentType' | 'file
 /** Refuses what {@link isAcceptedImage} does not accept. */
 function checkContentType(info: AttachmentInfo): void {
   if (!isAcceptedImage(info)) {
-    throw new DiffEditError(ErrorCode.AttachmentNotImage, 'That file is not a picture the bot can edit: upload a JPEG, PNG or WebP image.', {
-      contentType: info.contentType ?? null,
-      filename: info.filename,
-      accepted: ACCEPTED_CONTENT_TYPES,
-    });
+    throw new DiffEditError(
+      ErrorCode.AttachmentNotImage,
+      'That file is not a picture the bot can edit: upload a JPEG, PNG or WebP image (or a GIF).',
+      {
+        contentType: info.contentType ?? null,
+        filename: info.filename,
+        accepted: ACCEPTED_CONTENT_TYPES,
+      },
+    );
   }
 }
 

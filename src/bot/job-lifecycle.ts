@@ -11,6 +11,7 @@
 import { ActionRowBuilder, ButtonBuilder, ButtonStyle, type RepliableInteraction } from 'discord.js';
 import type PQueue from 'p-queue';
 import type { EditRequest } from '../engine/engine.js';
+import { PHOTO_EXTENSION } from '../engine/image/index.js';
 import type { Logger } from '../logger.js';
 import type { ImageSource, JobPlan } from './admission.js';
 import { downloadAttachment } from './attachments.js';
@@ -133,9 +134,18 @@ function resultMessage(plan: JobPlan, result: EditOutput, stored: StoredJob | un
       coverage: result.coverage,
       warnings,
     }),
-    files: [{ data: result.png, name: plan.kind === 'mask' ? 'mask.png' : 'diffedit.png' }],
+    files: resultFiles(plan.kind, result),
     components: stored === undefined ? [] : [resultButtons(plan.kind, stored.id)],
   };
+}
+
+/** The panel to look at, then the full-size photo (or, under /mask, the mask) to download. */
+function resultFiles(kind: 'diffedit' | 'mask', result: EditOutput): ResultMessage['files'] {
+  const panel = { data: result.png, name: kind === 'mask' ? 'mask.png' : 'diffedit.png' };
+  const { photo } = result;
+  if (photo === undefined) return [panel];
+  const name = kind === 'mask' ? 'mask-full.png' : `edited.${PHOTO_EXTENSION[photo.format]}`;
+  return [panel, { data: photo.data, name }];
 }
 
 /** The buttons under a result: Reroll and Delete, plus "Edit with this mask" under a mask. */

@@ -1,21 +1,25 @@
 /**
  * `npm run diffedit -- --image in.jpg --ref "..." --query "..." [options]`: one edit from the command line.
- * Writes the PNG and prints one JSON line (seed, provider, per-phase ms, UNet evaluations, mask coverage).
+ * Writes the panel PNG and the full-size photo beside it, and prints one JSON line (where they are, seed, provider,
+ * per-phase ms, UNet evaluations, mask coverage).
  */
 import 'dotenv/config';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { engineOptionsFrom, readEngineConfig } from '../config/engine.js';
 import { EnvReader } from '../config/env.js';
 import type { InversionConditioning } from '../engine/diffedit/edit.js';
 import { DiffEditEngine } from '../engine/engine.js';
+import { PHOTO_EXTENSION } from '../engine/image/index.js';
 import { describeFailure } from './failure.js';
 import { createLogger } from '../logger.js';
 import { definedOnly } from '../util/objects.js';
 
 const USAGE = `Usage: npm run diffedit -- --image IN --ref TEXT --query TEXT [--seed N] [--steps N] [--strength R]
        [--guidance G] [--eta E] [--draws N] [--mask-only] [--out panel.png] [--models DIR]
-       [--threshold clamp|zscore] [--dilate N] [--decoder ddim|inpaint] [--inversion uncond|ref]`;
+       [--threshold clamp|zscore] [--dilate N] [--decoder ddim|inpaint] [--inversion uncond|ref] [--no-composite]
+Writes the panel to --out and the full-size photo beside it (panel-photo.jpg; mask-only: mask-full.png).`;
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -34,6 +38,7 @@ async function main(): Promise<number> {
       decoder: { type: 'string' },
       inversion: { type: 'string' },
       'mask-only': { type: 'boolean', default: false },
+      'no-composite': { type: 'boolean', default: false },
       out: { type: 'string' },
       models: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -44,8 +49,10 @@ async function main(): Promise<number> {
     process.stderr.write(`${USAGE}\n`);
     return values.help ? 0 : 2;
   }
-  // Read the picture first: a wrong path should not wait for the models to load.
+  // Read the picture and make the output folder first: neither should wait for the models, nor fail after the edit.
   const image = await readFile(values.image);
+  const out = values.out ?? (values['mask-only'] ? 'mask.png' : 'panel.png');
+  await mkdir(path.dirname(path.resolve(out)), { recursive: true });
   const env = new EnvReader({ ...process.env, ...(values.models !== undefined ? { MODEL_DIR: values.models } : {}) });
   const config = readEngineConfig(env);
   env.assertValid();
@@ -61,6 +68,7 @@ async function main(): Promise<number> {
         ref: values.ref,
         query: values.query,
         maskOnly: values['mask-only'],
+        ...(values['no-composite'] ? { composite: false } : {}),
         ...definedOnly({
           seed: num(values.seed),
           steps: num(values.steps),
@@ -79,11 +87,14 @@ async function main(): Promise<number> {
         onProgress: (p) => logger.debug('progress', { ...p }),
       },
     );
-    const out = values.out ?? (values['mask-only'] ? 'mask.png' : 'panel.png');
     await writeFile(out, result.png);
+    const { photo } = result;
+    const photoFile = photo === undefined ? undefined : photoPath(out, values['mask-only'] ? 'full' : 'photo', PHOTO_EXTENSION[photo.format]);
+    if (photo !== undefined && photoFile !== undefined) await writeFile(photoFile, photo.data);
     process.stdout.write(
       `${JSON.stringify({
         out,
+        ...(photo !== undefined ? { photo: photoFile, photoSize: [photo.width, photo.height] } : {}),
         seed: result.parameters.seed,
         provider: result.provider,
         ms: result.timings,
@@ -97,6 +108,12 @@ async function main(): Promise<number> {
   } finally {
     await engine.close();
   }
+}
+
+/** `panel.png` -> `panel-photo.jpg`: the full-size file beside the panel. */
+function photoPath(panel: string, suffix: string, extension: string): string {
+  const { dir, name } = path.parse(panel);
+  return path.join(dir, `${name}-${suffix}.${extension}`);
 }
 
 main().then(

@@ -4,15 +4,20 @@
  */
 import path from 'node:path';
 import type { EngineOptions } from '../engine/engine.js';
+import { DEFAULT_MAX_OUTPUT_SIDE, DEFAULT_MAX_RESULT_BYTES } from '../engine/image/index.js';
 import type { LogLevel, Logger } from '../logger.js';
 import { GRAPH_OPTIMIZATIONS, PROVIDERS, type GraphOptimization, type ProviderName } from '../engine/models/sessions.js';
 import type { EnvReader } from './env.js';
+
+const MIB = 1024 * 1024;
 
 /** Every engine setting that has a default, by variable name (the single source: .env.example and README agree). */
 export const ENGINE_DEFAULTS = {
   MODEL_DIR: 'models',
   EXECUTION_PROVIDERS: PROVIDERS.join(','),
   MODEL_SIZE: 512,
+  MAX_OUTPUT_SIDE: DEFAULT_MAX_OUTPUT_SIDE,
+  MAX_RESULT_MB: DEFAULT_MAX_RESULT_BYTES / MIB,
   GRAPH_OPTIMIZATION: 'all',
   LOG_LEVEL: 'info',
 } as const satisfies Record<string, string | number>;
@@ -29,6 +34,10 @@ export interface EngineConfig {
   readonly providers: readonly ProviderName[];
   /** Model resolution, the longer side (MODEL_SIZE, default 512, a multiple of 64). */
   readonly size: number;
+  /** The full-size photo's longer side in pixels (MAX_OUTPUT_SIDE, default 2048). */
+  readonly maxOutputSide: number;
+  /** Bytes a result's files may take together, panel and photo (MAX_RESULT_MB, default 10: Discord's upload limit). */
+  readonly maxResultBytes: number;
   /** Most UNet batch items per call (MAX_BATCH; unset: 20 on GPU providers, 2 on the CPU). */
   readonly maxBatch: number | undefined;
   /** onnxruntime graph optimisation level (GRAPH_OPTIMIZATION, default all). */
@@ -51,6 +60,8 @@ export function readEngineConfig(env: EnvReader): EngineConfig {
     inpaintModelDir: inpaint === undefined ? undefined : path.resolve(inpaint),
     providers: env.list('EXECUTION_PROVIDERS', PROVIDERS, PROVIDERS),
     size,
+    maxOutputSide: env.number('MAX_OUTPUT_SIDE', d.MAX_OUTPUT_SIDE, { min: 64, max: 16_384, integer: true }),
+    maxResultBytes: Math.floor(env.number('MAX_RESULT_MB', d.MAX_RESULT_MB, { min: 0.1, max: 500 }) * MIB),
     maxBatch: env.string('MAX_BATCH') === undefined ? undefined : env.number('MAX_BATCH', 20, { min: 1, max: 256, integer: true }),
     graphOptimization: env.oneOf('GRAPH_OPTIMIZATION', GRAPH_OPTIMIZATIONS, d.GRAPH_OPTIMIZATION),
     cpuThreads: threads,
@@ -65,6 +76,8 @@ export function engineOptionsFrom(config: EngineConfig, logger: Logger): EngineO
     inpaintModelDir: config.inpaintModelDir,
     providers: config.providers,
     size: config.size,
+    maxOutputSide: config.maxOutputSide,
+    maxResultBytes: config.maxResultBytes,
     maxBatch: config.maxBatch,
     graphOptimization: config.graphOptimization,
     logger,

@@ -10,12 +10,15 @@ import { decodeWithInpaintUnet, decodeWithMask, invertLatents, type DecodeInputs
 import { row, type LatentShape } from './diffedit/latents.js';
 import { checkpoint, throwIfAborted, type RunControls } from './diffedit/progress.js';
 import {
-  decodeInputImage,
+  DEFAULT_MAX_RESULT_BYTES,
+  decodePicture,
+  fullSizeAttachment,
   imageToTensor,
   renderMaskImage,
   renderPanel,
   tensorToImage,
   upscaleMask,
+  type EncodedPhoto,
   type GrayMask,
   type RgbImage,
 } from './image/index.js';
@@ -33,6 +36,10 @@ export interface EngineOptions extends LoadOptions {
   readonly maxInputPixels?: number;
   /** Largest picture accepted, in bytes. */
   readonly maxInputBytes?: number;
+  /** The full-size photo's longer side is capped at this many pixels (default 2048). */
+  readonly maxOutputSide?: number;
+  /** Bytes a result's files may take together, panel and full-size photo (default 10 MiB, Discord's upload limit). */
+  readonly maxResultBytes?: number;
   /**
    * Most UNet batch items in one call (the mask's draws are chunked to fit). Default: 20 (the whole mask in one
    * call) on GPU providers, 2 on the CPU, where the full SD 1.5 UNet measured the same time per item at batch 1,
@@ -43,7 +50,7 @@ export interface EngineOptions extends LoadOptions {
 
 /** One job. Parameters left out take {@link DEFAULT_PARAMETERS}; the seed a random value. */
 export interface EditRequest extends Partial<EditParameters> {
-  /** JPEG, PNG or WebP bytes. */
+  /** JPEG, PNG, WebP or GIF bytes (of an animation, the first frame is used). */
   readonly image: Uint8Array;
   /** What the picture shows now ("bowl of strawberries"). */
   readonly ref: string;
@@ -62,6 +69,8 @@ export interface PhaseTimings {
   /** Denoising and the VAE decode. */
   readonly decode: number;
   readonly render: number;
+  /** Upscaling, compositing and encoding the full-size photo. */
+  readonly output: number;
   readonly total: number;
 }
 
@@ -83,6 +92,12 @@ export interface EditResult {
   readonly output: RgbImage | undefined;
   /** The PNG to show: three panels, or the mask panel for mask-only jobs. */
   readonly png: Buffer;
+  /**
+   * The full-size attachment, posted beside the panel: the edited photo at the photo's resolution (capped) in the
+   * input's format family, or for mask-only jobs the mask as a grey PNG. Undefined when even a small version would
+   * not fit within the upload limit beside the panel (a warning says so).
+   */
+  readonly photo: EncodedPhoto | undefined;
   readonly timings: PhaseTimings;
   /** UNet batch items evaluated (a batch of 20 counts 20). */
   readonly unetEvaluations: number;
@@ -133,11 +148,14 @@ export class DiffEditEngine {
     const warnings: string[] = [];
     const clock = phaseClock();
 
-    const input = await decodeInputImage(request.image, {
+    const picture = await decodePicture(request.image, {
       size: this.size,
       ...(this.options.maxInputPixels !== undefined ? { maxInputPixels: this.options.maxInputPixels } : {}),
       ...(this.options.maxInputBytes !== undefined ? { maxInputBytes: this.options.maxInputBytes } : {}),
+      ...(this.options.maxOutputSide !== undefined ? { maxOutputSide: this.options.maxOutputSide } : {}),
     });
+    const input = picture.model;
+    if (picture.pages > 1) warnings.push(`The picture is animated (${picture.pages} frames): only its first frame was used.`);
     throwIfAborted(controls.signal);
     // The empty prompt (the unconditional branch, and the 'uncond' inversion's) is only needed past the mask,
     // which cancels it.
@@ -221,8 +239,15 @@ export class DiffEditEngine {
       output === undefined
         ? await renderMaskImage(input, mask, `mask: ${prompts.ref} -> ${prompts.query}`)
         : await renderPanel(input, mask, output, { mask: 'mask', input: prompts.ref, output: prompts.query });
-    checkpoint(controls, { phase: 'render', step: 1, total: 1 });
     const renderMs = clock.lap();
+    const full = await fullSizeAttachment(picture, { data: latentMask, width: shape.width, height: shape.height }, output, {
+      composite: parameters.composite,
+      cell: this.models.vaeScaleFactor,
+      maxBytes: (this.options.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES) - png.length,
+    });
+    warnings.push(...full.warnings);
+    const outputMs = clock.lap();
+    checkpoint(controls, { phase: 'render', step: 1, total: 1 });
 
     return {
       parameters,
@@ -233,12 +258,14 @@ export class DiffEditEngine {
       coverage,
       output,
       png,
+      photo: full.photo,
       timings: {
         prepare,
         mask: maskMs,
         invert: invertMs,
         decode: decodeMs,
         render: renderMs,
+        output: outputMs,
         total: performance.now() - started,
       },
       unetEvaluations: this.models.unetEvaluations - evaluationsBefore,

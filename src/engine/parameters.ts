@@ -31,6 +31,11 @@ export interface EditParameters {
   readonly decoder: 'ddim' | 'inpaint';
   /** What the DDIM inversion is conditioned on: the empty prompt (the paper) or ref (both at guidance 1). */
   readonly inversion: InversionConditioning;
+  /**
+   * Paste the edit into the photo through the dilated, feathered mask, keeping the photo's own pixels elsewhere; off:
+   * the whole decoded frame, upscaled (as diffusers returns it, the VAE's softening everywhere).
+   */
+  readonly composite: boolean;
 }
 
 /** Defaults: the paper's and diffusers' values, eta and the inversion's conditioning excepted (see edit.ts). */
@@ -46,6 +51,7 @@ export const DEFAULT_PARAMETERS: Omit<EditParameters, 'seed'> = {
   decoder: 'ddim',
   // Chosen by reconstruction error (npm run bench:inversion; README, "Inversion conditioning").
   inversion: 'ref',
+  composite: true,
 };
 
 const PARAMETER_KEYS: readonly (keyof EditParameters)[] = ['seed', ...(Object.keys(DEFAULT_PARAMETERS) as (keyof EditParameters)[])];
@@ -96,6 +102,9 @@ export function resolveParameters(given: Partial<EditParameters>, defaults: Omit
       option: 'inversion',
       value: merged.inversion,
     });
+  }
+  if (typeof merged.composite !== 'boolean') {
+    throw new DiffEditError(ErrorCode.InvalidOption, 'composite must be true or false.', { option: 'composite', value: merged.composite });
   }
   if (merged.thresholding.mode === 'clamp' && !(merged.thresholding.ratio > 1)) {
     throw new DiffEditError(ErrorCode.InvalidOption, 'The clamp thresholding ratio must be above 1.', { option: 'thresholding' });

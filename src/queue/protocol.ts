@@ -1,11 +1,13 @@
 /**
  * What travels through Redis between bot processes and GPU workers (QUEUE_BACKEND=redis): the request with the
- * picture inline (base64), and back an outcome, either the output with its PNG or the typed error the user reads.
+ * picture inline (base64), and back an outcome, either the output with its PNG and full-size photo (base64) or the
+ * typed error the user reads.
  * Errors travel as outcomes, not as failed jobs, so a DiffEditError keeps its code and message across processes and
  * BullMQ never retries an edit that failed for a reason of its own.
  */
 import type { Progress } from '../engine/diffedit/progress.js';
 import type { EditRequest } from '../engine/engine.js';
+import type { EncodedPhoto } from '../engine/image/index.js';
 import { DiffEditError, ErrorCode, isDiffEditError } from '../errors.js';
 import type { EditOutput } from '../bot/edit-backend.js';
 
@@ -26,9 +28,15 @@ export interface EditJobData {
   readonly image: string;
 }
 
+/** The full-size photo on the wire: its bytes as base64. */
+export type WirePhoto = Omit<EncodedPhoto, 'data'> & { readonly data: string };
+
+/** An output on the wire: the PNG as base64, the photo as {@link WirePhoto} (absent when the result has none). */
+export type WireOutput = Omit<EditOutput, 'png' | 'photo'> & { readonly png: string; readonly photo?: WirePhoto };
+
 /** A job's return value. */
 export type EditOutcome =
-  | { readonly ok: true; readonly output: Omit<EditOutput, 'png'> & { readonly png: string } }
+  | { readonly ok: true; readonly output: WireOutput }
   | { readonly ok: false; readonly code: ErrorCode; readonly message: string; readonly details: Record<string, unknown> };
 
 /** What a worker reports through job.updateProgress. */
@@ -44,8 +52,20 @@ export function decodeRequest(data: EditJobData): EditRequest {
 }
 
 export function encodeOutput(output: EditOutput): EditOutcome {
-  const { parameters, ref, query, coverage, timings, warnings, png } = output;
-  return { ok: true, output: { parameters, ref, query, coverage, timings, warnings, png: png.toString('base64') } };
+  const { parameters, ref, query, coverage, timings, warnings, png, photo } = output;
+  return {
+    ok: true,
+    output: {
+      parameters,
+      ref,
+      query,
+      coverage,
+      timings,
+      warnings,
+      png: png.toString('base64'),
+      ...(photo !== undefined ? { photo: { ...photo, data: photo.data.toString('base64') } } : {}),
+    },
+  };
 }
 
 /** A DiffEditError travels whole; anything else is a bug the worker logged, told as a plain error. */
@@ -57,7 +77,12 @@ export function encodeError(error: unknown): EditOutcome {
 /** The output, or throws the error the worker sent. */
 export function decodeOutcome(outcome: EditOutcome): EditOutput {
   if (!outcome.ok) throw new DiffEditError(outcome.code, outcome.message, outcome.details);
-  return { ...outcome.output, png: Buffer.from(outcome.output.png, 'base64') };
+  const { png, photo, ...rest } = outcome.output;
+  return {
+    ...rest,
+    png: Buffer.from(png, 'base64'),
+    photo: photo === undefined ? undefined : { ...photo, data: Buffer.from(photo.data, 'base64') },
+  };
 }
 
 /** A progress report, or undefined for anything else (BullMQ progress may be any JSON). */

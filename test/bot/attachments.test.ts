@@ -55,6 +55,8 @@ describe('checkAttachment', () => {
     ['exactly the byte cap', { size: 10 * MIB }, undefined],
     ['an interaction limit above the configured cap (it never raises it)', { size: 10 * MIB }, 25 * MIB],
     ['exactly the pixel cap', { width: 10_000, height: 5_000 }, undefined],
+    ['a GIF (its first frame is used)', { contentType: 'image/gif', filename: 'cat.gif' }, undefined],
+    ['exactly 4:1', { width: 4000, height: 1000 }, undefined],
     ['unknown dimensions', { width: null, height: undefined }, undefined],
     ['http on a listed loopback host', { url: 'http://127.0.0.1:8080/x.png' }, undefined],
   ])('accepts %s', (_name, overrides, interactionLimit) => {
@@ -62,9 +64,9 @@ describe('checkAttachment', () => {
   });
 
   it.each<[string, Partial<AttachmentInfo>, number | undefined, ErrorCode, RegExp]>([
-    ['image/gif', { contentType: 'image/gif', filename: 'cat.gif' }, undefined, Codes.AttachmentNotImage, /JPEG, PNG or WebP/],
+    ['image/tiff', { contentType: 'image/tiff', filename: 'cat.tiff' }, undefined, Codes.AttachmentNotImage, /JPEG, PNG or WebP/],
     ['text/plain named .png (the declared type wins)', { contentType: 'text/plain' }, undefined, Codes.AttachmentNotImage, /JPEG, PNG or WebP/],
-    ['no content type and a .gif name', { contentType: null, filename: 'cat.gif' }, undefined, Codes.AttachmentNotImage, /JPEG, PNG or WebP/],
+    ['no content type and a .svg name', { contentType: null, filename: 'cat.svg' }, undefined, Codes.AttachmentNotImage, /JPEG, PNG or WebP/],
     ['no content type and no extension', { contentType: null, filename: 'photo' }, undefined, Codes.AttachmentNotImage, /JPEG, PNG or WebP/],
     ['12 MiB over the 10 MiB cap', { size: 12 * MIB }, undefined, Codes.AttachmentTooLarge, /^The picture is 12 MiB; the limit is 10 MiB\.$/],
     ['one byte over the cap', { size: 10 * MIB + 1 }, undefined, Codes.AttachmentTooLarge, /10\.1 MiB; the limit is 10 MiB/],
@@ -75,6 +77,13 @@ describe('checkAttachment', () => {
       undefined,
       Codes.AttachmentTooLarge,
       /10000x6000 pixels \(60 megapixels\); the limit is 50 megapixels/,
+    ],
+    [
+      'a 10000x10 strip, beyond 4:1',
+      { width: 10_000, height: 10 },
+      undefined,
+      Codes.UnsupportedShape,
+      /10000x10, 1000:1; the model takes at most 4:1/,
     ],
     [
       'plain http to the CDN',

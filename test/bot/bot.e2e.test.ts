@@ -142,8 +142,8 @@ describe('queue', () => {
     const a = command('diffedit', { user: ALICE });
     const b = command('diffedit', { user: BOB });
     const [doneA, doneB] = await Promise.all([fake.waitForRequest(finalResult(a.token), 20_000), fake.waitForRequest(finalResult(b.token), 20_000)]);
-    expect(doneA.files).toHaveLength(1);
-    expect(doneB.files).toHaveLength(1);
+    expect(doneA.files).toHaveLength(2);
+    expect(doneB.files).toHaveLength(2);
     const bStatuses = fake.requests.filter((r) => forToken(b.token)(r) && r.method === 'PATCH').map(contentOf);
     expect(bStatuses).toContain('#2 in queue');
     const aStatuses = fake.requests.filter((r) => forToken(a.token)(r) && r.method === 'PATCH').map(contentOf);
@@ -211,7 +211,7 @@ describe('bad input gets a short private message and the bot keeps serving', () 
   it('still serves a good request afterwards', async () => {
     const slash = command('mask');
     const done = await fake.waitForRequest(finalResult(slash.token), 20_000);
-    expect(done.files).toHaveLength(1);
+    expect(done.files).toHaveLength(2);
   });
 });
 

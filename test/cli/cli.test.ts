@@ -70,9 +70,44 @@ describe('npm run diffedit', () => {
     expect(lines).toHaveLength(1);
     const report = JSON.parse(lines[0] as string) as Record<string, unknown>;
     expect(report).toMatchObject({ seed: 3, provider: 'cpu', unetEvaluations: 20 + 8 + 16 });
-    expect(Object.keys(report['ms'] as object)).toEqual(['prepare', 'mask', 'invert', 'decode', 'render', 'total']);
+    expect(Object.keys(report['ms'] as object)).toEqual(['prepare', 'mask', 'invert', 'decode', 'render', 'output', 'total']);
     expect(report['maskCoverage']).toBeGreaterThan(0.1);
     expect((await sharp(await readFile(out)).metadata()).width).toBe(3 * 128 + 16);
+  });
+
+  it('creates a missing output folder and writes the full-size photo beside the panel, saying where', async () => {
+    const input = path.join(cwd, 'wide.png');
+    await writeFile(input, await smoothPhoto(200, 150));
+    const out = path.join(cwd, 'not', 'yet', 'there', 'panel.png');
+    const r = await start(
+      'src/cli/diffedit.ts',
+      [
+        '--image',
+        input,
+        '--ref',
+        'a bowl of strawberries',
+        '--query',
+        'a bowl of grapes',
+        '--seed',
+        '3',
+        '--steps',
+        '4',
+        '--draws',
+        '2',
+        '--out',
+        out,
+      ],
+      { MODEL_DIR: await tinyModelDir(), MODEL_SIZE: '128', EXECUTION_PROVIDERS: 'cpu', LOG_LEVEL: 'warn' },
+      cwd,
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as Record<string, unknown>;
+    const photo = path.join(cwd, 'not', 'yet', 'there', 'panel-photo.png');
+    expect(report).toMatchObject({ out, photo, photoSize: [200, 150] });
+    const meta = await sharp(await readFile(photo)).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual(['png', 200, 150]);
+    expect((await sharp(await readFile(out)).metadata()).format).toBe('png');
   });
 
   it('a non-image file is a one-line error, no stack trace', async () => {
@@ -123,7 +158,7 @@ describe('npm run deploy-commands', () => {
       ]);
       expect(r.stdout).toMatch(/Registered \/diffedit, \/mask, "DiffEdit this image" \(message menu\)/);
       const diffedit = commands[0] as { options: { name: string; type: number; required?: boolean }[] };
-      expect(diffedit.options.map((o) => o.name)).toEqual(['image', 'ref', 'query', 'seed', 'steps', 'strength', 'guidance']);
+      expect(diffedit.options.map((o) => o.name)).toEqual(['image', 'ref', 'query', 'seed', 'steps', 'strength', 'guidance', 'composite']);
       expect(diffedit.options.filter((o) => o.required).map((o) => o.name)).toEqual(['image', 'ref', 'query']);
     } finally {
       await fake.close();

@@ -42,9 +42,10 @@ describe('findPicture', () => {
       [attachment('1', 'a.txt', 'text/plain'), attachment('2', 'b.png', 'image/png'), attachment('3', 'c.jpg', 'image/jpeg')],
       '2',
     ],
-    ['a type from the extension when none is declared', [attachment('1', 'a.gif'), attachment('2', 'photo.JPEG')], '2'],
-    ['the declared type over the extension', [attachment('1', 'a.png', 'image/gif'), attachment('2', 'b.webp', 'image/webp; charset=x')], '2'],
-    ['nothing without a picture', [attachment('1', 'a.txt', 'text/plain'), attachment('2', 'anim.gif', 'image/gif')], undefined],
+    ['a type from the extension when none is declared', [attachment('1', 'a.tiff'), attachment('2', 'photo.JPEG')], '2'],
+    ['the declared type over the extension', [attachment('1', 'a.png', 'image/tiff'), attachment('2', 'b.webp', 'image/webp; charset=x')], '2'],
+    ['a GIF (its first frame is used)', [attachment('1', 'a.txt', 'text/plain'), attachment('2', 'anim.gif', 'image/gif')], '2'],
+    ['nothing without a picture', [attachment('1', 'a.txt', 'text/plain'), attachment('2', 'logo.svg', 'image/svg+xml')], undefined],
     ['nothing without attachments', [], undefined],
   ])('%s', (_name, attachments, expected) => {
     expect(findPicture(message(...attachments))?.id).toBe(expected);

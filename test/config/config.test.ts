@@ -18,6 +18,8 @@ describe('configuration from the environment', () => {
     expect(engine).toMatchObject({
       providers: ['cuda', 'webgpu', 'cpu'],
       size: 512,
+      maxOutputSide: 2048,
+      maxResultBytes: 10 * 1024 * 1024,
       maxBatch: undefined,
       graphOptimization: 'all',
       logLevel: 'info',

@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { decodeInputImage } from '../../../src/engine/image/decode.js';
+import { decodeInputImage, decodePicture } from '../../../src/engine/image/decode.js';
 import type { RgbImage } from '../../../src/engine/image/types.js';
 import { ErrorCode } from '../../../src/errors.js';
 import { forgedPng, pixel, rawRgb, rejection, solid } from './fixtures.js';
@@ -108,6 +108,18 @@ describe('decodeInputImage', () => {
     expect(bottom[2]).toBeGreaterThan(200);
   });
 
+  it('keeps the photo upright at its displayed size (EXIF orientation applied to the full-size photo too)', async () => {
+    const raw = rawRgb(300, 200, (x) => (x < 150 ? [255, 0, 0] : [0, 0, 255]));
+    const bytes = await sharp(raw, { raw: { width: 300, height: 200, channels: 3 } })
+      .jpeg({ quality: 95 })
+      .withMetadata({ orientation: 6 })
+      .toBuffer();
+    const { photo } = await decodePicture(bytes, { size: 128 });
+    expect([photo.width, photo.height]).toEqual([200, 300]);
+    expect(pixel(photo.data, 200, 100, 20)[0]).toBeGreaterThan(200);
+    expect(pixel(photo.data, 200, 100, 280)[2]).toBeGreaterThan(200);
+  });
+
   it('refuses empty bytes with EmptyImage', async () => {
     expect((await rejection(decodeInputImage(new Uint8Array(0), { size: 512 }))).code).toBe(ErrorCode.EmptyImage);
   });
@@ -118,12 +130,38 @@ describe('decodeInputImage', () => {
     expect(error.message).toContain('JPEG, PNG or WebP');
   });
 
-  it('refuses a GIF with UnsupportedImage', async () => {
-    const bytes = await solid(32, 32, RED).gif().toBuffer();
-    expect((await sharp(bytes).metadata()).format).toBe('gif');
+  it('refuses a TIFF with UnsupportedImage', async () => {
+    const bytes = await solid(32, 32, RED).tiff().toBuffer();
     const error = await rejection(decodeInputImage(bytes, { size: 512 }));
     expect(error.code).toBe(ErrorCode.UnsupportedImage);
-    expect(error.details['format']).toBe('gif');
+    expect(error.details['format']).toBe('tiff');
+  });
+
+  it('decodes a GIF (its first frame)', async () => {
+    const bytes = await solid(32, 32, RED).gif().toBuffer();
+    const picture = await decodePicture(bytes, { size: 64 });
+    expect([picture.format, picture.pages, picture.model.width, picture.photo.width]).toEqual(['gif', 1, 64, 32]);
+    expectAll(picture.model, RED, 12);
+  });
+
+  it.each([
+    [10_000, 10, 512, /10000x10, 1000:1; the model takes at most 4:1/],
+    [500, 100, 512, /500x100, 5:1; the model takes at most 4:1/],
+    [300, 100, 128, /at the model's 128 pixels its short side would be under 64 pixels/],
+  ])('refuses a %sx%s picture at size %s with UnsupportedShape, before decoding', async (width, height, size, message) => {
+    const bytes = await solid(width, height, RED).png().toBuffer();
+    const error = await rejection(decodeInputImage(bytes, { size }));
+    expect(error.code).toBe(ErrorCode.UnsupportedShape);
+    expect(error.message).toMatch(message);
+  });
+
+  it('keeps the photo at its own size up to maxOutputSide and says where the model frame lies in it', async () => {
+    const bytes = await solid(600, 400, RED).png().toBuffer();
+    const full = await decodePicture(bytes, { size: 512 });
+    expect([full.photo.width, full.photo.height, full.model.width, full.model.height]).toEqual([600, 400, 512, 320]);
+    expect(full.frame).toEqual({ left: 0, top: 12, width: 600, height: 375 });
+    const capped = await decodePicture(bytes, { size: 512, maxOutputSide: 300 });
+    expect([capped.photo.width, capped.photo.height]).toEqual([300, 200]);
   });
 
   it('refuses a truncated JPEG with UnsupportedImage, keeping the decoder error as the cause only', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { modelDimensions } from '../../../src/engine/image/dimensions.js';
-import { ErrorCode } from '../../../src/errors.js';
+import { assertAspect, assertMappable, modelDimensions } from '../../../src/engine/image/dimensions.js';
+import { ErrorCode, isDiffEditError } from '../../../src/errors.js';
 import { errorCode } from './fixtures.js';
 
 describe('modelDimensions', () => {
@@ -33,5 +33,38 @@ describe('modelDimensions', () => {
 
   it.each([0, -64, 500, 64.5, Number.NaN])('refuses size %s with InvalidOption', (size) => {
     expect(errorCode(() => modelDimensions(100, 100, size))).toBe(ErrorCode.InvalidOption);
+  });
+});
+
+describe('assertMappable', () => {
+  it.each([
+    // width, height, size, refused with (undefined: accepted)
+    [1600, 1200, 512, undefined],
+    [4000, 1000, 512, undefined],
+    [1000, 4000, 512, undefined],
+    [4001, 1000, 512, /4001x1000, 4.1:1; the model takes at most 4:1/],
+    [10_000, 10, 512, /10000x10, 1000:1/],
+    [10, 10_000, 512, /10x10000, 1000:1/],
+    [4000, 1000, 256, undefined],
+    [3000, 1000, 128, /short side would be under 64 pixels/],
+    [2000, 1000, 128, undefined],
+    [1, 1, 64, undefined],
+  ])('%sx%s at size %s: %s', (width, height, size, refusal) => {
+    const run = () => assertMappable(width, height, size);
+    if (refusal === undefined) {
+      expect(run).not.toThrow();
+      return;
+    }
+    expect(run).toThrow(refusal);
+    try {
+      run();
+    } catch (error) {
+      expect(isDiffEditError(error, ErrorCode.UnsupportedShape)).toBe(true);
+    }
+  });
+
+  it('assertAspect alone needs no model size', () => {
+    expect(() => assertAspect(800, 200)).not.toThrow();
+    expect(() => assertAspect(801, 200)).toThrow(/at most 4:1/);
   });
 });

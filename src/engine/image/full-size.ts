@@ -1,0 +1,115 @@
+/**
+ * The job's result at the photo's own resolution: the model's decoded frame is upscaled into the rectangle of the
+ * photo it came from and, by default, composited through the dilated and feathered pixel mask (composite.ts), so
+ * that everything outside the edit keeps the photo's own pixels instead of the VAE's softened copy.
+ */
+import sharp from 'sharp';
+import { blend, blendWeights, dilationRadius, featherWidth } from './composite.js';
+import type { DecodedPicture } from './decode.js';
+import type { Rect } from './frame.js';
+import { upscaleMask } from './mask.js';
+import { encodeWithin, photoFormatFor, type EncodedPhoto, type PhotoFormat, type RawPixels } from './output-photo.js';
+import type { GrayMask, RgbImage } from './types.js';
+
+/** A latent-resolution mask: 0/1 per cell, row-major. */
+export interface LatentMask {
+  readonly data: ArrayLike<number>;
+  readonly width: number;
+  readonly height: number;
+}
+
+/**
+ * The mask at the photo's resolution: the latent mask upscaled (as {@link upscaleMask}) into `frame`, off outside it.
+ */
+export function photoMask(latent: LatentMask, photo: { width: number; height: number }, frame: Rect): GrayMask {
+  const inFrame = upscaleMask(latent.data, latent.width, latent.height, frame.width, frame.height);
+  const data = new Uint8Array(photo.width * photo.height);
+  for (let y = 0; y < frame.height; y++) {
+    data.set(inFrame.data.subarray(y * frame.width, (y + 1) * frame.width), (frame.top + y) * photo.width + frame.left);
+  }
+  return { width: photo.width, height: photo.height, data };
+}
+
+/** Photo pixels per model pixel: the larger of the two axes' scales (they differ by rounding only). */
+export function frameScale(frame: Rect, model: { width: number; height: number }): number {
+  return Math.max(frame.width / model.width, frame.height / model.height);
+}
+
+/**
+ * The edited photo. With `composite`, the photo with the decoded frame blended in through `mask` grown by one latent
+ * cell of `cell` model pixels and feathered ({@link blendWeights}); without, the decoded frame alone upscaled to the
+ * frame's size in the photo (what diffusers returns, at the photo's resolution).
+ */
+export async function editedPhoto(
+  picture: DecodedPicture,
+  decoded: RgbImage,
+  mask: GrayMask,
+  options: { readonly composite: boolean; readonly cell: number },
+): Promise<RgbImage> {
+  const { photo, frame, model } = picture;
+  const upscaled = await resizeRgb(decoded, frame.width, frame.height);
+  if (!options.composite) return upscaled;
+  const scale = frameScale(frame, model);
+  const weights = blendWeights(mask, dilationRadius(scale, options.cell), featherWidth(scale));
+  return blend(photo, pasted(photo, frame, upscaled), weights);
+}
+
+/** `img` resized to `width` x `height` (Lanczos, sharp's default), or itself when it already has that size. */
+async function resizeRgb(img: RgbImage, width: number, height: number): Promise<RgbImage> {
+  if (img.width === width && img.height === height) return img;
+  const data = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
+    .resize(width, height, { fit: 'fill' })
+    .raw()
+    .toBuffer();
+  return { width, height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+}
+
+/** A copy of `photo` with `inner` written over `frame`. */
+function pasted(photo: RgbImage, frame: Rect, inner: RgbImage): RgbImage {
+  const data = photo.data.slice();
+  const row = 3 * frame.width;
+  for (let y = 0; y < frame.height; y++) {
+    data.set(inner.data.subarray(y * row, (y + 1) * row), 3 * ((frame.top + y) * photo.width + frame.left));
+  }
+  return { width: photo.width, height: photo.height, data };
+}
+
+/** What {@link fullSizeAttachment} needs besides the pictures. */
+export interface AttachmentOptions {
+  /** Composite the edit onto the photo (see {@link editedPhoto}). */
+  readonly composite: boolean;
+  /** Model pixels per latent cell (the VAE's factor, 8 for SD). */
+  readonly cell: number;
+  /** Bytes the attachment may take (the result's upload limit less the panel). */
+  readonly maxBytes: number;
+}
+
+/**
+ * The full-size attachment of a result: the edited photo in the input's format family, or for a mask-only job
+ * (`decoded` undefined) the mask as a grey PNG (white where the edit may paint), both within `maxBytes`; with the
+ * warnings a user should read when it had to shrink or could not fit at all.
+ */
+export async function fullSizeAttachment(
+  picture: DecodedPicture,
+  latent: LatentMask,
+  decoded: RgbImage | undefined,
+  options: AttachmentOptions,
+): Promise<{ photo: EncodedPhoto | undefined; warnings: string[] }> {
+  const mask = photoMask(latent, picture.photo, picture.frame);
+  let pixels: RawPixels;
+  let format: PhotoFormat;
+  if (decoded === undefined) {
+    pixels = { ...mask, channels: 1 };
+    format = 'png';
+  } else {
+    pixels = { ...(await editedPhoto(picture, decoded, mask, options)), channels: 3 };
+    format = photoFormatFor(picture.format);
+  }
+  const photo = options.maxBytes > 0 ? await encodeWithin(pixels, format, options.maxBytes) : undefined;
+  const what = decoded === undefined ? 'full-size mask' : 'full-size photo';
+  if (photo === undefined) return { photo, warnings: [`The ${what} does not fit within the upload limit; only the panel is attached.`] };
+  if (photo.width !== pixels.width) {
+    return { photo, warnings: [`The ${what} was scaled down to ${photo.width}x${photo.height} to fit within the upload limit.`] };
+  }
+  return { photo, warnings: [] };
+}
