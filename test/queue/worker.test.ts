@@ -13,6 +13,7 @@ import { silentLogger } from '../../src/logger.js';
 import { EditWorker } from '../../src/worker/worker.js';
 import { smoothPhoto, tinyEngine } from '../engine/tiny-engine.js';
 import { HAS_REDIS, startRedis, type RedisServer } from '../redis/redis-server.js';
+import { testHandover } from '../redis/handover.js';
 
 describe.skipIf(!HAS_REDIS)('EditWorker', () => {
   let server: RedisServer;
@@ -30,6 +31,8 @@ describe.skipIf(!HAS_REDIS)('EditWorker', () => {
       maxInlinePictureBytes: 2 ** 20,
       reserveTtlMs: 60_000,
       pollMs: 50,
+      deliveryClaimMs: 60_000,
+      heartbeatMs: 2000,
       logger: silentLogger,
     });
   });
@@ -67,7 +70,7 @@ describe.skipIf(!HAS_REDIS)('EditWorker', () => {
     let starts = 0;
     const hooks: EditHooks = { onPosition: () => undefined, onStart: () => void starts++, onProgress: () => undefined };
     const request = { image: photo, ref: 'a bowl of strawberries', query: 'a bowl of grapes', seed };
-    const output = slot.submit(request, hooks);
+    const output = slot.submit(request, hooks, testHandover());
     return { output, request, starts: () => starts };
   }
 
