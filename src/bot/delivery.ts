@@ -206,10 +206,12 @@ export class JobReply {
     } else if (!this.tokenExpired) {
       await this.removePlaceholder();
       const followUp = Routes.webhook(this.#target.applicationId, this.#target.token);
-      if (await this.attempt('follow up privately', deadline, () => this.client.rest.post(followUp, { body: privately, auth: false }))) return 'reply';
+      if (await this.attempt('follow up privately', deadline, () => this.client.rest.post(followUp, { body: privately, auth: false })))
+        return 'reply';
     }
     await this.removePlaceholder();
-    if (await this.attempt('send a DM', deadline, async () => this.post('failure', await this.dmChannel(), { body: { content }, files: [] }))) return 'dm';
+    if (await this.attempt('send a DM', deadline, async () => this.post('failure', await this.dmChannel(), { body: { content }, files: [] })))
+      return 'dm';
     this.options.logger.error('could not tell the user about a failure by any route', {
       user: this.userId,
       interaction: this.#target.interactionId,

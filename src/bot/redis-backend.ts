@@ -209,8 +209,7 @@ export class RedisBackend implements EditBackend {
     });
     this.orphans.set(jobId, (error) => abandon(error));
     const lost = new DiffEditError(ErrorCode.JobExpired, 'Your job was lost while the bot restarted; run the command again.', { job: jobId });
-    const outcome =
-      job === undefined ? Promise.reject(lost) : Promise.race([job.waitUntilFinished(this.events).then(decodeOutcome), abandoned]);
+    const outcome = job === undefined ? Promise.reject(lost) : Promise.race([job.waitUntilFinished(this.events).then(decodeOutcome), abandoned]);
     outcome.catch(() => undefined);
     const image = job === undefined ? new Uint8Array(0) : decodeRequest(job.data).image;
     return { ...pending, image, outcome, ...this.guard(jobId) };

@@ -103,12 +103,7 @@ export class DeliveryLedger {
 
   /** The user holds the result, or was told why not: the delivery is over. */
   async settle(jobId: string): Promise<void> {
-    await this.redis
-      .multi()
-      .set(doneKey(jobId), this.owner, 'EX', DONE_TTL_S)
-      .del(recordKey(jobId), claimKey(jobId))
-      .zrem(INDEX_KEY, jobId)
-      .exec();
+    await this.redis.multi().set(doneKey(jobId), this.owner, 'EX', DONE_TTL_S).del(recordKey(jobId), claimKey(jobId)).zrem(INDEX_KEY, jobId).exec();
   }
 
   /** Forgets a delivery this process will not make and no other should (the user was told already). */

@@ -13,7 +13,7 @@ export interface BotProcess {
   readonly child: ChildProcess;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Everything it logged so far. */
-  logs(): string;
+  logs(this: void): string;
 }
 
 /** Starts `npm start` in `cwd` with only PATH and `env` (plus the CPU settings tests use). */

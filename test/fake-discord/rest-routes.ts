@@ -229,7 +229,7 @@ function createChannelMessage(ctx: RestContext, req: RestRequest, [channelId]: s
   if (nonce !== undefined && !((typeof nonce === 'string' && nonce.length <= 25) || Number.isInteger(nonce))) {
     throw Errors.invalidForm({ nonce: { _errors: [{ code: 'BASE_TYPE_MAX_LENGTH', message: 'Must be 25 or fewer in length.' }] } });
   }
-  const key = enforce === true && nonce !== undefined ? String(nonce) : undefined;
+  const key = enforce === true && (typeof nonce === 'string' || typeof nonce === 'number') ? String(nonce) : undefined;
   const earlier = key === undefined ? undefined : ctx.state.postsByNonce.get(key);
   if (earlier !== undefined && req.now - earlier.atMs < NONCE_WINDOW_MS) {
     const first = ctx.state.messages.get(earlier.messageId);

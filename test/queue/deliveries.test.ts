@@ -49,7 +49,12 @@ describe.skipIf(!HAS_REDIS)('DeliveryLedger', () => {
 
     await a.stop();
     const adopted = await Promise.all([b.adoptOrphans(), c.adoptOrphans()]);
-    expect(adopted.flat().map((p) => p.jobId).sort()).toEqual(['job1', 'job2']);
+    expect(
+      adopted
+        .flat()
+        .map((p) => p.jobId)
+        .sort(),
+    ).toEqual(['job1', 'job2']);
     expect(adopted.flat()[0]).toEqual(expect.objectContaining({ target: pending('x').target, job: pending('x').job }));
     // Adopted by a live process: nobody takes them again.
     expect([await b.adoptOrphans(), await c.adoptOrphans()]).toEqual([[], []]);

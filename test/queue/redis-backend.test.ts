@@ -63,6 +63,11 @@ describe.skipIf(!HAS_REDIS)('RedisBackend', () => {
     const settled = await Promise.allSettled(users.map((user, i) => (i % 2 === 0 ? a : b).reserve(user)));
     expect(settled.map(codeOf).sort()).toEqual([...Array<string>(3).fill('ok'), ...Array<string>(7).fill(ErrorCode.QueueFull)].sort());
     expect(await client.zcard('diffedit:caps:all')).toBe(3);
+    // The metrics gauges count the whole queue, whichever process holds the places.
+    expect([await a.counts(), await b.counts()]).toEqual([
+      { waiting: 3, running: 0 },
+      { waiting: 3, running: 0 },
+    ]);
   });
 
   it('one user asking 5 times at once through two processes gets 2 places', async () => {
@@ -100,12 +105,17 @@ describe.skipIf(!HAS_REDIS)('RedisBackend', () => {
     }
     expect(await client.zcard('diffedit:caps:all')).toBe(0);
     expect(await client.keys(JOB_KEYS)).toEqual([]);
+    // Their users were told: no pending delivery is left for another bot process to make.
+    expect(await client.keys('diffedit:delivery*')).toEqual([]);
   });
 
   it('a picture above REDIS_MAX_PICTURE_MB is refused clearly and its place given back', async () => {
     const queue = await backend();
     const slot = await queue.reserve('alice');
-    await expect(slot.submit(request(2048), hooks(), testHandover())).rejects.toMatchObject({ code: ErrorCode.ImageTooLarge, message: /too large for the queue/ });
+    await expect(slot.submit(request(2048), hooks(), testHandover())).rejects.toMatchObject({
+      code: ErrorCode.ImageTooLarge,
+      message: /too large for the queue/,
+    });
     expect(await client.zcard('diffedit:caps:all')).toBe(0);
   });
 });
