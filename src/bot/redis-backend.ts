@@ -188,13 +188,28 @@ export class RedisBackend implements EditBackend {
     this.adopting ??= setInterval(() => void scan(), this.options.heartbeatMs);
   }
 
-  /** Claims and settles one job's delivery in Redis; a settled job leaves BullMQ (its picture and result with it). */
+  /**
+   * Claims and settles one job's delivery in Redis; a settled job leaves BullMQ (its picture and result with it).
+   * With Redis away at that moment the result is delivered anyway: a repeat is unlikely and idempotent, a loss is not.
+   */
   private guard(jobId: string): DeliveryGuard {
+    const { logger, deliveryClaimMs } = this.options;
     return {
-      claimDelivery: async () => (await this.ledger.claim(jobId, this.options.deliveryClaimMs)) === 'ok',
+      claimDelivery: async () => {
+        try {
+          return (await this.ledger.claim(jobId, deliveryClaimMs)) === 'ok';
+        } catch (error) {
+          logger.warn('could not claim a delivery in Redis: delivering anyway', { job: jobId, error });
+          return true;
+        }
+      },
       settleDelivery: async () => {
-        await this.ledger.settle(jobId);
-        await this.queue.remove(jobId).catch(() => undefined);
+        try {
+          await this.ledger.settle(jobId);
+          await this.queue.remove(jobId);
+        } catch (error) {
+          logger.warn('could not settle a delivery in Redis', { job: jobId, error });
+        }
       },
     };
   }

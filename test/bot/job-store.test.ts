@@ -2,25 +2,10 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FileJobStore, JOB_ID_LENGTH, type StoredJob } from '../../src/bot/job-store.js';
+import { FileJobStore, JOB_ID_LENGTH } from '../../src/bot/job-store.js';
+import { newJob } from './stored-jobs.js';
 
 const IMAGE_BYTES = 1000;
-
-type NewJob = Omit<StoredJob, 'id' | 'createdAt' | 'imageBytes'>;
-
-function newJob(overrides: Partial<NewJob> = {}): NewJob {
-  return {
-    kind: 'diffedit',
-    userId: '111111111111111111',
-    sourceUserId: '111111111111111111',
-    channelId: '222222222222222222',
-    guildId: null,
-    ref: 'a bowl of fruits',
-    query: 'a bowl of pears',
-    parameters: { seed: 42, steps: 50, strength: 0.8, thresholding: { mode: 'clamp', ratio: 5 } },
-    ...overrides,
-  };
-}
 
 /** A recognisable picture: every byte tells which job it belongs to. */
 function image(tag: number, length = IMAGE_BYTES): Uint8Array {

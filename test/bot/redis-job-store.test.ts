@@ -8,22 +8,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { NewJob } from '../../src/bot/job-store.js';
 import { RedisJobStore } from '../../src/bot/redis-job-store.js';
 import { HAS_REDIS, startRedis, type RedisServer } from '../redis/redis-server.js';
+import { newJob } from './stored-jobs.js';
 
 const KB = 1000;
-
-function newJob(overrides: Partial<NewJob> = {}): NewJob {
-  return {
-    kind: 'diffedit',
-    userId: '111111111111111111',
-    sourceUserId: '111111111111111111',
-    channelId: '222222222222222222',
-    guildId: null,
-    ref: 'a bowl of fruits',
-    query: 'a bowl of pears',
-    parameters: { seed: 42, steps: 50 },
-    ...overrides,
-  };
-}
 
 /** A recognisable picture: every byte tells which job it belongs to. */
 const picture = (tag: number, length = 10 * KB) => new Uint8Array(length).map((_, i) => (tag * 31 + i) & 0xff);
