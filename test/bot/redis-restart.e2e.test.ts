@@ -15,6 +15,8 @@ import { startBotProcess, waitForLog, type BotProcess } from './bot-process.js';
 import { ALICE, BOB, channelPost, customIds, finalResult, forToken, isResultOf, sendCommand, startWorld, until, type World } from './harness.js';
 
 const WORKER_ENV = { TEST_ENGINE_DELAY_MS: '1000', WORKER_LOCK_MS: '2000', SHUTDOWN_GRACE_MS: '5000' };
+/** Each test starts bot processes (node, tsx, discord.js): slow on busy cores. */
+const SLOW = { timeout: 240_000 };
 
 describe.skipIf(!HAS_REDIS)('QUEUE_BACKEND=redis: bot processes that die', () => {
   let world: World;
@@ -70,7 +72,7 @@ describe.skipIf(!HAS_REDIS)('QUEUE_BACKEND=redis: bot processes that die', () =>
   const resultsOf = (token: string) => fake.requests.filter(finalResult(token));
   const workerLine = (msg: string, after: number) => (line: WorkerLine) => line.msg === msg && (worker?.lines.indexOf(line) ?? 0) >= after;
 
-  it('a result finished while no bot runs is delivered once when one starts; a Reroll under the first bot’s result is answered by the second', async () => {
+  it('a result finished while no bot runs is delivered once when one starts; a Reroll under the first bot’s result is answered by the second', SLOW, async () => {
     if (worker === undefined) throw new Error('no worker');
     const first = await startBot();
     const delivered = command(ALICE, 500);
@@ -101,7 +103,7 @@ describe.skipIf(!HAS_REDIS)('QUEUE_BACKEND=redis: bot processes that die', () =>
     expect(fake.requests.filter(channelPost())).toEqual([]);
   });
 
-  it('a bot killed while its job waits, restarted at once: the new bot follows the job and delivers it exactly once', async () => {
+  it('a bot killed while its job waits, restarted at once: the new bot follows the job and delivers it exactly once', SLOW, async () => {
     if (worker === undefined) throw new Error('no worker');
     // No worker for now: the job stays in line while the bots come and go.
     worker.kill('SIGTERM');
