@@ -72,36 +72,40 @@ describe.skipIf(!HAS_REDIS)('QUEUE_BACKEND=redis: bot processes that die', () =>
   const resultsOf = (token: string) => fake.requests.filter(finalResult(token));
   const workerLine = (msg: string, after: number) => (line: WorkerLine) => line.msg === msg && (worker?.lines.indexOf(line) ?? 0) >= after;
 
-  it('a result finished while no bot runs is delivered once when one starts; a Reroll under the first bot’s result is answered by the second', SLOW, async () => {
-    if (worker === undefined) throw new Error('no worker');
-    const first = await startBot();
-    const delivered = command(ALICE, 500);
-    const resultA = await fake.waitForRequest(finalResult(delivered.token), 60_000);
+  it(
+    'a result finished while no bot runs is delivered once when one starts; a Reroll under the first bot’s result is answered by the second',
+    SLOW,
+    async () => {
+      if (worker === undefined) throw new Error('no worker');
+      const first = await startBot();
+      const delivered = command(ALICE, 500);
+      const resultA = await fake.waitForRequest(finalResult(delivered.token), 60_000);
 
-    const before = worker.lines.length;
-    const orphan = command(BOB, 501);
-    const started = await worker.waitForLine(workerLine('job started', before));
-    await crash(first);
-    // The job finishes with no bot process alive to hear of it.
-    await worker.waitForLine((l) => l.msg === 'job done' && l.job === started.job);
-    expect(resultsOf(orphan.token)).toEqual([]);
+      const before = worker.lines.length;
+      const orphan = command(BOB, 501);
+      const started = await worker.waitForLine(workerLine('job started', before));
+      await crash(first);
+      // The job finishes with no bot process alive to hear of it.
+      await worker.waitForLine((l) => l.msg === 'job done' && l.job === started.job);
+      expect(resultsOf(orphan.token)).toEqual([]);
 
-    const second = await startBot();
-    const resultB = await fake.waitForRequest(finalResult(orphan.token), 30_000);
-    expect(await isResultOf(world, resultB, 501)).toBe(true);
-    expect(customIds(resultB).map((id) => id.split(':')[0])).toEqual(['reroll', 'delete']);
-    expect(second.logs()).toContain('"msg":"took over a delivery its bot process left"');
+      const second = await startBot();
+      const resultB = await fake.waitForRequest(finalResult(orphan.token), 30_000);
+      expect(await isResultOf(world, resultB, 501)).toBe(true);
+      expect(customIds(resultB).map((id) => id.split(':')[0])).toEqual(['reroll', 'delete']);
+      expect(second.logs()).toContain('"msg":"took over a delivery its bot process left"');
 
-    // The first bot's result: its buttons point into the job store in Redis, which the second bot reads.
-    const reroll = customIds(resultA).find((id) => id.startsWith('reroll:')) ?? '';
-    const click = fake.clickButton({ customId: reroll, message: resultA.response, user: ALICE });
-    const rerolled = await fake.waitForRequest(finalResult(click.token), 60_000);
-    expect(rerolled.files[0]?.filename).toBe('diffedit.png');
+      // The first bot's result: its buttons point into the job store in Redis, which the second bot reads.
+      const reroll = customIds(resultA).find((id) => id.startsWith('reroll:')) ?? '';
+      const click = fake.clickButton({ customId: reroll, message: resultA.response, user: ALICE });
+      const rerolled = await fake.waitForRequest(finalResult(click.token), 60_000);
+      expect(rerolled.files[0]?.filename).toBe('diffedit.png');
 
-    expect(resultsOf(delivered.token)).toHaveLength(1);
-    expect(resultsOf(orphan.token)).toHaveLength(1);
-    expect(fake.requests.filter(channelPost())).toEqual([]);
-  });
+      expect(resultsOf(delivered.token)).toHaveLength(1);
+      expect(resultsOf(orphan.token)).toHaveLength(1);
+      expect(fake.requests.filter(channelPost())).toEqual([]);
+    },
+  );
 
   it('a bot killed while its job waits, restarted at once: the new bot follows the job and delivers it exactly once', SLOW, async () => {
     if (worker === undefined) throw new Error('no worker');
