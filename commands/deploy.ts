@@ -3,7 +3,7 @@
  * globally (Discord may take up to an hour to show them everywhere).
  */
 import 'dotenv/config';
-import { REST, Routes } from 'discord.js';
+import { ApplicationCommandType, REST, Routes } from 'discord.js';
 import { readDiscordConfig } from '../src/config/discord.js';
 import { EnvReader } from '../src/config/env.js';
 import { commandDefinitions } from './index.js';
@@ -20,7 +20,8 @@ async function main(): Promise<void> {
   const route = guildId !== undefined ? Routes.applicationGuildCommands(application.id, guildId) : Routes.applicationCommands(application.id);
   const body = commandDefinitions();
   await rest.put(route, { body });
-  process.stdout.write(`Registered ${body.map((c) => `/${c.name}`).join(', ')} ${guildId !== undefined ? `in guild ${guildId}` : 'globally'}.\n`);
+  const names = body.map((c) => (c.type === ApplicationCommandType.Message ? `"${c.name}" (message menu)` : `/${c.name}`));
+  process.stdout.write(`Registered ${names.join(', ')} ${guildId !== undefined ? `in guild ${guildId}` : 'globally'}.\n`);
 }
 
 main().catch((error: unknown) => {

@@ -5,6 +5,7 @@
  */
 import {
   ApplicationCommandOptionType,
+  type Attachment,
   type ChatInputCommandInteraction,
   type CommandInteractionOption,
   type SlashCommandBuilder,
@@ -61,6 +62,18 @@ export function readImageAndPrompts(options: OptionReader): { attachment: Attach
   return { attachment: options.attachment(OPTION.image), ref: options.string(OPTION.ref), query: options.string(OPTION.query) };
 }
 
+/** What admission needs of a discord.js attachment (an option's, or one on a message). */
+export function attachmentInfo(attachment: Attachment): AttachmentInfo {
+  return {
+    url: attachment.url,
+    filename: attachment.name,
+    size: attachment.size,
+    contentType: attachment.contentType,
+    width: attachment.width,
+    height: attachment.height,
+  };
+}
+
 /**
  * Reads options as the client sent them. A Discord client with stale command definitions (cached before a
  * deploy) can send an option missing, of another type, or an attachment without its `resolved` data: each
@@ -74,14 +87,7 @@ export class OptionReader {
     const option = this.option(name, ApplicationCommandOptionType.Attachment, true);
     const attachment = option?.attachment;
     if (attachment === undefined) throw this.stale(name, 'arrived without its file');
-    return {
-      url: attachment.url,
-      filename: attachment.name,
-      size: attachment.size,
-      contentType: attachment.contentType,
-      width: attachment.width,
-      height: attachment.height,
-    };
+    return attachmentInfo(attachment);
   }
 
   /** A required text option. */

@@ -45,6 +45,8 @@ export const ErrorCode = {
   JobTimedOut: 'JobTimedOut',
   /** A button refers to a job that is no longer kept. */
   JobExpired: 'JobExpired',
+  /** The message a "DiffEdit this image" form points at was deleted, lost its picture, or cannot be read by the bot. */
+  PictureGone: 'PictureGone',
   /** The user may not do this (e.g. delete someone else's result). */
   NotAllowed: 'NotAllowed',
   /** A Discord client sent a command with options that do not fit its definition (cached before a deploy). */

@@ -1,19 +1,28 @@
 import { once } from 'node:events';
 import {
   ActionRowBuilder,
+  ApplicationCommandType,
   AttachmentBuilder,
   ButtonBuilder,
   ButtonStyle,
   Client,
+  ContextMenuCommandBuilder,
   DiscordAPIError,
   DiscordjsTypeError,
   Events,
   GatewayIntentBits,
   HTTPError,
+  LabelBuilder,
   MessageFlags,
+  ModalBuilder,
   PermissionFlagsBits,
   RESTEvents,
+  Routes,
+  TextInputBuilder,
+  TextInputStyle,
   type ButtonInteraction,
+  type MessageContextMenuCommandInteraction,
+  type ModalSubmitInteraction,
   type RateLimitData,
   type ChatInputCommandInteraction,
   type Interaction,
@@ -743,4 +752,122 @@ describe('FakeDiscord gateway faults, with the client events discord.js emits', 
     expect(debug).toContain('[WS => Shard 0] Waiting for identify throttle');
     // never seen for these faults: ShardDisconnect (only unrecoverable close codes), ShardError, Invalidated
   }, 15_000);
+});
+
+describe('FakeDiscord message commands and modals, with discord.js', () => {
+  let fake: FakeDiscord;
+  let client: Client;
+  const interactions = new Map<string, Interaction>();
+
+  beforeAll(async () => {
+    fake = await FakeDiscord.start();
+    client = await loggedInClient(fake);
+    client.on(Events.InteractionCreate, (interaction) => void interactions.set(interaction.id, interaction));
+  });
+
+  afterAll(async () => {
+    await client?.destroy();
+    await fake?.close();
+  });
+
+  const received = <T extends Interaction>(id: string) => eventually(() => interactions.get(id) as T | undefined);
+  const modal = () =>
+    new ModalBuilder()
+      .setCustomId('form:1')
+      .setTitle('A form')
+      .addLabelComponents(
+        new LabelBuilder()
+          .setLabel('Name')
+          .setTextInputComponent(new TextInputBuilder().setCustomId('name').setStyle(TextInputStyle.Short).setMaxLength(10)),
+        new LabelBuilder()
+          .setLabel('Note')
+          .setTextInputComponent(new TextInputBuilder().setCustomId('note').setStyle(TextInputStyle.Paragraph).setRequired(false)),
+      );
+  const userMessage = () =>
+    fake.postUserMessage({
+      content: 'a picture',
+      attachments: [{ filename: 'p.png', url: fake.serveFile('p.png', PNG), size: PNG.length, width: 1, height: 1 }],
+    });
+
+  it('delivers a message command with the message resolved; its modal is recorded and submitted back as type 5', async () => {
+    const message = userMessage();
+    const menu = fake.sendMessageCommand({ name: 'Inspect', message });
+    const command = await received<MessageContextMenuCommandInteraction>(menu.id);
+    expect([command.isMessageContextMenuCommand(), command.commandName, command.targetId]).toEqual([true, 'Inspect', message.id]);
+    expect(command.targetMessage.attachments.first()?.url).toMatch(/\/attachments\/p\.png\?ex=[0-9a-f]+&is=[0-9a-f]+&hm=[0-9a-f]{64}&$/);
+    await command.showModal(modal());
+    expect(fake.interaction(menu.id)?.callbackType).toBe(9);
+    // Discord numbers components without an id depth first.
+    expect(fake.modal(menu.token)?.components.map((c) => [c.id, 'component' in c ? c.component.id : undefined])).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
+
+    expect(() => fake.submitModal({ opener: menu.token, values: { note: 'x' } })).toThrow(/'name' is required/);
+    expect(() => fake.submitModal({ opener: menu.token, values: { name: 'x'.repeat(11) } })).toThrow(/1-10 characters|0-10 characters/);
+    const submit = fake.submitModal({ opener: menu.token, values: { name: 'Ada' } });
+    const form = await received<ModalSubmitInteraction>(submit.id);
+    expect([form.isModalSubmit(), form.customId, form.message, form.user.id]).toEqual([true, 'form:1', null, fake.defaultUser.id]);
+    expect([form.fields.getTextInputValue('name'), form.fields.getTextInputValue('note')]).toEqual(['Ada', '']);
+    await form.deferReply();
+    const reply = await form.editReply('thanks');
+    expect(fake.message(reply.id)?.interaction_metadata).toMatchObject({
+      id: submit.id,
+      type: 5,
+      triggering_interaction_metadata: { id: menu.id, type: 2, target_message_id: message.id },
+    });
+  });
+
+  it("refuses a modal beyond Discord's limits, and a modal in answer to a modal's submission (50035)", async () => {
+    const tooMany = fake.sendMessageCommand({ name: 'Inspect', message: userMessage() });
+    const command = await received<MessageContextMenuCommandInteraction>(tooMany.id);
+    const six = modal().addLabelComponents(
+      ...[1, 2, 3, 4].map((i) =>
+        new LabelBuilder().setLabel(`f${i}`).setTextInputComponent(new TextInputBuilder().setCustomId(`f${i}`).setStyle(TextInputStyle.Short)),
+      ),
+    );
+    const refused: unknown = await command.showModal(six).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(DiscordAPIError);
+    expect((refused as DiscordAPIError).code).toBe(50035);
+
+    const menu = fake.sendMessageCommand({ name: 'Inspect', message: userMessage() });
+    await (await received<MessageContextMenuCommandInteraction>(menu.id)).showModal(modal());
+    const submit = fake.submitModal({ opener: menu.id, values: { name: 'Ada' } });
+    // discord.js offers no showModal on a modal's submission: the raw callback.
+    const again: unknown = await client.rest
+      .post(Routes.interactionCallback(submit.id, submit.token), { body: { type: 9, data: modal().toJSON() }, auth: false })
+      .catch((error: unknown) => error);
+    expect((again as DiscordAPIError).code).toBe(50035);
+  });
+
+  it('signs attachment links: expired ones answer 404, a fetch of the message signs them afresh; 10008 once deleted, 50001 without access', async () => {
+    const message = userMessage();
+    const stale = message.attachments[0]?.url as string;
+    expect((await fetch(stale)).status).toBe(200);
+    fake.expireAttachmentLinks();
+    expect((await fetch(stale)).status).toBe(404);
+    const channel = await client.channels.fetch(message.channel_id);
+    if (channel === null || !channel.isTextBased()) throw new Error('no text channel');
+    const fetched = await channel.messages.fetch({ message: message.id, force: true });
+    const fresh = fetched.attachments.first()?.url as string;
+    expect(fresh).not.toBe(stale);
+    expect(Buffer.from(await (await fetch(fresh)).arrayBuffer())).toEqual(PNG);
+
+    fake.setChannelAccess(message.channel_id, 'no-access');
+    const noAccess: unknown = await channel.messages.fetch({ message: message.id, force: true }).catch((error: unknown) => error);
+    fake.setChannelAccess(message.channel_id, 'full');
+    expect((noAccess as DiscordAPIError).code).toBe(50001);
+    fake.deleteMessage(message.id);
+    const gone: unknown = await channel.messages.fetch({ message: message.id, force: true }).catch((error: unknown) => error);
+    expect((gone as DiscordAPIError).code).toBe(10008);
+  });
+
+  it('registers message commands by their display name, without description or options', async () => {
+    await client.application?.commands.set([new ContextMenuCommandBuilder().setName('DiffEdit this image').setType(ApplicationCommandType.Message)]);
+    expect(fake.registeredCommands()).toMatchObject([{ name: 'DiffEdit this image', type: 3, description: '' }]);
+    const refused: unknown = await client.rest
+      .put(`/applications/${fake.applicationId}/commands`, { body: [{ name: 'Bad Slash', type: 1, description: 'x' }] })
+      .catch((error: unknown) => error);
+    expect((refused as DiscordAPIError).code).toBe(50035);
+  });
 });

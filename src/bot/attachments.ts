@@ -200,14 +200,17 @@ function checkUrl(raw: string, allowedHosts: readonly string[]): void {
   }
 }
 
-/** Trusts the declared content type when there is one, else the filename's extension. */
-function checkContentType(info: AttachmentInfo): void {
+/** True when the declared content type (or, without one, the filename's extension) is a picture the engine decodes. */
+export function isAcceptedImage(info: Pick<AttachmentInfo, 'contentType' | 'filename'>): boolean {
   const declared = info.contentType?.split(';')[0]?.trim().toLowerCase();
-  const accepted =
-    declared !== undefined && declared !== ''
-      ? ACCEPTED_CONTENT_TYPES.includes(declared)
-      : ACCEPTED_EXTENSIONS.some((extension) => info.filename.toLowerCase().endsWith(extension));
-  if (!accepted) {
+  return declared !== undefined && declared !== ''
+    ? ACCEPTED_CONTENT_TYPES.includes(declared)
+    : ACCEPTED_EXTENSIONS.some((extension) => info.filename.toLowerCase().endsWith(extension));
+}
+
+/** Refuses what {@link isAcceptedImage} does not accept. */
+function checkContentType(info: AttachmentInfo): void {
+  if (!isAcceptedImage(info)) {
     throw new DiffEditError(ErrorCode.AttachmentNotImage, 'That file is not a picture the bot can edit: upload a JPEG, PNG or WebP image.', {
       contentType: info.contentType ?? null,
       filename: info.filename,

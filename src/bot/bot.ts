@@ -16,6 +16,7 @@ import { JobReply, type JobReplyOptions } from './delivery.js';
 import { logConnectionEvents } from './gateway-log.js';
 import { handleButton } from './handlers/buttons.js';
 import { handleCommand } from './handlers/commands.js';
+import { handlePictureMenu, handlePictureModal } from './handlers/diffedit-this-image.js';
 import { startHealthServer, type HealthServer } from './health-server.js';
 import type { EditBackend } from './edit-backend.js';
 import { JobLifecycle } from './job-lifecycle.js';
@@ -172,6 +173,10 @@ export class DiffEditBot {
         await handleCommand(interaction, reply, { lifecycle: this.lifecycle, attachmentLimits: this.attachmentLimits });
       } else if (interaction.isButton()) {
         await handleButton(interaction, reply, { lifecycle: this.lifecycle, store: this.store, attachmentLimits: this.attachmentLimits });
+      } else if (interaction.isMessageContextMenuCommand()) {
+        await handlePictureMenu(interaction, { attachmentLimits: this.attachmentLimits });
+      } else if (interaction.isModalSubmit()) {
+        await handlePictureModal(interaction, reply, { lifecycle: this.lifecycle, attachmentLimits: this.attachmentLimits });
       } else {
         throw new DiffEditError(ErrorCode.StaleCommand, 'I do not handle this kind of interaction.', { type: interaction.type });
       }
@@ -181,11 +186,13 @@ export class DiffEditBot {
         return;
       }
       const acknowledged = interaction.deferred || interaction.replied;
-      const kind = interaction.isChatInputCommand()
+      const kind = interaction.isCommand()
         ? interaction.commandName
         : interaction.isButton()
           ? (parseButtonId(interaction.customId)?.action ?? 'button')
-          : 'other';
+          : interaction.isModalSubmit()
+            ? 'modal'
+            : 'other';
       this.metrics.jobEnded(kind, acknowledged ? 'failed' : 'refused');
       await reply.fail(userMessageFor(error, logger, { interaction: interaction.id, user: interaction.user.id, kind }));
     }

@@ -6,7 +6,7 @@ import { DiffEditError, ErrorCode } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { computeMask } from './diffedit/mask.js';
 import { coverage as maskCoverageOf } from './diffedit/mask-stats.js';
-import { decodeWithInpaintUnet, decodeWithMask, invertLatents, type DecodeInputs, type EditPrompts } from './diffedit/edit.js';
+import { decodeWithInpaintUnet, decodeWithMask, invertLatents, type DecodeInputs, type EditOptions, type EditPrompts } from './diffedit/edit.js';
 import { row, type LatentShape } from './diffedit/latents.js';
 import { checkpoint, throwIfAborted, type RunControls } from './diffedit/progress.js';
 import {
@@ -139,7 +139,8 @@ export class DiffEditEngine {
       ...(this.options.maxInputBytes !== undefined ? { maxInputBytes: this.options.maxInputBytes } : {}),
     });
     throwIfAborted(controls.signal);
-    // The empty prompt (the unconditional branch) is only needed for decoding: the mask cancels it.
+    // The empty prompt (the unconditional branch, and the 'uncond' inversion's) is only needed past the mask,
+    // which cancels it.
     const maskOnly = request.maskOnly === true;
     const embeddings = await this.models.encodePrompts(maskOnly ? [prompts.ref, prompts.query] : [prompts.ref, prompts.query, '']);
     for (const text of embeddings.truncated) {
@@ -167,7 +168,6 @@ export class DiffEditEngine {
       {
         draws: parameters.maskDraws,
         strength: parameters.maskStrength,
-        steps: parameters.steps,
         thresholding: parameters.thresholding,
         dilate: parameters.dilate,
         maxBatch: this.maxBatch,
@@ -185,7 +185,13 @@ export class DiffEditEngine {
     let invertMs = 0;
     let decodeMs = 0;
     if (!maskOnly) {
-      const editOptions = { steps: parameters.steps, strength: parameters.strength, guidance: parameters.guidance, eta: parameters.eta };
+      const editOptions: EditOptions = {
+        steps: parameters.steps,
+        strength: parameters.strength,
+        guidance: parameters.guidance,
+        eta: parameters.eta,
+        inversion: parameters.inversion,
+      };
       const decodeInputs: DecodeInputs = {
         shape,
         mask: latentMask,
@@ -200,7 +206,7 @@ export class DiffEditEngine {
         invertMs = clock.lap();
         latents = await decodeWithInpaintUnet(this.models, x0, maskedLatents, decodeInputs, controls);
       } else {
-        const levels = await invertLatents(this.models, x0, shape, editPrompts.ref, editOptions, controls);
+        const levels = await invertLatents(this.models, x0, shape, editPrompts, editOptions, controls);
         unetCalls += levels.length - 1;
         invertMs = clock.lap();
         latents = await decodeWithMask(this.models, levels, decodeInputs, controls);

@@ -88,13 +88,27 @@ describe('npm run diffedit', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/JPEG, PNG or WebP/);
   });
+
+  it('--inversion takes uncond or ref; anything else is a one-line error naming both', async () => {
+    const input = path.join(cwd, 'in-inversion.png');
+    await writeFile(input, await smoothPhoto());
+    const r = await start(
+      'src/cli/diffedit.ts',
+      ['--image', input, '--ref', 'a cat', '--query', 'a dog', '--inversion', 'sideways'],
+      { MODEL_DIR: await tinyModelDir(), MODEL_SIZE: '128', EXECUTION_PROVIDERS: 'cpu', LOG_LEVEL: 'silent' },
+      cwd,
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/inversion must be one of uncond, ref/);
+  });
 });
 
 describe('npm run deploy-commands', () => {
   it.each([
     ['globally', {}, 'global', /globally/],
     ['in one guild with GUILD_ID', { GUILD_ID: '200000000000000001' }, '200000000000000001', /in guild 200000000000000001/],
-  ])('registers /diffedit and /mask %s', async (_name, extra, scope, message) => {
+  ])('registers /diffedit, /mask and the "DiffEdit this image" message menu %s', async (_name, extra, scope, message) => {
     const { FakeDiscord } = await import('../fake-discord/index.js');
     const fake = await FakeDiscord.start();
     try {
@@ -102,7 +116,12 @@ describe('npm run deploy-commands', () => {
       expect(r.stderr).toBe('');
       expect(r.stdout).toMatch(message);
       const commands = fake.registeredCommands(scope);
-      expect(commands.map((c) => c['name'])).toEqual(['diffedit', 'mask']);
+      expect(commands.map((c) => [c['name'], c['type']])).toEqual([
+        ['diffedit', 1],
+        ['mask', 1],
+        ['DiffEdit this image', 3],
+      ]);
+      expect(r.stdout).toMatch(/Registered \/diffedit, \/mask, "DiffEdit this image" \(message menu\)/);
       const diffedit = commands[0] as { options: { name: string; type: number; required?: boolean }[] };
       expect(diffedit.options.map((o) => o.name)).toEqual(['image', 'ref', 'query', 'seed', 'steps', 'strength', 'guidance']);
       expect(diffedit.options.filter((o) => o.required).map((o) => o.name)).toEqual(['image', 'ref', 'query']);

@@ -9,7 +9,7 @@
  *   await fake.waitForRequest((r) => r.method === 'PATCH' && r.files.length > 0);
  *   await client.destroy(); await fake.close();   // destroy the client first, or it keeps reconnecting
  */
-import { Locale, type APIAttachment, type APIMessage, type APIUser } from 'discord-api-types/v10';
+import { Locale, MessageType, type APIAttachment, type APIMessage, type APIUser } from 'discord-api-types/v10';
 import { FakeGateway } from './gateway.js';
 import {
   DEFAULT_APP_PERMISSIONS,
@@ -18,6 +18,9 @@ import {
   botToken as makeBotToken,
   buildButtonInteraction,
   buildChannel,
+  buildMessage,
+  buildMessageContextMenuInteraction,
+  buildModalSubmitInteraction,
   buildRole,
   buildChatInputInteraction,
   buildOption,
@@ -28,6 +31,7 @@ import {
   type FakeOption,
   type InteractionBase,
 } from './payloads.js';
+import { modalSubmission, type RecordedModal } from './modals.js';
 import { FakeHttpServer, type Download, type RecordedRequest } from './server.js';
 import { DEFAULT_UPLOAD_LIMIT, FakeState, rateLimitResponse, type ChannelAccess, type InteractionRecord } from './state.js';
 
@@ -35,6 +39,8 @@ export type { RecordedRequest, Download } from './server.js';
 export type { UploadedFile } from './multipart.js';
 export type { FakeOption, FakeOptionType } from './payloads.js';
 export type { ChannelAccess, InteractionRecord } from './state.js';
+export type { RecordedModal } from './modals.js';
+export { textInputs } from './modals.js';
 export { DEFAULT_MEMBER_PERMISSIONS, DEFAULT_APP_PERMISSIONS, Permission, snowflake, snowflakeTime } from './payloads.js';
 
 export interface FakeDiscordOptions {
@@ -95,6 +101,40 @@ export interface SlashCommandSpec {
    * or give them another `type`.
    */
   omitResolved?: boolean;
+}
+
+export interface UserMessageSpec {
+  /** who posted it (default: the default user) */
+  author?: FakeUser;
+  /** a known channel (default: the default guild's channel) */
+  channelId?: string;
+  content?: string;
+  /** files as Discord lists them; each `url` (from serveFile) is handed out signed */
+  attachments?: FakeAttachmentSpec[];
+  embeds?: unknown[];
+}
+
+export interface MessageCommandSpec {
+  /** the command's name, e.g. 'DiffEdit this image' */
+  name: string;
+  /** the message it is used on: one the fake holds (postUserMessage, or one the bot posted), or its id */
+  message: APIMessage | string;
+  user?: FakeUser;
+  attachmentSizeLimit?: number;
+  createdAtMs?: number;
+  locale?: Locale;
+}
+
+export interface ModalSubmitSpec {
+  /** the interaction (id or token) whose callback opened the modal */
+  opener: string;
+  /** what the user typed, by the text inputs' custom_id */
+  values: Record<string, string>;
+  /** default: the user who opened it */
+  user?: FakeUser;
+  attachmentSizeLimit?: number;
+  createdAtMs?: number;
+  locale?: Locale;
 }
 
 export interface ButtonClickSpec {
@@ -396,7 +436,7 @@ export class FakeDiscord {
     });
     // dispatch first (throws when no client is connected); the answer can only arrive in a later tick
     this.gateway.dispatch('INTERACTION_CREATE', payload);
-    this.register(base, 'command', spec.name, null);
+    this.register(base, { kind: 'command', name: spec.name, messageType: MessageType.ChatInputCommand });
     return { id: base.id, token: base.token };
   }
 
@@ -425,7 +465,99 @@ export class FakeDiscord {
     const base = this.interactionBase(user, channel, spec);
     const payload = buildButtonInteraction(base, spec.customId, message);
     this.gateway.dispatch('INTERACTION_CREATE', payload);
-    this.register(base, 'component', spec.customId, message.id);
+    this.register(base, { kind: 'component', name: spec.customId, messageType: MessageType.Default, componentMessageId: message.id });
+    return { id: base.id, token: base.token };
+  }
+
+  /**
+   * A user's message in a channel (the default one unless `channelId` says otherwise), kept like any other: GET
+   * /channels/:c/messages/:m returns it, with its attachments' CDN links signed afresh (see expireAttachmentLinks).
+   */
+  postUserMessage(spec: UserMessageSpec): APIMessage {
+    const user = this.resolveUser(spec.author);
+    this.state.users.set(user.api.id, user.api);
+    const channel = this.state.channels.get(spec.channelId ?? this.defaultChannelId);
+    if (channel === undefined) throw new Error(`postUserMessage: unknown channel ${String(spec.channelId)} (addChannel first)`);
+    const id = snowflake();
+    const message = buildMessage({
+      id,
+      channelId: channel.id,
+      guildId: channel.guildId,
+      author: user.api,
+      type: MessageType.Default,
+      content: spec.content ?? '',
+      embeds: spec.embeds ?? [],
+      components: [],
+      attachments: (spec.attachments ?? []).map((attachment) => {
+        const { ephemeral: _ephemeral, ...kept } = this.attachmentObject(snowflake(), attachment);
+        const url = this.state.signLink(attachment.url);
+        return { ...kept, url, proxy_url: url };
+      }),
+      flags: 0,
+    });
+    this.state.messages.set(id, message);
+    return message;
+  }
+
+  /** Deletes a message as its author or a moderator would (the bot is not told: it has no message intents). */
+  deleteMessage(id: string): void {
+    this.state.deleteMessage(id);
+  }
+
+  /**
+   * Every attachment link postUserMessage or a message fetch signed so far stops working (404), as Discord's CDN
+   * links do when their `ex` time passes; links signed later work. serveFile's own URLs are never signed.
+   */
+  expireAttachmentLinks(): void {
+    this.state.expireLinks();
+  }
+
+  /** A message command (type 3, "right-click > Apps > name") used on `message` (a message object the fake holds, or its id). */
+  sendMessageCommand(spec: MessageCommandSpec): { id: string; token: string } {
+    const messageId = typeof spec.message === 'string' ? spec.message : spec.message.id;
+    const message = this.state.messages.get(messageId);
+    if (message === undefined) throw new Error(`sendMessageCommand: unknown message ${messageId}`);
+    const channel = this.state.channels.get(message.channel_id);
+    if (channel === undefined) throw new Error(`sendMessageCommand: unknown channel ${message.channel_id}`);
+    const user = this.resolveUser(spec.user);
+    const base = this.interactionBase(user, channel, spec);
+    const payload = buildMessageContextMenuInteraction(base, {
+      commandId: this.state.commandId(spec.name, channel.guildId),
+      name: spec.name,
+      message: this.state.withFreshLinks(message),
+    });
+    this.gateway.dispatch('INTERACTION_CREATE', payload);
+    this.register(base, { kind: 'command', name: spec.name, messageType: MessageType.ContextMenuCommand, targetMessageId: message.id });
+    return { id: base.id, token: base.token };
+  }
+
+  /** The modal an interaction answered with (callback type 9), component ids as Discord numbers them. */
+  modal(interactionIdOrToken: string): RecordedModal | undefined {
+    return this.interaction(interactionIdOrToken)?.modal ?? undefined;
+  }
+
+  /**
+   * The user submits the modal `opener` (an interaction id or token) answered with: a MODAL_SUBMIT interaction whose
+   * text inputs carry `values` (by custom_id; the others empty). Throws, as the client refuses to submit, when a
+   * required field is empty or a value breaks a field's length limits.
+   */
+  submitModal(spec: ModalSubmitSpec): { id: string; token: string } {
+    const opener = this.interaction(spec.opener);
+    const modal = opener?.modal;
+    if (opener === undefined || modal == null) throw new Error(`submitModal: interaction ${spec.opener} opened no modal`);
+    const components = modalSubmission(modal, spec.values);
+    const user = this.resolveUser(spec.user ?? { id: opener.user.id, username: opener.user.username });
+    const base = this.interactionBase(user, opener.channel, spec);
+    const source = opener.componentMessageId === null ? undefined : this.state.messages.get(opener.componentMessageId);
+    const payload = buildModalSubmitInteraction(base, modal.custom_id, components, source);
+    this.gateway.dispatch('INTERACTION_CREATE', payload);
+    this.register(base, {
+      kind: 'modal',
+      name: modal.custom_id,
+      messageType: MessageType.Default,
+      triggeredBy: opener.id,
+      componentMessageId: opener.componentMessageId,
+    });
     return { id: base.id, token: base.token };
   }
 
@@ -583,12 +715,20 @@ export class FakeDiscord {
     return DEFAULT_APP_PERMISSIONS;
   }
 
-  private register(base: InteractionBase, kind: 'command' | 'component', name: string, componentMessageId: string | null): void {
+  private register(
+    base: InteractionBase,
+    what: Pick<InteractionRecord, 'kind' | 'name' | 'messageType'> &
+      Partial<Pick<InteractionRecord, 'componentMessageId' | 'targetMessageId' | 'triggeredBy'>>,
+  ): void {
     const record: InteractionRecord = {
       id: base.id,
       token: base.token,
-      kind,
-      name,
+      kind: what.kind,
+      name: what.name,
+      messageType: what.messageType,
+      targetMessageId: what.targetMessageId ?? null,
+      triggeredBy: what.triggeredBy ?? null,
+      modal: null,
       user: base.user,
       guildId: base.guildId,
       channel: base.channel,
@@ -599,7 +739,7 @@ export class FakeDiscord {
       attachmentSizeLimit: base.attachmentSizeLimit,
       callbackType: null,
       originalMessageId: null,
-      componentMessageId,
+      componentMessageId: what.componentMessageId ?? null,
       messageIds: new Set(),
     };
     this.state.interactionsById.set(record.id, record);

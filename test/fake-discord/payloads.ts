@@ -18,7 +18,10 @@ import {
   type APIChatInputApplicationCommandInteraction,
   type APIInteractionGuildMember,
   type APIMessage,
+  type APIMessageApplicationCommandInteraction,
   type APIMessageComponentInteraction,
+  type APIModalSubmissionComponent,
+  type APIModalSubmitInteraction,
   type APIUser,
   type GuildMemberFlags,
   type UserFlags,
@@ -378,6 +381,41 @@ export function buildButtonInteraction(base: InteractionBase, customId: string, 
     type: InteractionType.MessageComponent,
     data: { custom_id: customId, component_type: ComponentType.Button },
     message,
+  };
+}
+
+/** A message command (type 3) used on `message`: Discord sends the whole message in `data.resolved.messages`. */
+export function buildMessageContextMenuInteraction(
+  base: InteractionBase,
+  command: { commandId: string; name: string; message: APIMessage },
+): APIMessageApplicationCommandInteraction {
+  const data: APIMessageApplicationCommandInteraction['data'] = {
+    id: command.commandId,
+    name: command.name,
+    type: ApplicationCommandType.Message,
+    target_id: command.message.id,
+    resolved: { messages: { [command.message.id]: command.message } },
+  };
+  if (base.guildId !== null) data.guild_id = base.guildId;
+  return {
+    ...baseFields(base),
+    type: InteractionType.ApplicationCommand,
+    data,
+  };
+}
+
+/** A modal's submission (type 5). `message` only when the modal was opened from a component on that message. */
+export function buildModalSubmitInteraction(
+  base: InteractionBase,
+  customId: string,
+  components: APIModalSubmissionComponent[],
+  message?: APIMessage,
+): APIModalSubmitInteraction {
+  return {
+    ...baseFields(base),
+    type: InteractionType.ModalSubmit,
+    data: { custom_id: customId, components },
+    ...(message !== undefined ? { message } : {}),
   };
 }
 

@@ -3,6 +3,7 @@
  * Anything else answers 404 `{ message: 'Unknown route', code: 0 }` (and is recorded, so tests can catch it).
  */
 import { InteractionResponseType, MessageFlags, MessageType, type APIMessage, type APIUser } from 'discord-api-types/v10';
+import { validateModal } from './modals.js';
 import type { UploadedFile } from './multipart.js';
 import { buildChannel, buildGuildMember, snowflake } from './payloads.js';
 import { ApiError, Errors, NONCE_WINDOW_MS, type FakeState, type InteractionRecord } from './state.js';
@@ -85,7 +86,6 @@ function callback(ctx: RestContext, req: RestRequest, [id, token]: string[]): Re
   const type = body.type;
   const data = body.data ?? {};
   let message: APIMessage | undefined;
-  const isComponent = interaction.kind === 'component';
   switch (type) {
     case InteractionResponseType.ChannelMessageWithSource:
       message = state.createMessage({
@@ -93,7 +93,7 @@ function callback(ctx: RestContext, req: RestRequest, [id, token]: string[]): Re
         json: data,
         files: req.files,
         sizeLimit: interaction.attachmentSizeLimit,
-        type: isComponent ? MessageType.Default : MessageType.ChatInputCommand,
+        type: interaction.messageType,
         interaction,
       });
       interaction.originalMessageId = message.id;
@@ -105,7 +105,7 @@ function callback(ctx: RestContext, req: RestRequest, [id, token]: string[]): Re
         json: {},
         files: [],
         sizeLimit: interaction.attachmentSizeLimit,
-        type: isComponent ? MessageType.Default : MessageType.ChatInputCommand,
+        type: interaction.messageType,
         interaction,
         loading: true,
         extraFlags: typeof flags === 'number' ? flags & MessageFlags.Ephemeral : 0,
@@ -115,7 +115,7 @@ function callback(ctx: RestContext, req: RestRequest, [id, token]: string[]): Re
     }
     case InteractionResponseType.DeferredMessageUpdate:
     case InteractionResponseType.UpdateMessage: {
-      if (!isComponent || interaction.componentMessageId === null) {
+      if (interaction.componentMessageId === null) {
         throw Errors.invalidForm({
           type: { _errors: [{ code: 'INTERACTION_RESPONSE_TYPE_INVALID', message: 'Invalid interaction response type' }] },
         });
@@ -128,6 +128,14 @@ function callback(ctx: RestContext, req: RestRequest, [id, token]: string[]): Re
       break;
     }
     case InteractionResponseType.Modal:
+      // A modal answers a command or a component; a modal's submission cannot open another one.
+      if (interaction.kind === 'modal') {
+        throw Errors.invalidForm({
+          type: { _errors: [{ code: 'INTERACTION_RESPONSE_TYPE_INVALID', message: 'Invalid interaction response type' }] },
+        });
+      }
+      interaction.modal = validateModal(data);
+      break;
     case InteractionResponseType.ApplicationCommandAutocompleteResult:
       break;
     default:
@@ -138,7 +146,7 @@ function callback(ctx: RestContext, req: RestRequest, [id, token]: string[]): Re
   const response: Record<string, unknown> = {
     interaction: {
       id: interaction.id,
-      type: interaction.kind === 'command' ? 2 : 3,
+      type: ctx.state.interactionMetadata(interaction).type,
       ...(message !== undefined
         ? {
             response_message_id: message.id,
@@ -276,8 +284,22 @@ function checkApp(ctx: RestContext, app: string | undefined): void {
 
 function normalizeCommand(ctx: RestContext, scope: string, raw: unknown): Record<string, unknown> {
   const command = { ...((raw ?? {}) as Record<string, unknown>) };
-  if (typeof command['name'] !== 'string' || !/^[-_\p{L}\p{N}]{1,32}$/u.test(command['name'])) {
+  const type = command['type'] ?? 1;
+  // Slash commands: words; user and message commands (types 2, 3): any 1-32 characters, spaces included.
+  const namePattern = type === 1 ? /^[-_\p{L}\p{N}]{1,32}$/u : /^.{1,32}$/u;
+  if (typeof command['name'] !== 'string' || !namePattern.test(command['name'])) {
     throw Errors.invalidForm({ name: { _errors: [{ code: 'APPLICATION_COMMAND_INVALID_NAME', message: 'Command name is invalid' }] } });
+  }
+  if (
+    type !== 1 &&
+    ((typeof command['description'] === 'string' && command['description'] !== '') ||
+      (Array.isArray(command['options']) && command['options'].length > 0))
+  ) {
+    throw Errors.invalidForm({
+      description: {
+        _errors: [{ code: 'APPLICATION_COMMAND_CONTEXT_MENU_FIELDS', message: 'Context menu commands cannot have description or options' }],
+      },
+    });
   }
   return {
     type: 1,
@@ -370,7 +392,7 @@ const routes: Route[] = [
   route('GET', '/channels/:p', true, (ctx, _req, [id]) => json(buildChannel(channelOf(ctx, id)))),
   route('POST', '/channels/:p/typing', true, (ctx, _req, [id]) => (channelOf(ctx, id, 'send'), noContent())),
   route('POST', '/channels/:p/messages', true, createChannelMessage),
-  route('GET', '/channels/:p/messages/:p', true, (ctx, _req, [c, m]) => json(channelMessage(ctx, c, m))),
+  route('GET', '/channels/:p/messages/:p', true, (ctx, _req, [c, m]) => json(ctx.state.withFreshLinks(channelMessage(ctx, c, m)))),
   route('PATCH', '/channels/:p/messages/:p', true, editChannelMessage),
   route('DELETE', '/channels/:p/messages/:p', true, (ctx, _req, [c, m]) => {
     ctx.state.deleteMessage(channelMessage(ctx, c, m).id);

@@ -82,7 +82,7 @@ export class FakeHttpServer {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const body = await readBody(req);
     if (url.pathname.startsWith('/attachments/')) {
-      this.serveFile(req, res, url.pathname.slice('/attachments/'.length), at);
+      this.serveFile(req, res, url.pathname.slice('/attachments/'.length), at, url.searchParams);
       return;
     }
     const apiMatch = /^\/api(?:\/v\d+)?(\/.*)$/.exec(url.pathname);
@@ -139,9 +139,10 @@ export class FakeHttpServer {
     return failure;
   }
 
-  private serveFile(req: IncomingMessage, res: ServerResponse, encodedKey: string, at: number): void {
+  private serveFile(req: IncomingMessage, res: ServerResponse, encodedKey: string, at: number, query: URLSearchParams): void {
     const key = decodePath(encodedKey);
-    const file = this.hooks.state.files.get(key);
+    // An expired signed link answers 404 as Discord's CDN does ("This content is no longer available.").
+    const file = this.hooks.state.linkIsLive(query) ? this.hooks.state.files.get(key) : undefined;
     const status = file?.status ?? 404;
     this.hooks.download({ path: `/attachments/${key}`, status, at });
     const respond = () => {

@@ -3,7 +3,18 @@
  * "original" messages), served files and registered commands; plus creating/editing messages the way Discord
  * does (validation, attachments kept/added, uploads served back over http).
  */
-import { MessageFlags, type MessageType, type APIAttachment, type APIMessage, type APIUser } from 'discord-api-types/v10';
+import { randomBytes } from 'node:crypto';
+import {
+  InteractionType,
+  MessageFlags,
+  type APIAttachment,
+  type APIMessage,
+  type APIMessageInteractionMetadata,
+  type APIModalSubmitInteractionMetadata,
+  type APIUser,
+  type MessageType,
+} from 'discord-api-types/v10';
+import type { RecordedModal } from './modals.js';
 import { fileIndex, type UploadedFile } from './multipart.js';
 import {
   DEFAULT_APP_PERMISSIONS,
@@ -100,8 +111,18 @@ function fieldError(code: string, message: string) {
 export interface InteractionRecord {
   id: string;
   token: string;
-  kind: 'command' | 'component';
+  /** a slash or message command, a component (button), a modal's submission */
+  kind: 'command' | 'component' | 'modal';
+  /** the command's name, the component's or the modal's custom_id */
   name: string;
+  /** the type of the messages its callback and follow-ups create (20 slash command, 23 context menu, 0 otherwise) */
+  messageType: MessageType;
+  /** a message command: the message it was used on */
+  targetMessageId: string | null;
+  /** a modal's submission: the interaction whose MODAL callback opened it */
+  triggeredBy: string | null;
+  /** the modal it answered with (callback type 9), ids filled in */
+  modal: RecordedModal | null;
   user: APIUser;
   guildId: string | null;
   channel: ChannelRecord;
@@ -253,6 +274,44 @@ export class FakeState {
     return channel;
   }
 
+  // ---- signed CDN links ---------------------------------------------------------------------------------------
+
+  /** `hm` values of attachment links handed out and not expired (Discord signs links with ex/is/hm). */
+  private readonly liveLinks = new Set<string>();
+
+  /** `url` (a served file) with Discord's signature query: it works until expireLinks(). */
+  signLink(url: string): string {
+    const signed = new URL(url);
+    signed.search = '';
+    const issued = Math.floor(Date.now() / 1000);
+    const hm = randomBytes(32).toString('hex');
+    this.liveLinks.add(hm);
+    signed.searchParams.set('ex', (issued + 86_400).toString(16));
+    signed.searchParams.set('is', issued.toString(16));
+    signed.searchParams.set('hm', hm);
+    return `${signed.href}&`;
+  }
+
+  /** Whether a served file may be fetched with this query: unsigned (serveFile's own URLs) or signed and live. */
+  linkIsLive(query: URLSearchParams): boolean {
+    const hm = query.get('hm');
+    return hm === null || this.liveLinks.has(hm);
+  }
+
+  expireLinks(): void {
+    this.liveLinks.clear();
+  }
+
+  /** A copy of `message` whose signed attachment links are signed afresh, as every read of a message gets them. */
+  withFreshLinks(message: APIMessage): APIMessage {
+    const attachments = message.attachments.map((attachment) => {
+      if (!new URL(attachment.url).searchParams.has('hm')) return attachment;
+      const url = this.signLink(attachment.url);
+      return { ...attachment, url, proxy_url: url };
+    });
+    return { ...message, attachments };
+  }
+
   /** Remove a message for good (later GET/PATCH/DELETE of it: 404 10008). */
   deleteMessage(id: string): void {
     this.messages.delete(id);
@@ -389,22 +448,34 @@ export class FakeState {
       components,
       attachments,
       flags,
-      ...(interaction !== undefined
-        ? {
-            interactionMetadata: {
-              id: interaction.id,
-              type: interaction.kind === 'command' ? 2 : 3,
-              user: interaction.user,
-              authorizing_integration_owners: interaction.guildId === null ? { '0': '0' } : { '0': interaction.guildId },
-              ...(interaction.originalMessageId !== null ? { original_response_message_id: interaction.originalMessageId } : {}),
-              ...(interaction.componentMessageId !== null ? { interacted_message_id: interaction.componentMessageId } : {}),
-            } as NonNullable<APIMessage['interaction_metadata']>,
-          }
-        : {}),
+      ...(interaction !== undefined ? { interactionMetadata: this.interactionMetadata(interaction) } : {}),
     });
     this.messages.set(message.id, message);
     interaction?.messageIds.add(message.id);
     return message;
+  }
+
+  /** A message's `interaction_metadata`; a modal's submission nests the metadata of the interaction that opened it. */
+  interactionMetadata(interaction: InteractionRecord): APIMessageInteractionMetadata {
+    const common = {
+      id: interaction.id,
+      user: interaction.user,
+      authorizing_integration_owners: interaction.guildId === null ? { '0': '0' } : { '0': interaction.guildId },
+      ...(interaction.originalMessageId !== null ? { original_response_message_id: interaction.originalMessageId } : {}),
+    };
+    const trigger = interaction.triggeredBy === null ? undefined : this.interactionsById.get(interaction.triggeredBy);
+    if (interaction.kind === 'modal' && trigger !== undefined && trigger.kind !== 'modal') {
+      const triggering = this.interactionMetadata(trigger) as APIModalSubmitInteractionMetadata['triggering_interaction_metadata'];
+      return { ...common, type: InteractionType.ModalSubmit, triggering_interaction_metadata: triggering };
+    }
+    if (interaction.kind === 'component') {
+      return { ...common, type: InteractionType.MessageComponent, interacted_message_id: interaction.componentMessageId ?? '' };
+    }
+    return {
+      ...common,
+      type: InteractionType.ApplicationCommand,
+      ...(interaction.targetMessageId !== null ? { target_message_id: interaction.targetMessageId } : {}),
+    };
   }
 
   /** PATCH semantics: fields present in the body replace, absent ones stay. */

@@ -1,8 +1,8 @@
 /** /diffedit and /mask: the command module reads its options, admission checks them, the job's life begins. */
-import type { ChatInputCommandInteraction } from 'discord.js';
-import { findCommand } from '../../../commands/index.js';
+import type { ChatInputCommandInteraction, RepliableInteraction } from 'discord.js';
+import { findCommand, type CommandRequest } from '../../../commands/index.js';
 import { DiffEditError, ErrorCode } from '../../errors.js';
-import { admit } from '../admission.js';
+import { admit, type JobOwner } from '../admission.js';
 import type { AttachmentLimits } from '../attachments.js';
 import type { JobReply } from '../delivery.js';
 import type { JobLifecycle } from '../job-lifecycle.js';
@@ -21,7 +21,20 @@ export async function handleCommand(interaction: ChatInputCommandInteraction, re
       command: interaction.commandName,
     });
   }
-  const request = command.read(interaction);
+  await startJob(interaction, command.read(interaction), { sourceUserId: interaction.user.id, channelId: interaction.channelId }, reply, deps);
+}
+
+/**
+ * Admits a request on an attachment and runs its job: the one path of every command, whichever way its input came
+ * (options, or a modal). The job belongs to whoever asked; `origin` says who brought the picture, and where.
+ */
+export async function startJob(
+  interaction: RepliableInteraction,
+  request: CommandRequest,
+  origin: Pick<JobOwner, 'sourceUserId' | 'channelId'>,
+  reply: JobReply,
+  deps: CommandDeps,
+): Promise<void> {
   const plan = admit(
     {
       kind: request.kind,
@@ -30,7 +43,7 @@ export async function handleCommand(interaction: ChatInputCommandInteraction, re
       parameters: request.parameters,
       image: { kind: 'attachment', info: request.attachment, sizeLimit: interaction.attachmentSizeLimit },
     },
-    { userId: interaction.user.id, sourceUserId: interaction.user.id, channelId: interaction.channelId, guildId: interaction.guildId },
+    { userId: interaction.user.id, ...origin, guildId: interaction.guildId },
     deps.attachmentLimits,
   );
   await deps.lifecycle.run(interaction, plan, reply);
