@@ -15,6 +15,7 @@ import { smoothPhoto, tinyEngine } from '../test/engine/tiny-engine.js';
 import { startRedis } from '../test/redis/redis-server.js';
 import { startWorker, type WorkerProcess } from '../test/redis/worker-process.js';
 import { median } from './stats.js';
+import { testHandover } from '../test/redis/handover.js';
 
 const { values } = parseArgs({ options: { jobs: { type: 'string', default: '12' }, sequential: { type: 'string', default: '10' } } });
 const JOBS = Number(values.jobs);
@@ -26,7 +27,7 @@ const hooks = { onPosition: () => undefined, onStart: () => undefined, onProgres
 async function job(backend: EditBackend, n: number): Promise<number> {
   const started = performance.now();
   const slot = await backend.reserve(`user${n}`);
-  await slot.submit({ image: photo, ref: 'a bowl of strawberries', query: 'a bowl of grapes', seed: n }, hooks);
+  await slot.submit({ image: photo, ref: 'a bowl of strawberries', query: 'a bowl of grapes', seed: n }, hooks, testHandover(`user${n}`));
   return performance.now() - started;
 }
 
@@ -60,6 +61,8 @@ const backend = await RedisBackend.open({
   maxInlinePictureBytes: 10 * 2 ** 20,
   reserveTtlMs: 60_000,
   pollMs: 250,
+  deliveryClaimMs: 60_000,
+  heartbeatMs: 2000,
   logger: silentLogger,
 });
 try {

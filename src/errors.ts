@@ -59,6 +59,8 @@ export const ErrorCode = {
   StoreFailed: 'StoreFailed',
   /** QUEUE_BACKEND=redis and Redis cannot be reached: the job is refused, nothing was queued. */
   QueueUnavailable: 'QueueUnavailable',
+  /** The bot stopped waiting for a job at shutdown; it stays pending in Redis and the next bot process delivers it. */
+  HandedOver: 'HandedOver',
 } as const;
 
 /** One of {@link ErrorCode}'s identifiers. */

@@ -260,6 +260,22 @@ describe('FakeDiscord with the real discord.js client', () => {
     await expect(channel.send('yes')).resolves.toMatchObject({ content: 'yes' });
   });
 
+  it('deduplicates channel posts by nonce with enforceNonce (a repeat answers the first message); without it, posts twice', async () => {
+    const channel = client.channels.cache.get(fake.defaultChannelId);
+    if (channel === undefined || !channel.isSendable()) throw new Error('channel not cached');
+    const before = fake.channelMessages(fake.defaultChannelId).length;
+    const first = await channel.send({ content: 'once', nonce: 'job-1', enforceNonce: true });
+    const repeat = await channel.send({ content: 'once again', nonce: 'job-1', enforceNonce: true });
+    expect(repeat.id).toBe(first.id);
+    expect(repeat.content).toBe('once');
+    const post = fake.requests.filter((r) => r.method === 'POST' && r.path === `/channels/${fake.defaultChannelId}/messages`).at(-1);
+    expect(post?.json).toMatchObject({ nonce: 'job-1', enforce_nonce: true });
+    const loose = await channel.send({ content: 'twice', nonce: 'job-1' });
+    expect(loose.id).not.toBe(first.id);
+    expect(fake.channelMessages(fake.defaultChannelId).length - before).toBe(2);
+    await expect(channel.send({ content: 'x', nonce: 'n'.repeat(26), enforceNonce: true })).rejects.toMatchObject({ code: 50035 });
+  });
+
   it("answers Discord's validation errors for bad messages", async () => {
     const channel = client.channels.cache.get(fake.defaultChannelId);
     if (channel === undefined || !channel.isSendable()) throw new Error('channel not cached');

@@ -2,39 +2,13 @@
  * `npm start` as a real process: configuration from the environment, models loaded and warmed up, logged in to
  * the fake Discord, one job served, then SIGTERM: the process logs out and exits 0.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FakeDiscord } from './fake-discord/index.js';
 import { smoothPhoto, tinyModelDir } from './engine/tiny-engine.js';
-
-const root = path.resolve(import.meta.dirname, '..');
-
-/**
- * `npm start` as package.json runs it: node itself with tsx's loader (so signals reach the bot directly), the loader
- * named by its resolved URL because the process runs in a temporary working directory.
- */
-function startBotProcess(env: Record<string, string>, cwd: string) {
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), path.join(root, 'src/main.ts')], {
-    cwd,
-    env: { PATH: process.env['PATH'] ?? '', EXECUTION_PROVIDERS: 'cpu', MODEL_SIZE: '128', LOG_LEVEL: 'info', ...env },
-  });
-  let logs = '';
-  child.stderr.on('data', (chunk: Buffer) => (logs += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return { child, exited, logs: () => logs };
-}
-
-async function waitForLog(logs: () => string, text: string, timeoutMs = 20_000): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; !logs().includes(text);) {
-    if (Date.now() > deadline) throw new Error(`never logged ${text}:\n${logs()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { startBotProcess, waitForLog } from './bot/bot-process.js';
 
 describe('npm start', () => {
   it('serves /mask, then shuts down cleanly on SIGTERM', async () => {

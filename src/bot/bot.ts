@@ -8,11 +8,11 @@ import path from 'node:path';
 import { Client, Events, GatewayIntentBits, type Interaction } from 'discord.js';
 import PQueue from 'p-queue';
 import type { BotConfig } from '../config/bot.js';
-import { DiffEditError, ErrorCode } from '../errors.js';
+import { DiffEditError, ErrorCode, isDiffEditError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { AttachmentLimits } from './attachments.js';
 import { parseButtonId } from './custom-ids.js';
-import { JobReply } from './delivery.js';
+import { JobReply, type JobReplyOptions } from './delivery.js';
 import { logConnectionEvents } from './gateway-log.js';
 import { handleButton } from './handlers/buttons.js';
 import { handleCommand } from './handlers/commands.js';
@@ -22,13 +22,18 @@ import type { EditBackend } from './edit-backend.js';
 import { JobLifecycle } from './job-lifecycle.js';
 import { JobQueue } from './job-queue.js';
 import { MemoryBackend, type EditRunner } from './memory-backend.js';
+import { openRedis } from '../queue/connection.js';
 import { RedisBackend } from './redis-backend.js';
-import { JobStore } from './job-store.js';
+import { FileJobStore, type JobStore } from './job-store.js';
+import { retryUndelivered } from './late-delivery.js';
+import { RedisJobStore } from './redis-job-store.js';
 import { BotMetrics } from './metrics.js';
 import { userMessageFor } from './user-errors.js';
 
 /** After the grace period, how long stop() still gives messages in flight (the users' last answers). */
 const STOP_MARGIN_MS = 5000;
+/** QUEUE_BACKEND=redis: a bot process's heartbeat; what it leaves undelivered is taken over 3 beats after it dies. */
+const HEARTBEAT_MS = 2000;
 
 /** What the bot is built from. */
 export interface BotOptions {
@@ -48,6 +53,7 @@ export class DiffEditBot {
   private readonly backend: EditBackend;
   private readonly lifecycle: JobLifecycle;
   private readonly attachmentLimits: AttachmentLimits;
+  private readonly replyOptions: JobReplyOptions;
   private readonly shutdown = new AbortController();
   private readonly pending = new Set<Promise<void>>();
   private healthServer: HealthServer | undefined;
@@ -62,7 +68,8 @@ export class DiffEditBot {
       ...(config.apiUrl !== undefined ? { rest: { api: config.apiUrl } } : {}),
     });
     this.backend = options.backend ?? memoryBackend(options);
-    this.metrics = new BotMetrics(this.backend);
+    this.metrics = new BotMetrics(() => this.backend.counts());
+    this.replyOptions = { retryMs: config.deliveryRetryMs, logger };
     this.attachmentLimits = {
       maxBytes: config.maxUploadBytes,
       maxPixels: config.maxInputPixels,
@@ -80,16 +87,22 @@ export class DiffEditBot {
     });
     this.client.on(Events.InteractionCreate, (interaction) => this.track(this.dispatch(interaction)));
     this.client.on(Events.Error, (error) => logger.error('discord client error', { error }));
-    this.client.once(Events.ClientReady, (client) => logger.info('logged in', { user: client.user.tag, id: client.user.id }));
+    this.client.once(Events.ClientReady, (client) => {
+      logger.info('logged in', { user: client.user.tag, id: client.user.id });
+      this.track(this.recoverDeliveries(client));
+    });
     logConnectionEvents(this.client, logger);
   }
 
   /** Opens the job store, starts the metrics server when configured, and logs in. */
   static async start(options: BotOptions): Promise<DiffEditBot> {
     const { config, logger } = options;
-    // A folder of its own: DATA_DIR may hold other things.
-    const store = await JobStore.open(path.join(config.dataDir, 'jobs'), { maxBytes: config.jobStoreMaxBytes, logger });
-    const backend = options.backend ?? (config.queueBackend === 'redis' ? await redisBackend(options) : undefined);
+    const redis = config.queueBackend === 'redis';
+    const store: JobStore = redis
+      ? new RedisJobStore(openRedis(config.redisUrl, logger), config.jobStoreMaxBytes, logger)
+      : // A folder of its own: DATA_DIR may hold other things.
+        await FileJobStore.open(path.join(config.dataDir, 'jobs'), { maxBytes: config.jobStoreMaxBytes, logger });
+    const backend = options.backend ?? (redis ? await redisBackend(options) : undefined);
     const bot = new DiffEditBot(backend === undefined ? options : { ...options, backend }, store);
     if (config.metricsPort !== undefined) {
       bot.healthServer = await startHealthServer({
@@ -128,14 +141,33 @@ export class DiffEditBot {
     }
     await this.healthServer?.close();
     await this.client.destroy();
+    await this.store.close();
     logger.info('logged out');
+  }
+
+  /**
+   * Once logged in: results kept undelivered (no route reached their user last time) are tried again, and with
+   * QUEUE_BACKEND=redis, deliveries that dead bot processes left are taken over, now and whenever one dies.
+   */
+  private async recoverDeliveries(client: Client<true>): Promise<void> {
+    const { logger } = this.options;
+    this.backend.adoptOrphans?.((orphan) => {
+      const work = this.lifecycle.resume(orphan, JobReply.resume(this.client, orphan.target, this.replyOptions));
+      this.track(work);
+      return work;
+    });
+    try {
+      await retryUndelivered(this.store, client, this.replyOptions, this.metrics);
+    } catch (error) {
+      logger.error('could not retry undelivered results', { error });
+    }
   }
 
   /** The one error boundary: whatever a handler throws is told to the user privately, with a logged reference. */
   private async dispatch(interaction: Interaction): Promise<void> {
     if (!interaction.isRepliable()) return;
     const { config, logger } = this.options;
-    const reply = new JobReply(interaction, { retryMs: config.deliveryRetryMs, logger });
+    const reply = JobReply.forInteraction(interaction, { retryMs: config.deliveryRetryMs, logger });
     try {
       if (interaction.isChatInputCommand()) {
         await handleCommand(interaction, reply, { lifecycle: this.lifecycle, attachmentLimits: this.attachmentLimits });
@@ -149,6 +181,10 @@ export class DiffEditBot {
         throw new DiffEditError(ErrorCode.StaleCommand, 'I do not handle this kind of interaction.', { type: interaction.type });
       }
     } catch (error) {
+      if (isDiffEditError(error) && error.code === ErrorCode.HandedOver) {
+        logger.info('job left to the next bot process', { interaction: interaction.id, ...error.details });
+        return;
+      }
       const acknowledged = interaction.deferred || interaction.replied;
       const kind = interaction.isCommand()
         ? interaction.commandName
@@ -178,6 +214,9 @@ function redisBackend({ config, logger }: BotOptions): Promise<EditBackend> {
     // A reservation is queued once its picture is downloaded; past that it can only be a bot that died.
     reserveTtlMs: config.downloadTimeoutMs + 60_000,
     pollMs: Math.max(config.progressIntervalMs, 250),
+    // A delivery's retries and its uploads: past that, a claimant that died leaves the job to another process.
+    deliveryClaimMs: config.deliveryRetryMs + 60_000,
+    heartbeatMs: HEARTBEAT_MS,
     logger,
   });
 }

@@ -9,16 +9,23 @@
  * (discord.js itself retries a 5xx only three times at once), and moves down on anything else: an expired or
  * unknown token (15 minutes have passed), a channel the bot may not post in, DMs closed. Whenever the result did
  * not land in the reply, the stale public placeholder ("Starting...") is removed while anything still allows it.
+ *
+ * After the acknowledgement everything goes through REST with what a {@link DeliveryTarget} holds (application id,
+ * interaction token and when it was issued, channel, user), not through the live discord.js interaction: a target
+ * can be kept in Redis and a job's messages finished by another bot process, or after a restart. Channel and DM
+ * posts carry a nonce derived from the interaction with `enforce_nonce`, so a post repeated by a process that
+ * crashed mid-delivery (or two that raced) is one message: Discord answers the first one again.
  */
+import { createHash } from 'node:crypto';
 import {
-  AttachmentBuilder,
   DiscordAPIError,
   HTTPError,
   MessageFlags,
   Routes,
   type ActionRowBuilder,
+  type APIMessage,
   type ButtonBuilder,
-  type MessageCreateOptions,
+  type Client,
   type RepliableInteraction,
 } from 'discord.js';
 import type { Logger } from '../logger.js';
@@ -51,6 +58,25 @@ export interface ResultMessage {
   readonly components: readonly ActionRowBuilder<ButtonBuilder>[];
 }
 
+/**
+ * Everything the job's messages need besides the discord.js client, as plain JSON: kept with a pending delivery in
+ * Redis so that any bot process can finish it.
+ */
+export interface DeliveryTarget {
+  readonly applicationId: string;
+  /** The interaction, or `job:<id>` for a stored result retried without one (then `token` is empty). */
+  readonly interactionId: string;
+  /** The interaction token: valid 15 minutes from `issuedAt`. */
+  readonly token: string;
+  /** When Discord created the interaction (ms since the epoch). */
+  readonly issuedAt: number;
+  readonly channelId: string | null;
+  readonly guildId: string | null;
+  readonly userId: string;
+  /** The public placeholder ("thinking...") the acknowledgement posted, when there is one. */
+  readonly placeholderId?: string | undefined;
+}
+
 /** Options of {@link JobReply}. */
 export interface JobReplyOptions {
   /** Budget for retrying 5xx and network errors over one delivery. */
@@ -62,44 +88,82 @@ export interface JobReplyOptions {
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
-/** The messages of one job, over one interaction. */
+/** A message body with its files, as REST takes it. */
+interface Payload {
+  readonly body: Record<string, unknown>;
+  readonly files: { name: string; data: Buffer }[];
+}
+
+/** The messages of one job, over one interaction (live, or resumed from a {@link DeliveryTarget}). */
 export class JobReply {
-  /** True once {@link acknowledge} posted the public placeholder (a button's deferUpdate posts none). */
-  #placeholder = false;
-  /** The placeholder's message id, learnt from the first status edit; used to remove it with the bot token. */
+  /** The placeholder's message id: known from the acknowledgement, used to remove it with the bot token. */
   #placeholderId: string | undefined;
+  /** True while the placeholder (possibly without a known id) is there to be replaced or removed. */
+  #placeholder: boolean;
   /** Discord said the token is expired or unknown (the clock may not know: a token can die early). */
   #tokenDead = false;
   readonly #now: () => number;
   readonly #sleep: (ms: number) => Promise<void>;
+  #target: DeliveryTarget;
 
-  constructor(
-    private readonly interaction: RepliableInteraction,
+  private constructor(
+    private readonly client: Client,
+    target: DeliveryTarget,
     private readonly options: JobReplyOptions,
+    private readonly interaction: RepliableInteraction | undefined,
   ) {
+    this.#target = target;
+    this.#placeholderId = target.placeholderId;
+    this.#placeholder = target.placeholderId !== undefined;
     this.#now = options.now ?? Date.now;
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }
 
+  /** The messages of a live interaction. */
+  static forInteraction(interaction: RepliableInteraction, options: JobReplyOptions): JobReply {
+    const target: DeliveryTarget = {
+      applicationId: interaction.applicationId,
+      interactionId: interaction.id,
+      token: interaction.token,
+      issuedAt: interaction.createdTimestamp,
+      channelId: interaction.channelId,
+      guildId: interaction.guildId,
+      userId: interaction.user.id,
+    };
+    return new JobReply(interaction.client, target, options, interaction);
+  }
+
+  /** The messages of an interaction this process never saw (a restart, another bot process, a stored result). */
+  static resume(client: Client, target: DeliveryTarget, options: JobReplyOptions): JobReply {
+    return new JobReply(client, target, options, undefined);
+  }
+
+  /** What another process needs to finish this job's messages (complete once acknowledged). */
+  get target(): DeliveryTarget {
+    return { ...this.#target, placeholderId: this.#placeholderId };
+  }
+
   private get userId(): string {
-    return this.interaction.user.id;
+    return this.#target.userId;
   }
 
   private get tokenExpired(): boolean {
-    return this.#tokenDead || this.#now() - this.interaction.createdTimestamp > INTERACTION_TOKEN_TTL_MS;
+    return this.#tokenDead || this.#target.token === '' || this.#now() - this.#target.issuedAt > INTERACTION_TOKEN_TTL_MS;
   }
 
   /** Acknowledges the interaction with a public "thinking..." placeholder that the job's messages replace. */
   async acknowledge(): Promise<void> {
-    await this.interaction.deferReply();
+    if (this.interaction === undefined) throw new Error('a resumed reply cannot acknowledge');
+    const response = await this.interaction.deferReply({ withResponse: true });
     this.#placeholder = true;
+    this.#placeholderId = response.resource?.message?.id;
   }
 
   /** Replaces the placeholder's text (queue position, progress) while the token lives. */
   async status(content: string): Promise<void> {
     if (this.tokenExpired) return;
     try {
-      const message = await this.interaction.editReply({ content });
+      const message = (await this.client.rest.patch(this.originalRoute(), { body: { content }, auth: false })) as APIMessage;
       this.#placeholderId ??= message.id;
     } catch (error) {
       if (isExpiredToken(error)) this.#tokenDead = true;
@@ -110,21 +174,21 @@ export class JobReply {
   /** Delivers a result down the ladder; resolves with the route that worked, never rejects. */
   async deliver(message: ResultMessage): Promise<DeliveryRoute> {
     const deadline = this.#now() + this.options.retryMs;
-    const files = message.files.map((file) => new AttachmentBuilder(file.data, { name: file.name }));
-    const components = [...message.components];
+    const { rest } = this.client;
     if (!this.tokenExpired) {
       const edited = await this.attempt('edit the reply', deadline, () =>
-        this.interaction.editReply({ content: message.content, files, components }),
+        rest.patch(this.originalRoute(), { ...resultPayload(message, message.content), auth: false }),
       );
       if (edited) return 'reply';
     }
-    const mentioned = { content: `<@${this.userId}> ${message.content}`, files, components, allowedMentions: { users: [this.userId] } };
-    if (await this.attempt('post in the channel', deadline, () => this.sendToChannel(mentioned))) {
+    const mentioned = resultPayload(message, `<@${this.userId}> ${message.content}`, { allowed_mentions: { users: [this.userId] } });
+    if (await this.attempt('post in the channel', deadline, () => this.post('channel', this.#target.channelId, mentioned))) {
       await this.removePlaceholder();
       return 'channel';
     }
-    const direct = { content: `${message.content}\n-# I could not post this in <#${this.interaction.channelId}>, so here it is.`, files, components };
-    if (await this.attempt('send a DM', deadline, () => this.interaction.client.users.send(this.userId, direct))) {
+    const where = this.#target.channelId === null ? '' : ` in <#${this.#target.channelId}>`;
+    const direct = resultPayload(message, `${message.content}\n-# I could not post this${where}, so here it is.`);
+    if (await this.attempt('send a DM', deadline, async () => this.post('dm', await this.dmChannel(), direct))) {
       await this.removePlaceholder();
       return 'dm';
     }
@@ -137,17 +201,20 @@ export class JobReply {
     const deadline = this.#now() + this.options.retryMs;
     const privately = { content, flags: MessageFlags.Ephemeral } as const;
     const { interaction } = this;
-    if (!interaction.deferred && !interaction.replied) {
+    if (interaction !== undefined && !interaction.deferred && !interaction.replied) {
       if (await this.attempt('reply privately', deadline, () => interaction.reply(privately))) return 'reply';
     } else if (!this.tokenExpired) {
       await this.removePlaceholder();
-      if (await this.attempt('follow up privately', deadline, () => interaction.followUp(privately))) return 'reply';
+      const followUp = Routes.webhook(this.#target.applicationId, this.#target.token);
+      if (await this.attempt('follow up privately', deadline, () => this.client.rest.post(followUp, { body: privately, auth: false })))
+        return 'reply';
     }
     await this.removePlaceholder();
-    if (await this.attempt('send a DM', deadline, () => interaction.client.users.send(this.userId, { content }))) return 'dm';
+    if (await this.attempt('send a DM', deadline, async () => this.post('failure', await this.dmChannel(), { body: { content }, files: [] })))
+      return 'dm';
     this.options.logger.error('could not tell the user about a failure by any route', {
       user: this.userId,
-      interaction: interaction.id,
+      interaction: this.#target.interactionId,
       message: content,
     });
     return 'none';
@@ -167,7 +234,7 @@ export class JobReply {
         const left = deadline - this.#now();
         if (!isTransient(error) || left <= 0) {
           this.options.logger.warn(`could not ${what}`, {
-            interaction: this.interaction.id,
+            interaction: this.#target.interactionId,
             user: this.userId,
             error,
             expiredToken: isExpiredToken(error),
@@ -175,7 +242,7 @@ export class JobReply {
           return false;
         }
         this.options.logger.info(`Discord is failing to ${what}: retrying`, {
-          interaction: this.interaction.id,
+          interaction: this.#target.interactionId,
           error,
           retryInMs: Math.min(delay, left),
         });
@@ -184,28 +251,55 @@ export class JobReply {
     }
   }
 
-  private async sendToChannel(payload: MessageCreateOptions): Promise<void> {
-    const channelId = this.interaction.channelId;
-    const channel = channelId === null ? null : await this.interaction.client.channels.fetch(channelId);
-    if (channel === null || !channel.isSendable()) throw new Error(`cannot post in channel ${String(channelId)}`);
-    await channel.send(payload);
+  private originalRoute(): `/${string}` {
+    return Routes.webhookMessage(this.#target.applicationId, this.#target.token, '@original');
+  }
+
+  /** A bot-token post, deduplicated by Discord through a nonce of the interaction and the rung. */
+  private async post(rung: 'channel' | 'dm' | 'failure', channelId: string | null, payload: Payload): Promise<void> {
+    if (channelId === null) throw new Error('no channel to post in');
+    const body = { ...payload.body, nonce: messageNonce(`${this.#target.interactionId}:${rung}`), enforce_nonce: true };
+    await this.client.rest.post(Routes.channelMessages(channelId), { body, files: payload.files });
+  }
+
+  private async dmChannel(): Promise<string> {
+    const channel = (await this.client.rest.post(Routes.userChannels(), { body: { recipient_id: this.userId } })) as { id: string };
+    return channel.id;
   }
 
   /** Best effort: through the token while it lives, else with the bot token (the bot may delete its own messages). */
   private async removePlaceholder(): Promise<void> {
-    const { interaction } = this;
     if (!this.#placeholder) return;
+    const { rest } = this.client;
     try {
-      if (!this.tokenExpired) await interaction.deleteReply();
-      else if (this.#placeholderId !== undefined && interaction.channelId !== null) {
-        await interaction.client.rest.delete(Routes.channelMessage(interaction.channelId, this.#placeholderId));
+      if (!this.tokenExpired) await rest.delete(this.originalRoute(), { auth: false });
+      else if (this.#placeholderId !== undefined && this.#target.channelId !== null) {
+        await rest.delete(Routes.channelMessage(this.#target.channelId, this.#placeholderId));
       } else return;
       this.#placeholder = false;
     } catch (error) {
       if (isExpiredToken(error)) this.#tokenDead = true;
-      if (!isUnknownMessage(error)) this.options.logger.info('could not remove the placeholder', { interaction: interaction.id, error });
+      if (!isUnknownMessage(error)) this.options.logger.info('could not remove the placeholder', { interaction: this.#target.interactionId, error });
     }
   }
+}
+
+/** A result message as REST takes it: its files replace whatever the message had. */
+function resultPayload(message: ResultMessage, content: string, extra: Record<string, unknown> = {}): Payload {
+  return {
+    body: {
+      content,
+      components: message.components.map((row) => row.toJSON()),
+      attachments: message.files.map((file, id) => ({ id, filename: file.name })),
+      ...extra,
+    },
+    files: message.files.map((file) => ({ name: file.name, data: file.data })),
+  };
+}
+
+/** Discord's message nonce (at most 25 characters): the same for every repeat of one post. */
+export function messageNonce(key: string): string {
+  return createHash('sha256').update(key).digest('base64url').slice(0, 25);
 }
 
 /** True for the API errors Discord returns once an interaction token is no longer valid. */

@@ -7,21 +7,27 @@
  * first step comes before anything public exists. Once the engine has produced a result, nothing here can lose it:
  * a disk fault only costs the buttons, and delivery goes down the ladder in delivery.ts; if no route reaches the
  * user the result stays in the job store, marked undelivered.
+ *
+ * With QUEUE_BACKEND=redis the job's delivery is handed over in Redis when it is queued: if this bot process dies,
+ * the next one takes it at "run" ({@link JobLifecycle.resume}) and finishes the same line from there. "Keep ->
+ * deliver" happens at most once per job whichever process gets there (the backend's delivery claim).
  */
 import { ActionRowBuilder, ButtonBuilder, ButtonStyle, type RepliableInteraction } from 'discord.js';
 import type PQueue from 'p-queue';
 import type { EditRequest } from '../engine/engine.js';
 import { PHOTO_EXTENSION } from '../engine/image/index.js';
+import { ErrorCode, isDiffEditError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ImageSource, JobPlan } from './admission.js';
 import { downloadAttachment } from './attachments.js';
 import { buttonId } from './custom-ids.js';
 import type { JobReply, ResultMessage } from './delivery.js';
-import type { EditBackend, EditOutput } from './edit-backend.js';
-import type { JobStore, StoredJob } from './job-store.js';
+import type { DeliveryGuard, EditBackend, EditHooks, EditOutput, Orphan } from './edit-backend.js';
+import type { JobStore, NewJob, StoredJob } from './job-store.js';
 import { progressLine, queueLine, resultLine } from './messages.js';
 import type { BotMetrics } from './metrics.js';
 import { ThrottledStatus } from './throttled-status.js';
+import { userMessageFor } from './user-errors.js';
 
 export type { EditRunner } from './memory-backend.js';
 
@@ -58,11 +64,13 @@ export class JobLifecycle {
       const image = await this.download(plan.image);
 
       const request: EditRequest = { image, ref: plan.ref, query: plan.query, maskOnly: plan.kind === 'mask', ...plan.parameters };
-      const running = slot.submit(request, {
+      const job = jobToKeep(plan);
+      const hooks: EditHooks = {
         onPosition: (position) => status.update(queueLine(position)),
         onStart: () => status.update(queueLine(1)),
         onProgress: (p) => status.update(progressLine(p)),
-      });
+      };
+      const running = slot.submit(request, hooks, { target: reply.target, job });
       // Unknown until a remote queue has answered: its first position report says it then.
       const position = slot.position();
       if (position !== undefined) status.update(queueLine(position));
@@ -70,20 +78,50 @@ export class JobLifecycle {
       await status.stop();
       metrics.editSeconds.observe({ kind: plan.kind }, result.timings.total / 1000);
 
-      const stored = await this.keep(plan, image);
-      const route = await reply.deliver(resultMessage(plan, result, stored));
-      metrics.delivered(route);
-      if (route === 'none') {
-        await this.keepUndelivered(stored, result.png);
-        metrics.jobEnded(plan.kind, 'undelivered');
-        return;
-      }
-      metrics.jobEnded(plan.kind, 'delivered');
-      logger.info('job done', { job: stored?.id, kind: plan.kind, user: plan.owner.userId, route, seed: result.parameters.seed, ms: result.timings });
+      await this.keepAndDeliver(job, image, result, reply, slot);
     } finally {
       await status.stop();
       await slot.release();
     }
+  }
+
+  /**
+   * A job whose bot process died, taken over here at "run": waits for its outcome, then keep -> deliver with the
+   * stored interaction (its token while it lives, else the ladder's channel and DM rungs). Never rejects.
+   */
+  async resume(orphan: Orphan, reply: JobReply): Promise<void> {
+    const { logger, metrics } = this.deps;
+    let result: EditOutput;
+    try {
+      result = await orphan.outcome;
+    } catch (error) {
+      if (isHandedOver(error) || !(await orphan.claimDelivery())) return;
+      await reply.fail(userMessageFor(error, logger, { user: orphan.target.userId, kind: orphan.job.kind, resumed: true }));
+      metrics.jobEnded(orphan.job.kind, 'failed');
+      await orphan.settleDelivery();
+      return;
+    }
+    await this.keepAndDeliver(orphan.job, orphan.image, result, reply, orphan);
+  }
+
+  /** Keep -> deliver, unless another bot process has (or had) this job's delivery. */
+  private async keepAndDeliver(job: NewJob, image: Uint8Array, result: EditOutput, reply: JobReply, guard: DeliveryGuard): Promise<void> {
+    const { logger, metrics } = this.deps;
+    if (!(await guard.claimDelivery())) {
+      logger.info('another bot process delivers this job', { kind: job.kind, user: job.userId });
+      return;
+    }
+    const stored = await this.keep(job, image);
+    const route = await reply.deliver(resultMessage(job, result, stored));
+    metrics.delivered(route);
+    if (route === 'none') {
+      await this.keepUndelivered(stored, result.png);
+      metrics.jobEnded(job.kind, 'undelivered');
+    } else {
+      metrics.jobEnded(job.kind, 'delivered');
+      logger.info('job done', { job: stored?.id, kind: job.kind, user: job.userId, route, seed: result.parameters.seed, ms: result.timings });
+    }
+    await guard.settleDelivery();
   }
 
   private async download(source: ImageSource): Promise<Uint8Array> {
@@ -93,14 +131,11 @@ export class JobLifecycle {
   }
 
   /** Saves the job for its buttons; a disk fault is logged and costs only the buttons. */
-  private async keep(plan: JobPlan, image: Uint8Array): Promise<StoredJob | undefined> {
+  private async keep(job: NewJob, image: Uint8Array): Promise<StoredJob | undefined> {
     try {
-      return await this.deps.store.save(
-        { kind: plan.kind, ...plan.owner, ref: plan.ref, query: plan.query, parameters: { ...plan.parameters } },
-        image,
-      );
+      return await this.deps.store.save(job, image);
     } catch (error) {
-      this.deps.logger.error('could not keep the job: delivering it without buttons', { user: plan.owner.userId, error });
+      this.deps.logger.error('could not keep the job: delivering it without buttons', { user: job.userId, error });
       return undefined;
     }
   }
@@ -120,8 +155,17 @@ export class JobLifecycle {
   }
 }
 
+/** What the job store keeps of a plan for the result's buttons. */
+function jobToKeep(plan: JobPlan): NewJob {
+  return { kind: plan.kind, ...plan.owner, ref: plan.ref, query: plan.query, parameters: { ...plan.parameters } };
+}
+
+function isHandedOver(error: unknown): boolean {
+  return isDiffEditError(error) && error.code === ErrorCode.HandedOver;
+}
+
 /** The result's message: its line, the picture, and buttons when the job was kept. */
-function resultMessage(plan: JobPlan, result: EditOutput, stored: StoredJob | undefined): ResultMessage {
+function resultMessage(plan: Pick<JobPlan, 'kind'>, result: EditOutput, stored: StoredJob | undefined): ResultMessage {
   const warnings = stored === undefined ? [...result.warnings, 'Buttons are off for this result: it could not be stored.'] : result.warnings;
   return {
     content: resultLine({
@@ -141,11 +185,16 @@ function resultMessage(plan: JobPlan, result: EditOutput, stored: StoredJob | un
 
 /** The panel to look at, then the full-size photo (or, under /mask, the mask) to download. */
 function resultFiles(kind: 'diffedit' | 'mask', result: EditOutput): ResultMessage['files'] {
-  const panel = { data: result.png, name: kind === 'mask' ? 'mask.png' : 'diffedit.png' };
+  const panel = { data: result.png, name: resultFileName(kind) };
   const { photo } = result;
   if (photo === undefined) return [panel];
   const name = kind === 'mask' ? 'mask-full.png' : `edited.${PHOTO_EXTENSION[photo.format]}`;
   return [panel, { data: photo.data, name }];
+}
+
+/** The panel's file name. */
+export function resultFileName(kind: 'diffedit' | 'mask'): string {
+  return kind === 'mask' ? 'mask.png' : 'diffedit.png';
 }
 
 /** The buttons under a result: Reroll and Delete, plus "Edit with this mask" under a mask. */

@@ -1,5 +1,9 @@
 /**
- * Finished jobs on disk, so that Reroll / Edit-with-mask / Delete buttons keep working after a restart. Each job is
+ * Finished jobs, so that Reroll / Edit-with-mask / Delete buttons keep working after a restart: the {@link JobStore}
+ * interface, and its file implementation (memory mode; QUEUE_BACKEND=redis keeps them in Redis, redis-job-store.ts,
+ * so that any bot process can answer any button).
+ *
+ * On disk (DATA_DIR), each job is
  * `<id>.img` (the input picture) plus `<id>.json` (everything else), and `<id>.out` (the result) when no delivery
  * route reached the user; the total is capped and the least recently used jobs go first. The JSON file's mtime
  * records when a job was last used. Disk faults are typed: start-up names the cause and the directory, and a save
@@ -38,7 +42,36 @@ export interface StoredJob {
   readonly imageBytes: number;
 }
 
-/** Options of {@link JobStore.open}. */
+/** What the lifecycle hands the store: the job without what the store fills in. */
+export type NewJob = Omit<StoredJob, 'id' | 'createdAt' | 'imageBytes'>;
+
+/**
+ * Where finished jobs are kept, with an LRU byte cap. Implementations keep a job's JSON whole, fields they do not
+ * know included.
+ */
+export interface JobStore {
+  /** Keeps a job and its input picture under a new id; evicts least recently used jobs beyond the cap. */
+  save(job: NewJob, image: Uint8Array): Promise<StoredJob>;
+  /** The job and its picture (marked as used), or undefined when malformed, unknown, evicted or corrupt. */
+  load(id: string): Promise<{ job: StoredJob; image: Uint8Array } | undefined>;
+  /** Removes a job; unknown or malformed ids are ignored. */
+  delete(id: string): Promise<void>;
+  /** Keeps the result of a job that no delivery route reached, counted in the cap. */
+  keepUndelivered(id: string, result: Uint8Array): Promise<void>;
+  /** Ids of the jobs holding an undelivered result. */
+  undelivered(): Promise<string[]>;
+  /**
+   * Takes an undelivered result for one delivery attempt: the job and the result, or undefined when it is gone or
+   * another bot process took it. Settle it with {@link settleUndelivered}.
+   */
+  takeUndelivered(id: string): Promise<{ job: StoredJob; result: Uint8Array } | undefined>;
+  /** Delivered: the result is dropped (the job stays for its buttons). Not delivered: kept for the next try. */
+  settleUndelivered(id: string, delivered: boolean): Promise<void>;
+  /** Lets go of connections (no-op on disk). */
+  close(): Promise<void>;
+}
+
+/** Options of {@link FileJobStore.open}. */
 export interface JobStoreOptions {
   /** Cap on the bytes of all jobs' files together. */
   readonly maxBytes: number;
@@ -73,8 +106,13 @@ export function isJobId(id: string): boolean {
   return ID_PATTERN.test(id);
 }
 
+/** Makes a new job id: short, URL-safe, random. */
+export function newJobId(): string {
+  return randomBytes((JOB_ID_LENGTH * 3) / 4).toString('base64url');
+}
+
 /** A directory of finished jobs with an LRU byte cap. */
-export class JobStore {
+export class FileJobStore implements JobStore {
   readonly #dir: string;
   readonly #maxBytes: number;
   readonly #logger: Logger;
@@ -93,9 +131,9 @@ export class JobStore {
    * Opens (creating if needed) the store in `dir`: removes leftovers of interrupted writes and half-saved jobs, counts
    * the bytes in use, and evicts down to `maxBytes` in case the cap was lowered since the last run.
    */
-  static async open(dir: string, options: JobStoreOptions): Promise<JobStore> {
+  static async open(dir: string, options: JobStoreOptions): Promise<FileJobStore> {
     if (!(options.maxBytes > 0)) throw new RangeError(`maxBytes must be positive, got ${options.maxBytes}`);
-    const store = new JobStore(dir, options.maxBytes, options.logger ?? silentLogger);
+    const store = new FileJobStore(dir, options.maxBytes, options.logger ?? silentLogger);
     try {
       await mkdir(dir, { recursive: true });
       await store.#scan();
@@ -119,7 +157,7 @@ export class JobStore {
    * picture first, so a crash never leaves a job that loads half-written. Then evicts least recently used jobs until
    * the total fits `maxBytes`, never the one just saved (even when it alone is over the cap).
    */
-  async save(job: Omit<StoredJob, 'id' | 'createdAt' | 'imageBytes'>, image: Uint8Array): Promise<StoredJob> {
+  async save(job: NewJob, image: Uint8Array): Promise<StoredJob> {
     try {
       return await this.#save(job, image);
     } catch (error) {
@@ -150,21 +188,45 @@ export class JobStore {
     if (entry !== undefined) this.#track(id, { bytes: entry.bytes + result.byteLength, lastUsed: entry.lastUsed });
   }
 
-  async #save(job: Omit<StoredJob, 'id' | 'createdAt' | 'imageBytes'>, image: Uint8Array): Promise<StoredJob> {
-    const id = randomBytes((JOB_ID_LENGTH * 3) / 4).toString('base64url');
-    const stored: StoredJob = {
-      id,
-      kind: job.kind,
-      userId: job.userId,
-      sourceUserId: job.sourceUserId,
-      channelId: job.channelId,
-      guildId: job.guildId,
-      ref: job.ref,
-      query: job.query,
-      parameters: job.parameters,
-      createdAt: Date.now(),
-      imageBytes: image.byteLength,
-    };
+  async undelivered(): Promise<string[]> {
+    const names = await readdir(this.#dir);
+    return names.flatMap((name) => {
+      const match = FILE_PATTERN.exec(name);
+      return match?.[2] === 'out' && match[1] !== undefined ? [match[1]] : [];
+    });
+  }
+
+  /** One process owns the directory: taking is reading. */
+  async takeUndelivered(id: string): Promise<{ job: StoredJob; result: Uint8Array } | undefined> {
+    const saved = await this.load(id);
+    if (saved === undefined) return undefined;
+    try {
+      return { job: saved.job, result: new Uint8Array(await readFile(this.#path(id, 'out'))) };
+    } catch (error) {
+      if (!isNotFound(error)) this.#logger.error('could not read an undelivered result', { job: id, error });
+      return undefined;
+    }
+  }
+
+  async settleUndelivered(id: string, delivered: boolean): Promise<void> {
+    if (!delivered || !isJobId(id)) return;
+    const path = this.#path(id, 'out');
+    const bytes = await stat(path).then(
+      (info) => info.size,
+      () => 0,
+    );
+    await rm(path, { force: true });
+    const entry = this.#index.get(id);
+    if (entry !== undefined) this.#track(id, { bytes: entry.bytes - bytes, lastUsed: entry.lastUsed });
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  async #save(job: NewJob, image: Uint8Array): Promise<StoredJob> {
+    const stored = storedJob(job, image);
+    const { id } = stored;
     const json = Buffer.from(JSON.stringify(stored));
     await this.#writeAtomically(this.#path(id, 'img'), image);
     try {
@@ -343,8 +405,13 @@ export class JobStore {
   }
 }
 
+/** A new job's stored form: `job`'s fields (all of them, issue-specific ones too) plus id, time and picture size. */
+export function storedJob(job: NewJob, image: Uint8Array): StoredJob {
+  return { ...job, id: newJobId(), createdAt: Date.now(), imageBytes: image.byteLength };
+}
+
 /** The job in `text` when it is well-formed and really is job `id`. */
-function parseJob(text: string, id: string): StoredJob | undefined {
+export function parseJob(text: string, id: string): StoredJob | undefined {
   let value: unknown;
   try {
     value = JSON.parse(text);

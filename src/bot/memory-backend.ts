@@ -29,7 +29,14 @@ export class MemoryBackend implements EditBackend {
         }),
       position: () => ticket.position(),
       release: () => Promise.resolve(ticket.release()),
+      // One process, one result event: nothing else can deliver it.
+      claimDelivery: () => Promise.resolve(true),
+      settleDelivery: () => Promise.resolve(),
     });
+  }
+
+  counts(): Promise<{ waiting: number; running: number }> {
+    return Promise.resolve({ waiting: this.waiting, running: this.running });
   }
 
   get waiting(): number {

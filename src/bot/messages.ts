@@ -57,6 +57,16 @@ export function resultLine(summary: ResultSummary): string {
   return truncate(lines.join('\n'), MAX_CONTENT);
 }
 
+/** The line of a result delivered late (kept undelivered, or finished while the bot restarted). */
+export function lateResultLine(summary: { kind: 'diffedit' | 'mask'; ref: string; query: string; seed: unknown; createdAt: number }): string {
+  const seed = typeof summary.seed === 'number' ? ` | seed ${summary.seed}` : '';
+  const what = summary.kind === 'mask' ? 'mask' : 'edit';
+  return truncate(
+    `**${inline(summary.ref)}** -> **${inline(summary.query)}**${seed}\n-# Your ${what} from <t:${Math.floor(summary.createdAt / 1000)}:R>: I could not deliver it then.`,
+    MAX_CONTENT,
+  );
+}
+
 /** Prompts are user text: keep them on one line, without markdown that would break the bold, and short. */
 function inline(text: string): string {
   return truncate(

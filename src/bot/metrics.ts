@@ -8,11 +8,8 @@ import type { DeliveryRoute } from './delivery.js';
 /** How a job ended. */
 export type JobOutcome = 'delivered' | 'undelivered' | 'refused' | 'failed';
 
-/** Live numbers the gauges read when scraped. */
-export interface QueueGauges {
-  readonly waiting: number;
-  readonly running: number;
-}
+/** Live numbers the gauges read when scraped: queue-wide (every bot process's jobs, in Redis mode). */
+export type QueueCounts = () => Promise<{ readonly waiting: number; readonly running: number }>;
 
 /** Every metric the bot keeps. */
 export class BotMetrics {
@@ -37,21 +34,21 @@ export class BotMetrics {
     registers: [this.registry],
   });
 
-  constructor(queue: QueueGauges) {
+  constructor(counts: QueueCounts) {
     new Gauge({
       name: 'diffedit_queue_waiting',
-      help: 'Jobs downloading or waiting for the engine',
+      help: 'Jobs downloading or waiting for a worker, in the whole queue (every bot process in redis mode)',
       registers: [this.registry],
-      collect() {
-        this.set(queue.waiting);
+      async collect() {
+        this.set((await counts()).waiting);
       },
     });
     new Gauge({
       name: 'diffedit_queue_running',
-      help: 'Jobs running on the engine',
+      help: 'Jobs running, in the whole queue (every worker in redis mode)',
       registers: [this.registry],
-      collect() {
-        this.set(queue.running);
+      async collect() {
+        this.set((await counts()).running);
       },
     });
     collectDefaultMetrics({ register: this.registry });

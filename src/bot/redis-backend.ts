@@ -10,9 +10,12 @@
  * waiting. Unlike memory mode, a priority is fixed once queued.
  * Positions: this job's rank among the prioritized jobs plus the jobs running, polled while it waits (the same
  * "#N in queue" as memory mode, counting every worker's running job).
+ * Restarts: each job's delivery is recorded in Redis when it is queued (queue/deliveries.ts); a bot process that
+ * dies leaves it to the next one that looks, which follows the job to its outcome. The finished job (picture and
+ * result) stays in BullMQ until its delivery is settled, then is removed.
  */
 import { randomUUID } from 'node:crypto';
-import { Queue, QueueEvents } from 'bullmq';
+import { Queue, QueueEvents, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { EditRequest } from '../engine/engine.js';
 import { DiffEditError, ErrorCode, isDiffEditError } from '../errors.js';
@@ -20,9 +23,19 @@ import type { Logger } from '../logger.js';
 import { callHook } from '../util/call-hook.js';
 import { RedisCaps } from '../queue/caps.js';
 import { bullConnection, openRedis } from '../queue/connection.js';
-import { asProgress, checkInlineSize, decodeOutcome, EDIT_QUEUE, encodeRequest, type EditJobData, type EditOutcome } from '../queue/protocol.js';
-import type { EditBackend, EditHooks, EditOutput, EditSlot } from './edit-backend.js';
-import { RESTART_RUNNING_MESSAGE, RESTART_WAITING_MESSAGE, SHUTTING_DOWN_MESSAGE } from './job-queue.js';
+import { DeliveryLedger, type PendingDelivery } from '../queue/deliveries.js';
+import {
+  asProgress,
+  checkInlineSize,
+  decodeOutcome,
+  decodeRequest,
+  EDIT_QUEUE,
+  encodeRequest,
+  type EditJobData,
+  type EditOutcome,
+} from '../queue/protocol.js';
+import type { DeliveryGuard, EditBackend, EditHooks, EditOutput, EditSlot, Handover, Orphan } from './edit-backend.js';
+import { RESTART_WAITING_MESSAGE, SHUTTING_DOWN_MESSAGE } from './job-queue.js';
 
 /** What the backend is built from. */
 export interface RedisBackendOptions {
@@ -34,15 +47,19 @@ export interface RedisBackendOptions {
   readonly reserveTtlMs: number;
   /** How often waiting jobs' positions are read. */
   readonly pollMs: number;
+  /** How long a claim to deliver a job holds: longer than a delivery's retries (a dead claimant's lapses after it). */
+  readonly deliveryClaimMs: number;
+  /** This process's heartbeat period; its deliveries are adopted by others three missed beats after it dies. */
+  readonly heartbeatMs: number;
   readonly logger: Logger;
 }
 
 /**
- * Redis memory: a finished job keeps its picture and its result (base64) until removed, so keep few and briefly:
- * the bot reads the result from the completed event as it happens. Failed jobs (only unexplained errors: ours travel
- * as outcomes) stay a day for a look.
+ * Redis memory: a finished job keeps its picture and its result (base64) until its delivery is settled, when the bot
+ * removes it; these bounds only cap what no bot process came back for (a day, 200 jobs). Failed jobs (only
+ * unexplained errors: ours travel as outcomes) stay a day for a look.
  */
-const REMOVE_ON_COMPLETE = { age: 600, count: 50 };
+const REMOVE_ON_COMPLETE = { age: 86_400, count: 200 };
 const REMOVE_ON_FAIL = { age: 86_400, count: 100 };
 /** Event stream length: completed events carry the result PNG, so keep the stream short (a few jobs' worth). */
 const EVENTS_MAX_LEN = 1000;
@@ -64,6 +81,9 @@ export class RedisBackend implements EditBackend {
   private closed: Promise<void> | undefined;
   private poll: NodeJS.Timeout | undefined;
   private polling = false;
+  private adopting: NodeJS.Timeout | undefined;
+  /** Orphans this process follows, by job id: how to stop waiting for each. */
+  private readonly orphans = new Map<string, (error: DiffEditError) => void>();
 
   private constructor(
     private readonly options: RedisBackendOptions,
@@ -71,6 +91,7 @@ export class RedisBackend implements EditBackend {
     private readonly caps: RedisCaps,
     private readonly queue: Queue<EditJobData, EditOutcome>,
     private readonly events: QueueEvents,
+    private readonly ledger: DeliveryLedger,
   ) {
     events.on('active', ({ jobId }) => this.started(jobId));
     // Back in line (a worker handed it back on shutdown): its place is read again, as for any waiting job.
@@ -105,7 +126,10 @@ export class RedisBackend implements EditBackend {
     queue.on('error', (error) => logger.warn('queue connection error', { error }));
     events.on('error', (error) => logger.warn('queue events connection error', { error }));
     await Promise.all([queue.waitUntilReady(), events.waitUntilReady(), redis.status === 'ready' ? undefined : once(redis, 'ready')]);
-    return new RedisBackend(options, redis, new RedisCaps(redis, { perUser: options.perUserLimit, global: options.globalLimit }), queue, events);
+    const ledger = new DeliveryLedger(redis, randomUUID(), options.heartbeatMs);
+    await ledger.start();
+    const caps = new RedisCaps(redis, { perUser: options.perUserLimit, global: options.globalLimit });
+    return new RedisBackend(options, redis, caps, queue, events, ledger);
   }
 
   async reserve(userId: string): Promise<EditSlot> {
@@ -121,12 +145,14 @@ export class RedisBackend implements EditBackend {
       await this.caps.release(slotId, userId).catch((error: unknown) => this.options.logger.warn('could not release a place', { error }));
     };
     return {
-      submit: (request, hooks) => {
+      submit: (request, hooks, handover) => {
         if (taken) return Promise.reject(new Error(`slot ${slotId} was already used`));
         taken = true;
         this.reserved--;
-        const outcome = this.submit(slotId, userId, rank, request, hooks).catch(async (error: unknown) => {
+        const outcome = this.submit(slotId, userId, rank, request, hooks, handover).catch(async (error: unknown) => {
           await this.caps.release(slotId, userId).catch(() => undefined);
+          // This process tells its user why (or, handed over, another process delivers): no one else should.
+          if (!isHandedOver(error)) await this.ledger.drop(slotId).catch(() => undefined);
           throw error;
         });
         // As in memory mode: a job cancelled by shutdown before its caller awaits it is no unhandled rejection.
@@ -135,7 +161,73 @@ export class RedisBackend implements EditBackend {
       },
       position: () => this.jobs.get(slotId)?.position,
       release: give,
+      ...this.guard(slotId),
     };
+  }
+
+  async counts(): Promise<{ waiting: number; running: number }> {
+    const [waiting, running] = await Promise.all([this.caps.waiting(), this.queue.getActiveCount()]);
+    return { waiting, running };
+  }
+
+  adoptOrphans(take: (orphan: Orphan) => Promise<void>): void {
+    const scan = async (): Promise<void> => {
+      if (this.closing) return;
+      try {
+        for (const pending of await this.ledger.adoptOrphans()) {
+          if (this.orphans.has(pending.jobId)) continue;
+          this.options.logger.info('took over a delivery its bot process left', { job: pending.jobId, user: pending.target.userId });
+          const orphan = await this.follow(pending);
+          void take(orphan).finally(() => this.orphans.delete(pending.jobId));
+        }
+      } catch (error) {
+        this.options.logger.warn('could not look for deliveries left by other bot processes', { error });
+      }
+    };
+    void scan();
+    this.adopting ??= setInterval(() => void scan(), this.options.heartbeatMs);
+  }
+
+  /**
+   * Claims and settles one job's delivery in Redis; a settled job leaves BullMQ (its picture and result with it).
+   * With Redis away at that moment the result is delivered anyway: a repeat is unlikely and idempotent, a loss is not.
+   */
+  private guard(jobId: string): DeliveryGuard {
+    const { logger, deliveryClaimMs } = this.options;
+    return {
+      claimDelivery: async () => {
+        try {
+          return (await this.ledger.claim(jobId, deliveryClaimMs)) === 'ok';
+        } catch (error) {
+          logger.warn('could not claim a delivery in Redis: delivering anyway', { job: jobId, error });
+          return true;
+        }
+      },
+      settleDelivery: async () => {
+        try {
+          await this.ledger.settle(jobId);
+          await this.queue.remove(jobId);
+        } catch (error) {
+          logger.warn('could not settle a delivery in Redis', { job: jobId, error });
+        }
+      },
+    };
+  }
+
+  /** An adopted delivery with its job's picture and outcome (a job BullMQ no longer has is told as lost). */
+  private async follow(pending: PendingDelivery): Promise<Orphan> {
+    const { jobId } = pending;
+    const job: Job<EditJobData, EditOutcome> | undefined = await this.queue.getJob(jobId);
+    let abandon: (error: DiffEditError) => void = () => undefined;
+    const abandoned = new Promise<never>((_, reject) => {
+      abandon = reject;
+    });
+    this.orphans.set(jobId, (error) => abandon(error));
+    const lost = new DiffEditError(ErrorCode.JobExpired, 'Your job was lost while the bot restarted; run the command again.', { job: jobId });
+    const outcome = job === undefined ? Promise.reject(lost) : Promise.race([job.waitUntilFinished(this.events).then(decodeOutcome), abandoned]);
+    outcome.catch(() => undefined);
+    const image = job === undefined ? new Uint8Array(0) : decodeRequest(job.data).image;
+    return { ...pending, image, outcome, ...this.guard(jobId) };
   }
 
   get waiting(): number {
@@ -159,8 +251,10 @@ export class RedisBackend implements EditBackend {
         job.abandon(new DiffEditError(ErrorCode.Aborted, RESTART_WAITING_MESSAGE, { job: jobId }));
     }
     if (options.cancelRunning) {
-      for (const [jobId, job] of this.jobs) job.abandon(new DiffEditError(ErrorCode.Aborted, RESTART_RUNNING_MESSAGE, { job: jobId }));
+      // Left to the next bot process: the worker finishes the job and that process delivers it (pending in Redis).
+      for (const [jobId, job] of this.jobs) job.abandon(handedOver(jobId));
     }
+    for (const [jobId, abandon] of this.orphans) abandon(handedOver(jobId));
     while (this.jobs.size > 0) await new Promise((r) => setTimeout(r, 50));
     this.closed ??= this.close();
     await this.closed;
@@ -168,11 +262,20 @@ export class RedisBackend implements EditBackend {
 
   private async close(): Promise<void> {
     clearInterval(this.poll);
+    clearInterval(this.adopting);
+    await this.ledger.stop();
     await Promise.allSettled([this.events.close(), this.queue.close()]);
     this.redis.disconnect();
   }
 
-  private async submit(slotId: string, userId: string, rank: number, request: EditRequest, hooks: EditHooks): Promise<EditOutput> {
+  private async submit(
+    slotId: string,
+    userId: string,
+    rank: number,
+    request: EditRequest,
+    hooks: EditHooks,
+    handover: Handover,
+  ): Promise<EditOutput> {
     checkInlineSize(request.image.byteLength, this.options.maxInlinePictureBytes);
     let abandon: (error: DiffEditError) => void = () => undefined;
     const abandoned = new Promise<never>((_, reject) => {
@@ -181,6 +284,7 @@ export class RedisBackend implements EditBackend {
     const local: LocalJob = { hooks, state: 'waiting', position: undefined, abandon: (error) => abandon(error) };
     this.jobs.set(slotId, local);
     try {
+      await this.redisCall(() => this.ledger.add({ jobId: slotId, ...handover }));
       const job = await this.redisCall(() =>
         this.queue.add('edit', encodeRequest(slotId, userId, request), {
           jobId: slotId,
@@ -247,6 +351,15 @@ export class RedisBackend implements EditBackend {
       );
     }
   }
+}
+
+/** Stopped waiting at shutdown: the job stays pending in Redis for the next bot process to deliver. */
+function handedOver(jobId: string): DiffEditError {
+  return new DiffEditError(ErrorCode.HandedOver, 'Left to the next bot process.', { job: jobId });
+}
+
+function isHandedOver(error: unknown): boolean {
+  return isDiffEditError(error) && error.code === ErrorCode.HandedOver;
 }
 
 /** Not node:events' once: that rejects on the 'error' events ioredis emits while it retries, and we wait them out. */

@@ -60,6 +60,11 @@ export class RedisCaps {
     await this.redis.multi().zadd(userKey(userId), 'XX', '+inf', slotId).zadd(ALL_KEY, 'XX', '+inf', slotId).exec();
   }
 
+  /** Places taken in all, every bot process's: jobs downloading or waiting for a worker. */
+  waiting(): Promise<number> {
+    return this.redis.zcount(ALL_KEY, Date.now(), '+inf');
+  }
+
   /** Gives the place back (idempotent). */
   release(slotId: string, userId: string): Promise<void> {
     return releasePlace(this.redis, slotId, userId);

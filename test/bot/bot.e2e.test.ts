@@ -68,7 +68,7 @@ describe('/diffedit', () => {
 
   it('acknowledges with a deferral first', () => {
     const first = fake.requests.find(forToken(slash.token));
-    expect(first).toMatchObject({ method: 'POST', status: 204, json: { type: 5 } });
+    expect(first).toMatchObject({ method: 'POST', status: 200, json: { type: 5 } });
   });
 
   it('shows progress with a phase and a text bar, edited at most every interval', () => {

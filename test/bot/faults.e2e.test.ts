@@ -112,6 +112,34 @@ describe('delivery ladder', () => {
     expect(png.subarray(1, 4).toString()).toBe('PNG');
   });
 
+  it('#1 an undelivered result is tried again when the bot next starts: posted in the channel once, with its buttons', async () => {
+    const first = await bot();
+    fake.setChannelAccess(fake.defaultChannelId, 'no-access');
+    fake.closeDirectMessages(ALICE.id);
+    const slash = command('mask');
+    await firstStatus(slash.token);
+    fake.expireInteractionTokens();
+    await until(() => first.logger.lines.some((l) => l.msg.includes('result kept as undelivered')), 10_000, 'the undelivered log line');
+    const jobId = String(first.logger.lines.find((l) => l.msg.includes('result kept as undelivered'))?.fields['job']);
+    await first.bot.stop(500);
+
+    // Discord lets the bot in again; a new process on the same DATA_DIR delivers what was kept.
+    fake.setChannelAccess(fake.defaultChannelId, 'full');
+    fake.openDirectMessages(ALICE.id);
+    const logger = recordingLogger();
+    const second = await startBot(fake, { engine, dataDir: first.dataDir, logger });
+    cleanup.push(() => second.stop(500));
+    const post = await fake.waitForRequest(channelPost(`<@${ALICE.id}>`), 10_000);
+    expect(post.files[0]?.filename).toBe('mask.png');
+    expect(post.files[0]?.data.subarray(1, 4).toString()).toBe('PNG');
+    expect(contentOf(post)).toMatch(/I could not deliver it then/);
+    expect(customIds(post)).toEqual([`reroll:${jobId}`, `edit:${jobId}`, `delete:${jobId}`]);
+    await until(() => logger.lines.some((l) => l.msg === 'undelivered result delivered at last'), 5000, 'the delivered line');
+    const { readdir } = await import('node:fs/promises');
+    expect((await readdir(`${first.dataDir}/jobs`)).filter((f) => f.endsWith('.out'))).toEqual([]);
+    expect(fake.requests.filter(channelPost(`<@${ALICE.id}>`))).toHaveLength(1);
+  });
+
   it('#2 Discord fails the result PATCH with 500 more often than discord.js retries: the result still arrives', async () => {
     await bot();
     const slash = command('mask');

@@ -183,6 +183,17 @@ export function recordingLogger(): Logger & { readonly lines: LogLine[] } {
   return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
+/**
+ * True when the PNG a user got (a recorded request's first file) is byte for byte the one `world`'s engine makes for
+ * the same request and seed: a result computed elsewhere (a worker process) is the right one.
+ */
+export async function isResultOf(world: World, result: RecordedRequest, seed: number): Promise<boolean> {
+  const file = result.files[0];
+  if (file?.filename !== 'diffedit.png') return false;
+  const local = await world.engine.run({ image: world.photo, ref: REF, query: QUERY, seed });
+  return Buffer.compare(Buffer.from(file.data), local.png) === 0;
+}
+
 /** Resolves once `predicate` holds, polling; rejects after `timeoutMs`. */
 export async function until(predicate: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
   for (const deadline = Date.now() + timeoutMs; !predicate();) {

@@ -2,25 +2,10 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { JOB_ID_LENGTH, JobStore, type StoredJob } from '../../src/bot/job-store.js';
+import { FileJobStore, JOB_ID_LENGTH } from '../../src/bot/job-store.js';
+import { newJob } from './stored-jobs.js';
 
 const IMAGE_BYTES = 1000;
-
-type NewJob = Omit<StoredJob, 'id' | 'createdAt' | 'imageBytes'>;
-
-function newJob(overrides: Partial<NewJob> = {}): NewJob {
-  return {
-    kind: 'diffedit',
-    userId: '111111111111111111',
-    sourceUserId: '111111111111111111',
-    channelId: '222222222222222222',
-    guildId: null,
-    ref: 'a bowl of fruits',
-    query: 'a bowl of pears',
-    parameters: { seed: 42, steps: 50, strength: 0.8, thresholding: { mode: 'clamp', ratio: 5 } },
-    ...overrides,
-  };
-}
 
 /** A recognisable picture: every byte tells which job it belongs to. */
 function image(tag: number, length = IMAGE_BYTES): Uint8Array {
@@ -44,7 +29,7 @@ afterEach(async () => {
  * size (ids and timestamps have a fixed length).
  */
 async function bytesPerJob(): Promise<number> {
-  const probe = await JobStore.open(join(scratch, 'probe'), { maxBytes: 1e9 });
+  const probe = await FileJobStore.open(join(scratch, 'probe'), { maxBytes: 1e9 });
   await probe.save(newJob({ query: 'x' }), image(0));
   return probe.usedBytes;
 }
@@ -53,9 +38,9 @@ async function filesIn(path: string): Promise<string[]> {
   return (await readdir(path)).sort();
 }
 
-describe('JobStore', () => {
+describe('FileJobStore', () => {
   it('saves a job and loads it back with the same picture bytes', async () => {
-    const store = await JobStore.open(dir, { maxBytes: 1e6 });
+    const store = await FileJobStore.open(dir, { maxBytes: 1e6 });
     const before = Date.now();
     const saved = await store.save(newJob({ kind: 'mask', guildId: '333' }), image(7));
 
@@ -76,17 +61,17 @@ describe('JobStore', () => {
   });
 
   it('gives every job a different id', async () => {
-    const store = await JobStore.open(dir, { maxBytes: 1e6 });
+    const store = await FileJobStore.open(dir, { maxBytes: 1e6 });
     const ids = await Promise.all(Array.from({ length: 20 }, (_, i) => store.save(newJob(), image(i, 10)).then((job) => job.id)));
     expect(new Set(ids).size).toBe(20);
   });
 
   it('keeps jobs across a restart', async () => {
-    const first = await JobStore.open(dir, { maxBytes: 1e6 });
+    const first = await FileJobStore.open(dir, { maxBytes: 1e6 });
     const a = await first.save(newJob({ query: 'first' }), image(1));
     const b = await first.save(newJob({ query: 'second' }), image(2));
 
-    const second = await JobStore.open(dir, { maxBytes: 1e6 });
+    const second = await FileJobStore.open(dir, { maxBytes: 1e6 });
     expect(second.usedBytes).toBe(first.usedBytes);
     expect((await second.load(a.id))?.job.query).toBe('first');
     const loaded = await second.load(b.id);
@@ -100,12 +85,12 @@ describe('JobStore', () => {
   ])('evicts the least recently used job first, a load counting as a use (%s)', async (_name, restart) => {
     const perJob = await bytesPerJob();
     const options = { maxBytes: 3 * perJob + perJob / 2 }; // room for three jobs
-    let store = await JobStore.open(dir, options);
+    let store = await FileJobStore.open(dir, options);
     const a = await store.save(newJob({ query: 'a' }), image(1));
     const b = await store.save(newJob({ query: 'b' }), image(2));
     const c = await store.save(newJob({ query: 'c' }), image(3));
     expect(await store.load(a.id)).toBeDefined(); // a is now more recent than b and c
-    if (restart) store = await JobStore.open(dir, options);
+    if (restart) store = await FileJobStore.open(dir, options);
 
     const d = await store.save(newJob({ query: 'd' }), image(4));
     expect(await store.load(b.id)).toBeUndefined();
@@ -119,7 +104,7 @@ describe('JobStore', () => {
   });
 
   it('keeps the job just saved even when it alone is over the cap', async () => {
-    const store = await JobStore.open(dir, { maxBytes: 5000 });
+    const store = await FileJobStore.open(dir, { maxBytes: 5000 });
     const small = await store.save(newJob(), image(1));
     const big = await store.save(newJob(), image(2, 8000));
     expect(await store.load(small.id)).toBeUndefined();
@@ -129,11 +114,11 @@ describe('JobStore', () => {
 
   it('evicts on open when the cap was lowered since the last run', async () => {
     const perJob = await bytesPerJob();
-    const generous = await JobStore.open(dir, { maxBytes: 1e6 });
+    const generous = await FileJobStore.open(dir, { maxBytes: 1e6 });
     const old = await generous.save(newJob({ query: 'o' }), image(1));
     const recent = await generous.save(newJob({ query: 'r' }), image(2));
 
-    const tight = await JobStore.open(dir, { maxBytes: perJob });
+    const tight = await FileJobStore.open(dir, { maxBytes: perJob });
     expect(tight.usedBytes).toBe(perJob);
     expect(await tight.load(old.id)).toBeUndefined();
     expect(await tight.load(recent.id)).toBeDefined();
@@ -145,14 +130,14 @@ describe('JobStore', () => {
     ['JSON naming another job', () => JSON.stringify({ ...newJob(), id: 'A'.repeat(JOB_ID_LENGTH), createdAt: 1, imageBytes: IMAGE_BYTES })],
     ['JSON that is not an object', () => '42'],
   ])('answers undefined, without throwing, for a job with %s', async (_name, corrupt) => {
-    const store = await JobStore.open(dir, { maxBytes: 1e6 });
+    const store = await FileJobStore.open(dir, { maxBytes: 1e6 });
     const job = await store.save(newJob(), image(1));
     await writeFile(join(dir, `${job.id}.json`), corrupt(job.id));
     await expect(store.load(job.id)).resolves.toBeUndefined();
   });
 
   it('answers undefined for a job whose picture was truncated', async () => {
-    const store = await JobStore.open(dir, { maxBytes: 1e6 });
+    const store = await FileJobStore.open(dir, { maxBytes: 1e6 });
     const job = await store.save(newJob(), image(1));
     await writeFile(join(dir, `${job.id}.img`), image(1, 10));
     await expect(store.load(job.id)).resolves.toBeUndefined();
@@ -169,7 +154,7 @@ describe('JobStore', () => {
     'A'.repeat(JOB_ID_LENGTH - 1),
     'A'.repeat(200),
   ])('refuses the crafted id %j without reading or removing anything', async (id) => {
-    const store = await JobStore.open(dir, { maxBytes: 1e6 });
+    const store = await FileJobStore.open(dir, { maxBytes: 1e6 });
     // A well-formed job outside the store, where "../outside" would lead.
     const outside = { ...newJob(), id, createdAt: 1, imageBytes: 3 };
     await writeFile(join(scratch, 'outside.json'), JSON.stringify(outside));
@@ -181,7 +166,7 @@ describe('JobStore', () => {
   });
 
   it('deletes a job: files gone, bytes freed, load answers undefined', async () => {
-    const store = await JobStore.open(dir, { maxBytes: 1e6 });
+    const store = await FileJobStore.open(dir, { maxBytes: 1e6 });
     const keep = await store.save(newJob(), image(1));
     const used = store.usedBytes;
     const drop = await store.save(newJob(), image(2));
@@ -193,7 +178,7 @@ describe('JobStore', () => {
   });
 
   it('on open removes interrupted writes and half-saved jobs but leaves other files alone', async () => {
-    const first = await JobStore.open(dir, { maxBytes: 1e6 });
+    const first = await FileJobStore.open(dir, { maxBytes: 1e6 });
     const whole = await first.save(newJob(), image(1));
     const half = await first.save(newJob(), image(2));
     await rm(join(dir, `${half.id}.json`)); // as if the process died between the two renames
@@ -203,7 +188,7 @@ describe('JobStore', () => {
     await writeFile(join(dir, 'settings.json'), '{"keep": true}');
     await writeFile(join(dir, 'notes.txt'), 'not ours');
 
-    const reopened = await JobStore.open(dir, { maxBytes: 1e6 });
+    const reopened = await FileJobStore.open(dir, { maxBytes: 1e6 });
     expect(await filesIn(dir)).toEqual([`${whole.id}.img`, `${whole.id}.json`, 'notes.txt', 'settings.json'].sort());
     const sizes = await Promise.all([`${whole.id}.img`, `${whole.id}.json`].map(async (name) => (await stat(join(dir, name))).size));
     expect(reopened.usedBytes).toBe(sizes[0]! + sizes[1]!);

@@ -6,7 +6,7 @@ import { InteractionResponseType, MessageFlags, MessageType, type APIMessage, ty
 import { validateModal } from './modals.js';
 import type { UploadedFile } from './multipart.js';
 import { buildChannel, buildGuildMember, snowflake } from './payloads.js';
-import { ApiError, Errors, type FakeState, type InteractionRecord } from './state.js';
+import { ApiError, Errors, NONCE_WINDOW_MS, type FakeState, type InteractionRecord } from './state.js';
 
 export interface RestRequest {
   method: string;
@@ -227,9 +227,22 @@ function channelMessage(ctx: RestContext, channelId: string | undefined, message
   return message;
 }
 
+/**
+ * POST /channels/:id/messages. With `enforce_nonce: true`, a nonce the bot used in the past few minutes answers the
+ * message it created then (if it still exists) instead of creating another, as Discord does.
+ */
 function createChannelMessage(ctx: RestContext, req: RestRequest, [channelId]: string[]): RestResponse {
   const channel = channelOf(ctx, channelId, 'send');
-  const reference = (req.json as { message_reference?: unknown } | undefined)?.message_reference;
+  const { message_reference: reference, nonce, enforce_nonce: enforce } = (req.json ?? {}) as Record<string, unknown>;
+  if (nonce !== undefined && !((typeof nonce === 'string' && nonce.length <= 25) || Number.isInteger(nonce))) {
+    throw Errors.invalidForm({ nonce: { _errors: [{ code: 'BASE_TYPE_MAX_LENGTH', message: 'Must be 25 or fewer in length.' }] } });
+  }
+  const key = enforce === true && (typeof nonce === 'string' || typeof nonce === 'number') ? String(nonce) : undefined;
+  const earlier = key === undefined ? undefined : ctx.state.postsByNonce.get(key);
+  if (earlier !== undefined && req.now - earlier.atMs < NONCE_WINDOW_MS) {
+    const first = ctx.state.messages.get(earlier.messageId);
+    if (first !== undefined) return json(first);
+  }
   const message = ctx.state.createMessage({
     channel,
     json: req.json,
@@ -237,6 +250,7 @@ function createChannelMessage(ctx: RestContext, req: RestRequest, [channelId]: s
     sizeLimit: ctx.state.uploadLimit,
     type: reference === undefined || reference === null ? MessageType.Default : MessageType.Reply,
   });
+  if (key !== undefined) ctx.state.postsByNonce.set(key, { messageId: message.id, atMs: req.now });
   return json(message);
 }
 

@@ -101,6 +101,9 @@ export function rateLimitResponse(
   };
 }
 
+/** Discord checks an enforced nonce "in the past few minutes"; the fake says five. */
+export const NONCE_WINDOW_MS = 5 * 60 * 1000;
+
 function fieldError(code: string, message: string) {
   return { _errors: [{ code, message }] };
 }
@@ -172,6 +175,8 @@ export class FakeState {
   readonly messages = new Map<string, APIMessage>();
   /** ids of messages deleted through the API (they stay deleted: 10008) */
   readonly deletedMessageIds = new Set<string>();
+  /** Bot posts made with `enforce_nonce`, by nonce: a repeat within {@link NONCE_WINDOW_MS} gets the first message. */
+  readonly postsByNonce = new Map<string, { messageId: string; atMs: number }>();
   /** user id -> the DM channel id between the bot and that user */
   readonly dmChannels = new Map<string, string>();
   /** users whose DMs are closed to the bot (posting in their DM: 403 50007) */

@@ -12,6 +12,7 @@ import { ErrorCode } from '../../src/errors.js';
 import { silentLogger } from '../../src/logger.js';
 import { HAS_REDIS, startRedis, type RedisServer } from '../redis/redis-server.js';
 import { until } from '../bot/harness.js';
+import { testHandover } from '../redis/handover.js';
 
 /** BullMQ's hash of each job (our job ids are UUIDs). */
 const JOB_KEYS = 'bull:diffedit-edits:????????-????-????-????-????????????';
@@ -44,6 +45,8 @@ describe.skipIf(!HAS_REDIS)('RedisBackend', () => {
       maxInlinePictureBytes: 1024,
       reserveTtlMs: 60_000,
       pollMs: 50,
+      deliveryClaimMs: 60_000,
+      heartbeatMs: 2000,
       logger: silentLogger,
       ...options,
     });
@@ -60,6 +63,11 @@ describe.skipIf(!HAS_REDIS)('RedisBackend', () => {
     const settled = await Promise.allSettled(users.map((user, i) => (i % 2 === 0 ? a : b).reserve(user)));
     expect(settled.map(codeOf).sort()).toEqual([...Array<string>(3).fill('ok'), ...Array<string>(7).fill(ErrorCode.QueueFull)].sort());
     expect(await client.zcard('diffedit:caps:all')).toBe(3);
+    // The metrics gauges count the whole queue, whichever process holds the places.
+    expect([await a.counts(), await b.counts()]).toEqual([
+      { waiting: 3, running: 0 },
+      { waiting: 3, running: 0 },
+    ]);
   });
 
   it('one user asking 5 times at once through two processes gets 2 places', async () => {
@@ -82,7 +90,7 @@ describe.skipIf(!HAS_REDIS)('RedisBackend', () => {
     const runs: Promise<unknown>[] = [];
     for (const [i, slot] of slots.entries()) {
       const name = names[i] ?? '';
-      runs.push(slot.submit(request(), hooks(name)));
+      runs.push(slot.submit(request(), hooks(name), testHandover()));
       await until(() => positions.has(name), 5000, `${name} in line`);
     }
     await until(() => positions.get('alice2')?.at(-1) === 3 && positions.get('bob1')?.at(-1) === 2, 5000, 'positions');
@@ -97,12 +105,17 @@ describe.skipIf(!HAS_REDIS)('RedisBackend', () => {
     }
     expect(await client.zcard('diffedit:caps:all')).toBe(0);
     expect(await client.keys(JOB_KEYS)).toEqual([]);
+    // Their users were told: no pending delivery is left for another bot process to make.
+    expect(await client.keys('diffedit:delivery*')).toEqual([]);
   });
 
   it('a picture above REDIS_MAX_PICTURE_MB is refused clearly and its place given back', async () => {
     const queue = await backend();
     const slot = await queue.reserve('alice');
-    await expect(slot.submit(request(2048), hooks())).rejects.toMatchObject({ code: ErrorCode.ImageTooLarge, message: /too large for the queue/ });
+    await expect(slot.submit(request(2048), hooks(), testHandover())).rejects.toMatchObject({
+      code: ErrorCode.ImageTooLarge,
+      message: /too large for the queue/,
+    });
     expect(await client.zcard('diffedit:caps:all')).toBe(0);
   });
 });

@@ -4,7 +4,7 @@
  * deadline is stopped and its user told why. The bot side is the real RedisBackend.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { EditHooks } from '../../src/bot/edit-backend.js';
+import type { EditHooks, Orphan } from '../../src/bot/edit-backend.js';
 import type { EditRunner } from '../../src/bot/memory-backend.js';
 import { RedisBackend } from '../../src/bot/redis-backend.js';
 import type { DiffEditEngine } from '../../src/engine/engine.js';
@@ -13,6 +13,7 @@ import { silentLogger } from '../../src/logger.js';
 import { EditWorker } from '../../src/worker/worker.js';
 import { smoothPhoto, tinyEngine } from '../engine/tiny-engine.js';
 import { HAS_REDIS, startRedis, type RedisServer } from '../redis/redis-server.js';
+import { testHandover } from '../redis/handover.js';
 
 describe.skipIf(!HAS_REDIS)('EditWorker', () => {
   let server: RedisServer;
@@ -23,16 +24,23 @@ describe.skipIf(!HAS_REDIS)('EditWorker', () => {
 
   beforeAll(async () => {
     [server, engine, photo] = await Promise.all([startRedis(), tinyEngine(), smoothPhoto()]);
-    backend = await RedisBackend.open({
+    backend = await openBackend();
+  });
+
+  /** The bot side, as one bot process opens it. */
+  function openBackend(): Promise<RedisBackend> {
+    return RedisBackend.open({
       redisUrl: server.url,
       perUserLimit: 5,
       globalLimit: 20,
       maxInlinePictureBytes: 2 ** 20,
       reserveTtlMs: 60_000,
       pollMs: 50,
+      deliveryClaimMs: 60_000,
+      heartbeatMs: 2000,
       logger: silentLogger,
     });
-  });
+  }
 
   afterEach(async () => {
     for (const worker of workers.splice(0)) await worker.close(0);
@@ -62,12 +70,12 @@ describe.skipIf(!HAS_REDIS)('EditWorker', () => {
   }
 
   /** Submits one job; resolves `started` when a worker takes it. */
-  async function submit(seed: number) {
-    const slot = await backend.reserve('alice');
+  async function submit(seed: number, through = backend) {
+    const slot = await through.reserve('alice');
     let starts = 0;
     const hooks: EditHooks = { onPosition: () => undefined, onStart: () => void starts++, onProgress: () => undefined };
     const request = { image: photo, ref: 'a bowl of strawberries', query: 'a bowl of grapes', seed };
-    const output = slot.submit(request, hooks);
+    const output = slot.submit(request, hooks, testHandover());
     return { output, request, starts: () => starts };
   }
 
@@ -107,5 +115,30 @@ describe.skipIf(!HAS_REDIS)('EditWorker', () => {
       code: ErrorCode.JobTimedOut,
       message: 'Your job took longer than 1 second and was stopped. Try again, perhaps with fewer steps.',
     });
+  });
+
+  it('a bot stopping past its grace leaves the running job in Redis; another bot process adopts it and delivers it once', async () => {
+    let open: () => void = () => undefined;
+    await worker(held(new Promise((r) => (open = r))));
+    const leaving = await openBackend();
+    const job = await submit(4, leaving);
+    await until(() => job.starts() === 1, 'the job to start');
+    await leaving.shutdown({ cancelRunning: true });
+    // Not cancelled: its user hears nothing from the leaving bot...
+    await expect(job.output).rejects.toMatchObject({ code: ErrorCode.HandedOver });
+
+    // ...and the next bot process takes the delivery over (the leaving one's heartbeat is gone).
+    const orphans: Orphan[] = [];
+    backend.adoptOrphans((orphan) => Promise.resolve(void orphans.push(orphan)));
+    await until(() => orphans.length === 1, 'the delivery to be adopted');
+    open();
+    const [orphan] = orphans;
+    if (orphan === undefined) throw new Error('no orphan');
+    expect(Buffer.compare((await orphan.outcome).png, (await engine.run(job.request)).png)).toBe(0);
+    expect(Buffer.compare(Buffer.from(orphan.image), photo)).toBe(0);
+    expect(orphan.target).toEqual(testHandover().target);
+    expect(await orphan.claimDelivery()).toBe(true);
+    await orphan.settleDelivery();
+    expect(await orphan.claimDelivery()).toBe(false);
   });
 });

@@ -1,0 +1,130 @@
+/**
+ * QUEUE_BACKEND=redis across bot restarts, end to end: bot processes are real `npm start` processes (killed with
+ * SIGKILL, as a crash would), a real redis-server, `npm run worker` on the tiny models, the fake Discord. Checked on
+ * what the fake received: each result edited into its reply exactly once, even when the bot that queued the job is
+ * gone, and a button under a result delivered by a dead process answered by the next one.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FakeDiscord } from '../fake-discord/index.js';
+import { HAS_REDIS, startRedis, type RedisServer } from '../redis/redis-server.js';
+import { startWorker, type WorkerLine, type WorkerProcess } from '../redis/worker-process.js';
+import { startBotProcess, waitForLog, type BotProcess } from './bot-process.js';
+import { ALICE, BOB, channelPost, customIds, finalResult, forToken, isResultOf, sendCommand, startWorld, until, type World } from './harness.js';
+
+const WORKER_ENV = { TEST_ENGINE_DELAY_MS: '1000', WORKER_LOCK_MS: '2000', SHUTDOWN_GRACE_MS: '5000' };
+/** Each test starts bot processes (node, tsx, discord.js): slow on busy cores. */
+const SLOW = { timeout: 240_000 };
+
+describe.skipIf(!HAS_REDIS)('QUEUE_BACKEND=redis: bot processes that die', () => {
+  let world: World;
+  let fake: FakeDiscord;
+  let redis: RedisServer;
+  let worker: WorkerProcess | undefined;
+  let cwd: string;
+  const bots: BotProcess[] = [];
+
+  beforeAll(async () => {
+    [world, redis, cwd] = await Promise.all([startWorld(), startRedis(), mkdtemp(path.join(os.tmpdir(), 'diffedit-restart-'))]);
+    fake = world.fake;
+    worker = await startWorker(redis.url, WORKER_ENV);
+  });
+
+  afterAll(async () => {
+    for (const bot of bots) bot.child.kill('SIGKILL');
+    worker?.kill('SIGTERM');
+    await Promise.all([...bots.map((b) => b.exited), worker?.exited]);
+    await redis.stop();
+    await world.close();
+    await rm(cwd, { recursive: true, force: true });
+  });
+
+  /** `npm start` with QUEUE_BACKEND=redis, logged in. */
+  async function startBot(): Promise<BotProcess> {
+    const bot = startBotProcess(
+      {
+        DISCORD_TOKEN: fake.botToken,
+        DISCORD_API_URL: fake.apiUrl,
+        QUEUE_BACKEND: 'redis',
+        REDIS_URL: redis.url,
+        DATA_DIR: cwd,
+        EXTRA_ATTACHMENT_HOSTS: '127.0.0.1',
+        PROGRESS_INTERVAL_MS: '150',
+        DELIVERY_RETRY_MS: '5000',
+        LOG_LEVEL: 'debug',
+      },
+      cwd,
+    );
+    bots.push(bot);
+    // Under load a fresh node + tsx + discord.js process can take tens of seconds to log in.
+    await waitForLog(bot.logs, '"msg":"logged in"', 90_000);
+    return bot;
+  }
+
+  async function crash(bot: BotProcess): Promise<void> {
+    bot.child.kill('SIGKILL');
+    expect(await bot.exited).toEqual({ code: null, signal: 'SIGKILL' });
+  }
+
+  const command = (user = ALICE, seed = 7) => sendCommand(fake, 'diffedit', { user, seed, url: world.photoUrl, size: world.photo.length });
+  const resultsOf = (token: string) => fake.requests.filter(finalResult(token));
+  const workerLine = (msg: string, after: number) => (line: WorkerLine) => line.msg === msg && (worker?.lines.indexOf(line) ?? 0) >= after;
+
+  it(
+    'a result finished while no bot runs is delivered once when one starts; a Reroll under the first bot’s result is answered by the second',
+    SLOW,
+    async () => {
+      if (worker === undefined) throw new Error('no worker');
+      const first = await startBot();
+      const delivered = command(ALICE, 500);
+      const resultA = await fake.waitForRequest(finalResult(delivered.token), 60_000);
+
+      const before = worker.lines.length;
+      const orphan = command(BOB, 501);
+      const started = await worker.waitForLine(workerLine('job started', before));
+      await crash(first);
+      // The job finishes with no bot process alive to hear of it.
+      await worker.waitForLine((l) => l.msg === 'job done' && l.job === started.job);
+      expect(resultsOf(orphan.token)).toEqual([]);
+
+      const second = await startBot();
+      const resultB = await fake.waitForRequest(finalResult(orphan.token), 30_000);
+      expect(await isResultOf(world, resultB, 501)).toBe(true);
+      expect(customIds(resultB).map((id) => id.split(':')[0])).toEqual(['reroll', 'delete']);
+      expect(second.logs()).toContain('"msg":"took over a delivery its bot process left"');
+
+      // The first bot's result: its buttons point into the job store in Redis, which the second bot reads.
+      const reroll = customIds(resultA).find((id) => id.startsWith('reroll:')) ?? '';
+      const click = fake.clickButton({ customId: reroll, message: resultA.response, user: ALICE });
+      const rerolled = await fake.waitForRequest(finalResult(click.token), 60_000);
+      expect(rerolled.files[0]?.filename).toBe('diffedit.png');
+
+      expect(resultsOf(delivered.token)).toHaveLength(1);
+      expect(resultsOf(orphan.token)).toHaveLength(1);
+      expect(fake.requests.filter(channelPost())).toEqual([]);
+    },
+  );
+
+  it('a bot killed while its job waits, restarted at once: the new bot follows the job and delivers it exactly once', SLOW, async () => {
+    if (worker === undefined) throw new Error('no worker');
+    // No worker for now: the job stays in line while the bots come and go.
+    worker.kill('SIGTERM');
+    await worker.exited;
+    worker = undefined;
+
+    const running = bots.at(-1) ?? (await startBot());
+    const slash = command(ALICE, 600);
+    await fake.waitForRequest((r) => forToken(slash.token)(r) && r.method === 'PATCH' && /in queue|Starting/.test(JSON.stringify(r.json)), 10_000);
+    await crash(running);
+    const next = await startBot();
+    await waitForLog(next.logs, '"msg":"took over a delivery its bot process left"', 20_000);
+
+    worker = await startWorker(redis.url, WORKER_ENV);
+    expect(await isResultOf(world, await fake.waitForRequest(finalResult(slash.token), 60_000), 600)).toBe(true);
+    // Another sweep or two of the new bot finds nothing left to deliver twice.
+    await until(() => next.logs().includes('"msg":"job done"'), 10_000, 'the job done line');
+    expect(resultsOf(slash.token)).toHaveLength(1);
+  });
+});
