@@ -20,6 +20,7 @@ export const OPTION = {
   ref: 'ref',
   query: 'query',
   seed: 'seed',
+  maskSeed: 'mask_seed',
   steps: 'steps',
   strength: 'strength',
   guidance: 'guidance',
@@ -44,14 +45,26 @@ export function addImageAndPrompts<T extends Builder>(builder: T): T {
   return builder;
 }
 
-/** The optional seed. */
+/** The optional edit seed: what the masked region becomes. */
 export function addSeed<T extends Builder>(builder: T): T {
   builder.addIntegerOption((o) =>
     o
       .setName(OPTION.seed)
-      .setDescription('Random seed: the same seed gives the same result')
+      .setDescription('Edit seed: what the masked region becomes (Reroll draws a new one)')
       .setMinValue(PARAMETER_RANGES.seed.min)
       .setMaxValue(PARAMETER_RANGES.seed.max),
+  );
+  return builder;
+}
+
+/** The optional mask seed: which region is edited. */
+export function addMaskSeed<T extends Builder>(builder: T): T {
+  builder.addIntegerOption((o) =>
+    o
+      .setName(OPTION.maskSeed)
+      .setDescription('Mask seed: which region is edited (Reroll keeps it)')
+      .setMinValue(PARAMETER_RANGES.maskSeed.min)
+      .setMaxValue(PARAMETER_RANGES.maskSeed.max),
   );
   return builder;
 }

@@ -7,7 +7,7 @@ import type { Progress } from '../engine/diffedit/progress.js';
 import type { EditRequest, EditResult } from '../engine/engine.js';
 
 /** What a finished edit hands back to the bot: what the result message needs, nothing a worker cannot send. */
-export type EditOutput = Pick<EditResult, 'parameters' | 'ref' | 'query' | 'coverage' | 'png' | 'timings' | 'warnings'>;
+export type EditOutput = Pick<EditResult, 'parameters' | 'ref' | 'query' | 'coverage' | 'packedMask' | 'png' | 'timings' | 'warnings'>;
 
 /** Hooks that follow one job; throwing ones are logged and ignored. */
 export interface EditHooks {

@@ -56,7 +56,14 @@ export class JobLifecycle {
       if (plan.image.kind === 'attachment') status.update('Downloading the picture...');
       const image = await this.download(plan.image);
 
-      const request: EditRequest = { image, ref: plan.ref, query: plan.query, maskOnly: plan.kind === 'mask', ...plan.parameters };
+      const request: EditRequest = {
+        image,
+        ref: plan.ref,
+        query: plan.query,
+        maskOnly: plan.kind === 'mask',
+        ...plan.parameters,
+        ...(plan.latentMask !== undefined ? { latentMask: plan.latentMask } : {}),
+      };
       const running = slot.submit(request, {
         onPosition: (position) => status.update(queueLine(position)),
         onStart: () => status.update(queueLine(1)),
@@ -69,7 +76,7 @@ export class JobLifecycle {
       await status.stop();
       metrics.editSeconds.observe({ kind: plan.kind }, result.timings.total / 1000);
 
-      const stored = await this.keep(plan, image);
+      const stored = await this.keep(plan, image, result);
       const route = await reply.deliver(resultMessage(plan, result, stored));
       metrics.delivered(route);
       if (route === 'none') {
@@ -78,7 +85,8 @@ export class JobLifecycle {
         return;
       }
       metrics.jobEnded(plan.kind, 'delivered');
-      logger.info('job done', { job: stored?.id, kind: plan.kind, user: plan.owner.userId, route, seed: result.parameters.seed, ms: result.timings });
+      const { seed, maskSeed } = result.parameters;
+      logger.info('job done', { job: stored?.id, kind: plan.kind, user: plan.owner.userId, route, seed, maskSeed, ms: result.timings });
     } finally {
       await status.stop();
       await slot.release();
@@ -91,11 +99,15 @@ export class JobLifecycle {
     return downloads.add<Uint8Array>(() => downloadAttachment(source.info, source.limits, shutdown));
   }
 
-  /** Saves the job for its buttons; a disk fault is logged and costs only the buttons. */
-  private async keep(plan: JobPlan, image: Uint8Array): Promise<StoredJob | undefined> {
+  /**
+   * Saves the job for its buttons (a mask job with its mask, which "Edit with this mask" reuses exactly); a disk
+   * fault is logged and costs only the buttons.
+   */
+  private async keep(plan: JobPlan, image: Uint8Array, result: EditOutput): Promise<StoredJob | undefined> {
+    const latentMask = plan.kind === 'mask' ? { latentMask: result.packedMask } : {};
     try {
       return await this.deps.store.save(
-        { kind: plan.kind, ...plan.owner, ref: plan.ref, query: plan.query, parameters: { ...plan.parameters } },
+        { kind: plan.kind, ...plan.owner, ref: plan.ref, query: plan.query, parameters: { ...plan.parameters }, ...latentMask },
         image,
       );
     } catch (error) {
@@ -128,6 +140,7 @@ function resultMessage(plan: JobPlan, result: EditOutput, stored: StoredJob | un
       ref: result.ref,
       query: result.query,
       seed: result.parameters.seed,
+      maskSeed: result.parameters.maskSeed,
       steps: result.parameters.steps,
       seconds: result.timings.total / 1000,
       coverage: result.coverage,

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, mkdir, open, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { isPackedMask, type PackedMask } from '../engine/diffedit/packed-mask.js';
 import { DiffEditError, ErrorCode } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
 
@@ -36,6 +37,8 @@ export interface StoredJob {
   readonly createdAt: number;
   /** Size of the stored input picture. */
   readonly imageBytes: number;
+  /** A mask job's latent mask, which "Edit with this mask" reuses exactly (about 700 characters at 512 px). */
+  readonly latentMask?: PackedMask;
 }
 
 /** Options of {@link JobStore.open}. */
@@ -164,6 +167,7 @@ export class JobStore {
       parameters: job.parameters,
       createdAt: Date.now(),
       imageBytes: image.byteLength,
+      ...(job.latentMask !== undefined ? { latentMask: job.latentMask } : {}),
     };
     const json = Buffer.from(JSON.stringify(stored));
     await this.#writeAtomically(this.#path(id, 'img'), image);
@@ -366,7 +370,8 @@ function parseJob(text: string, id: string): StoredJob | undefined {
     job['parameters'] !== null &&
     !Array.isArray(job['parameters']) &&
     typeof job['createdAt'] === 'number' &&
-    typeof job['imageBytes'] === 'number';
+    typeof job['imageBytes'] === 'number' &&
+    (job['latentMask'] === undefined || isPackedMask(job['latentMask']));
   // Jobs saved before sourceUserId existed: their author brought the picture.
   return valid ? ({ sourceUserId: job['userId'], ...job } as unknown as StoredJob) : undefined;
 }

@@ -1,6 +1,6 @@
 /**
  * `npm run diffedit -- --image in.jpg --ref "..." --query "..." [options]`: one edit from the command line.
- * Writes the PNG and prints one JSON line (seed, provider, per-phase ms, UNet evaluations, mask coverage).
+ * Writes the PNG and prints one JSON line (edit and mask seeds, provider, per-phase ms, UNet evaluations, mask coverage).
  */
 import 'dotenv/config';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -12,7 +12,7 @@ import { describeFailure } from './failure.js';
 import { createLogger } from '../logger.js';
 import { definedOnly } from '../util/objects.js';
 
-const USAGE = `Usage: npm run diffedit -- --image IN --ref TEXT --query TEXT [--seed N] [--steps N] [--strength R]
+const USAGE = `Usage: npm run diffedit -- --image IN --ref TEXT --query TEXT [--seed N] [--mask-seed N] [--steps N] [--strength R]
        [--guidance G] [--eta E] [--draws N] [--mask-only] [--out panel.png] [--models DIR]
        [--threshold clamp|zscore] [--dilate N] [--decoder ddim|inpaint]`;
 
@@ -23,6 +23,7 @@ async function main(): Promise<number> {
       ref: { type: 'string' },
       query: { type: 'string' },
       seed: { type: 'string' },
+      'mask-seed': { type: 'string' },
       steps: { type: 'string' },
       strength: { type: 'string' },
       guidance: { type: 'string' },
@@ -61,6 +62,7 @@ async function main(): Promise<number> {
         maskOnly: values['mask-only'],
         ...definedOnly({
           seed: num(values.seed),
+          maskSeed: num(values['mask-seed']),
           steps: num(values.steps),
           strength: num(values.strength),
           guidance: num(values.guidance),
@@ -81,6 +83,7 @@ async function main(): Promise<number> {
       `${JSON.stringify({
         out,
         seed: result.parameters.seed,
+        maskSeed: result.parameters.maskSeed,
         provider: result.provider,
         ms: result.timings,
         unetEvaluations: result.unetEvaluations,

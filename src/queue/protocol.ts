@@ -44,8 +44,8 @@ export function decodeRequest(data: EditJobData): EditRequest {
 }
 
 export function encodeOutput(output: EditOutput): EditOutcome {
-  const { parameters, ref, query, coverage, timings, warnings, png } = output;
-  return { ok: true, output: { parameters, ref, query, coverage, timings, warnings, png: png.toString('base64') } };
+  const { parameters, ref, query, coverage, packedMask, timings, warnings, png } = output;
+  return { ok: true, output: { parameters, ref, query, coverage, packedMask, timings, warnings, png: png.toString('base64') } };
 }
 
 /** A DiffEditError travels whole; anything else is a bug the worker logged, told as a plain error. */
