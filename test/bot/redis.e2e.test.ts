@@ -55,16 +55,17 @@ describe.skipIf(!HAS_REDIS)('QUEUE_BACKEND=redis with two worker processes', () 
     await world.close();
   });
 
-  const command = (user = ALICE, seed = 7) => sendCommand(fake, 'diffedit', { user, seed, url: world.photoUrl, size: world.photo.length });
+  const command = (user = ALICE, seed = 7) =>
+    sendCommand(fake, 'diffedit', { user, seed, maskSeed: seed, url: world.photoUrl, size: world.photo.length });
   const editsOf = (token: string) => fake.requests.filter((r) => r.method === 'PATCH' && forToken(token)(r) && r.files.length === 0).map(contentOf);
   const resultsOf = (token: string) => fake.requests.filter(finalResult(token));
   const started = (line: WorkerLine) => line.msg === 'job started';
 
-  /** The PNG the user got is the one this process's engine makes for the same request and seed. */
+  /** The PNG the user got is the one this process's engine makes for the same request and seeds. */
   async function expectResultOf(result: RecordedRequest, seed: number): Promise<void> {
     const file = result.files[0];
     expect(file?.filename).toBe('diffedit.png');
-    const local = await world.engine.run({ image: world.photo, ref: REF, query: QUERY, seed });
+    const local = await world.engine.run({ image: world.photo, ref: REF, query: QUERY, seed, maskSeed: seed });
     expect(Buffer.compare(Buffer.from(file?.data ?? []), local.png)).toBe(0);
   }
 

@@ -66,7 +66,7 @@ describe.skipIf(!HAS_REDIS)('EditWorker', () => {
     const slot = await backend.reserve('alice');
     let starts = 0;
     const hooks: EditHooks = { onPosition: () => undefined, onStart: () => void starts++, onProgress: () => undefined };
-    const request = { image: photo, ref: 'a bowl of strawberries', query: 'a bowl of grapes', seed };
+    const request = { image: photo, ref: 'a bowl of strawberries', query: 'a bowl of grapes', seed, maskSeed: seed };
     const output = slot.submit(request, hooks);
     return { output, request, starts: () => starts };
   }
