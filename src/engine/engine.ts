@@ -26,7 +26,7 @@ import { StableDiffusion, type LoadOptions } from './models/stable-diffusion.js'
 import type { ProviderName } from './models/sessions.js';
 import { gaussian } from './noise.js';
 import { DEFAULT_PARAMETERS, resolveParameters, validatePrompts, type EditParameters } from './parameters.js';
-import { cachedStage, requestedMask } from './stages.js';
+import { cachedStage, requestedMask, soleArray } from './stages.js';
 import { unetBatchSizes } from './warm-up.js';
 
 /** How to build an engine. */
@@ -183,15 +183,15 @@ export class DiffEditEngine {
     const given = request.latentMask === undefined ? undefined : requestedMask(request.latentMask, shape);
     if (request.latentMask !== undefined && given === undefined) this.logger.warn('stored mask does not fit this picture: computing it', { shape });
     // A given mask is used as it is, and not cached under this job's mask key: it need not be that key's value.
-    const maskStage =
-      given !== undefined
-        ? undefined
-        : await cachedStage(cache, stageInputs && maskKey(stageInputs, parameters), async () => {
-            const computed = await this.computeLatentMask(await imageLatents(), shape, editPrompts, parameters, controls);
-            unetCalls += computed.unetCalls;
-            return [computed.mask];
-          });
-    const latentMask = given ?? (maskStage?.arrays[0] as Float32Array);
+    const latentMask =
+      given ??
+      soleArray(
+        await cachedStage(cache, stageInputs && maskKey(stageInputs, parameters), async () => {
+          const computed = await this.computeLatentMask(await imageLatents(), shape, editPrompts, parameters, controls);
+          unetCalls += computed.unetCalls;
+          return [computed.mask];
+        }),
+      );
     const mask = upscaleMask(latentMask, shape.width, shape.height, input.width, input.height);
     const coverage = maskCoverageOf(latentMask);
     if (coverage === 0) warnings.push('The mask is empty: ref and query lead to the same picture here, so nothing was changed.');

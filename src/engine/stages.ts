@@ -27,6 +27,13 @@ export async function cachedStage(
   return { arrays, computed: true };
 }
 
+/** The one array of a one-array stage (the mask). */
+export function soleArray(output: StageOutput): Float32Array {
+  const [array] = output.arrays;
+  if (array === undefined || output.arrays.length !== 1) throw new RangeError(`expected one array, got ${output.arrays.length}`);
+  return array;
+}
+
 /**
  * The latent mask a request carries ("Edit with this mask"), when it fits this job's latent `shape`; undefined
  * (the mask is computed from the mask seed instead) when it is malformed or was made at another model size.

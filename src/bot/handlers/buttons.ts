@@ -42,7 +42,7 @@ export async function handleButton(interaction: ButtonInteraction, reply: JobRep
       kind: parsed.action === 'edit' ? 'diffedit' : job.kind,
       ref: job.ref,
       query: job.query,
-      parameters: nextParameters(job.parameters as Partial<EditParameters>, parsed.action, job.kind),
+      parameters: nextParameters(job.parameters, parsed.action, job.kind),
       image: { kind: 'bytes', bytes: image },
     },
     { userId: interaction.user.id, sourceUserId: job.sourceUserId, channelId: interaction.channelId, guildId: interaction.guildId },
