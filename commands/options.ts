@@ -47,24 +47,18 @@ export function addImageAndPrompts<T extends Builder>(builder: T): T {
 
 /** The optional edit seed: what the masked region becomes. */
 export function addSeed<T extends Builder>(builder: T): T {
-  builder.addIntegerOption((o) =>
-    o
-      .setName(OPTION.seed)
-      .setDescription('Edit seed: what the masked region becomes (Reroll draws a new one)')
-      .setMinValue(PARAMETER_RANGES.seed.min)
-      .setMaxValue(PARAMETER_RANGES.seed.max),
-  );
-  return builder;
+  return addSeedOption(builder, OPTION.seed, 'Edit seed: what the masked region becomes (Reroll draws a new one)');
 }
 
 /** The optional mask seed: which region is edited. */
 export function addMaskSeed<T extends Builder>(builder: T): T {
+  return addSeedOption(builder, OPTION.maskSeed, 'Mask seed: which region is edited (Reroll keeps it)');
+}
+
+/** A seed option: both seeds share one range. */
+function addSeedOption<T extends Builder>(builder: T, name: string, description: string): T {
   builder.addIntegerOption((o) =>
-    o
-      .setName(OPTION.maskSeed)
-      .setDescription('Mask seed: which region is edited (Reroll keeps it)')
-      .setMinValue(PARAMETER_RANGES.maskSeed.min)
-      .setMaxValue(PARAMETER_RANGES.maskSeed.max),
+    o.setName(name).setDescription(description).setMinValue(PARAMETER_RANGES.seed.min).setMaxValue(PARAMETER_RANGES.seed.max),
   );
   return builder;
 }
