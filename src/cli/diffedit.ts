@@ -7,6 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { engineOptionsFrom, readEngineConfig } from '../config/engine.js';
 import { EnvReader } from '../config/env.js';
+import type { InversionConditioning } from '../engine/diffedit/edit.js';
 import { DiffEditEngine } from '../engine/engine.js';
 import { describeFailure } from './failure.js';
 import { createLogger } from '../logger.js';
@@ -14,7 +15,7 @@ import { definedOnly } from '../util/objects.js';
 
 const USAGE = `Usage: npm run diffedit -- --image IN --ref TEXT --query TEXT [--seed N] [--mask-seed N] [--steps N] [--strength R]
        [--guidance G] [--eta E] [--draws N] [--mask-only] [--out panel.png] [--models DIR]
-       [--threshold clamp|zscore] [--dilate N] [--decoder ddim|inpaint]`;
+       [--threshold clamp|zscore] [--dilate N] [--decoder ddim|inpaint] [--inversion uncond|ref]`;
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -32,6 +33,7 @@ async function main(): Promise<number> {
       threshold: { type: 'string' },
       dilate: { type: 'string' },
       decoder: { type: 'string' },
+      inversion: { type: 'string' },
       'mask-only': { type: 'boolean', default: false },
       out: { type: 'string' },
       models: { type: 'string' },
@@ -71,6 +73,8 @@ async function main(): Promise<number> {
           dilate: num(values.dilate),
           thresholding: threshold,
           decoder: values.decoder === 'inpaint' ? ('inpaint' as const) : values.decoder === undefined ? undefined : ('ddim' as const),
+          // Checked by the engine, which names the accepted values.
+          inversion: values.inversion as InversionConditioning | undefined,
         }),
       },
       {

@@ -1,6 +1,7 @@
 /**
  * `npm run models [-- options]`: downloads a Stable Diffusion v1.x ONNX export from the Hugging Face hub into
- * models/ (only the files the engine loads), optionally an inpainting UNet too. Re-runs skip what is complete
+ * models/ (only the files the engine loads), optionally an inpainting UNet too, from a named preset
+ * (src/download/presets.ts) or any repository and revision. Re-runs skip what is complete
  * and resume what was interrupted, then writes the optimised copy the engine prefers (`npm run optimize`;
  * --no-optimize skips it). The work is in src/download/ and src/optimize/; this file reads flags and environment.
  */
@@ -8,54 +9,67 @@ import 'dotenv/config';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { EnvReader } from '../config/env.js';
-import { readHubConfig } from '../config/hub.js';
+import { HUB_DEFAULTS, readHubConfig } from '../config/hub.js';
 import { downloadModel } from '../download/download-model.js';
-import { DEFAULT_ENDPOINT } from '../download/hub-url.js';
-import { PlainProgress } from '../download/plain-progress.js';
-import type { ProgressReporter } from '../download/progress.js';
-import { ALL_COMPONENTS, INPAINT_COMPONENTS, type ModelComponent } from '../download/select-files.js';
-import { summaryText } from '../download/summary-text.js';
-import { TtyProgress } from '../download/tty-progress.js';
+import { DEFAULT_ENDPOINT } from '../download/hub/url.js';
+import { componentsFor, findPreset, presetLines, withPresetHint, type PresetRole } from '../download/presets.js';
+import { PlainProgress } from '../download/progress/plain-progress.js';
+import type { ProgressReporter } from '../download/progress/reporter.js';
+import { summaryText } from '../download/progress/summary-text.js';
+import { TtyProgress } from '../download/progress/tty-progress.js';
 import { ErrorCode, isDiffEditError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { optimizeExport } from '../optimize/optimize-export.js';
 import { describeFailure } from './failure.js';
 
-/** The maintained copy of runwayml/stable-diffusion-v1-5 (runwayml's own repositories were taken down). */
-const DEFAULT_REPO = 'stable-diffusion-v1-5/stable-diffusion-v1-5';
-/** diffusers' ONNX export branch. */
-const DEFAULT_REVISION = 'onnx';
-const DEFAULT_INPAINT_REPO = 'stable-diffusion-v1-5/stable-diffusion-inpainting';
+const USAGE = `Usage: npm run models -- [--preset NAME | --repo ID [--revision REV]] [--out DIR]
+       [--inpaint] [--inpaint-preset NAME | --inpaint-repo ID [--inpaint-revision REV]] [--inpaint-out DIR]
+       [--endpoint URL] [--no-optimize]
 
-const USAGE = `Usage: npm run models -- [--repo ID] [--revision REV] [--out DIR]
-       [--inpaint] [--inpaint-repo ID] [--inpaint-revision REV] [--inpaint-out DIR] [--endpoint URL] [--no-optimize]
-
-  --repo ID            hub repository (default ${DEFAULT_REPO})
-  --revision REV       branch, tag or commit holding the ONNX export (default ${DEFAULT_REVISION})
+  --preset NAME        a named source of the models DiffEdit runs (default $MODELS_PRESET, else ${HUB_DEFAULTS.MODELS_PRESET}):
+${presetLines('standard')
+  .map((line) => `                         ${line}`)
+  .join('\n')}
+  --repo ID            another hub repository (overrides the preset's)
+  --revision REV       branch, tag or commit holding the ONNX export (default: the preset's)
   --out DIR            model folder (default $MODEL_DIR or models)
   --inpaint            also fetch an inpainting export's UNet (for --decoder inpaint)
-  --inpaint-repo ID    default ${DEFAULT_INPAINT_REPO}
-  --inpaint-revision   default ${DEFAULT_REVISION}
+  --inpaint-preset N   a named inpainting source (implies --inpaint; default $MODELS_INPAINT_PRESET, else
+                       ${HUB_DEFAULTS.MODELS_INPAINT_PRESET}):
+${presetLines('inpainting')
+  .map((line) => `                         ${line}`)
+  .join('\n')}
+  --inpaint-repo ID    another repository for the inpainting UNet (implies --inpaint)
+  --inpaint-revision   its branch, tag or commit (default: the inpainting preset's)
   --inpaint-out DIR    default $INPAINT_MODEL_DIR or models-inpaint
   --endpoint URL       hub URL (default $HF_ENDPOINT or ${DEFAULT_ENDPOINT})
   --no-optimize        skip the optimised copy (npm run optimize) written into DIR/optimized after downloading
 
-Environment (or .env): HF_TOKEN for gated/private repositories, HF_ENDPOINT, LOG_LEVEL.`;
+Environment (or .env): HF_TOKEN for gated/private repositories, HF_ENDPOINT, MODELS_PRESET, MODELS_INPAINT_PRESET,
+MODELS_MIN_RATE_BYTES_PER_S and MODELS_MIN_RATE_WINDOW_S (slower transfers are retried, then fail), LOG_LEVEL.`;
 
 interface Job {
   readonly repo: string;
   readonly revision: string;
   readonly outDir: string;
-  readonly components: readonly ModelComponent[];
+  readonly role: PresetRole;
+}
+
+/** The repository and revision for `role`: --repo and --revision where given, else the preset's. */
+function source(role: PresetRole, presetName: string, flag: string, repo?: string, revision?: string): Pick<Job, 'repo' | 'revision'> {
+  const preset = findPreset(presetName, role, flag);
+  return { repo: repo ?? preset.repo, revision: revision ?? preset.revision };
 }
 
 async function main(signal: AbortSignal): Promise<number> {
   const { values } = parseArgs({
     options: {
+      preset: { type: 'string' },
       repo: { type: 'string' },
       revision: { type: 'string' },
       out: { type: 'string' },
       inpaint: { type: 'boolean', default: false },
+      'inpaint-preset': { type: 'string' },
       'inpaint-repo': { type: 'string' },
       'inpaint-revision': { type: 'string' },
       'inpaint-out': { type: 'string' },
@@ -74,18 +88,16 @@ async function main(signal: AbortSignal): Promise<number> {
   reader.assertValid();
   const jobs: Job[] = [
     {
-      repo: values.repo ?? DEFAULT_REPO,
-      revision: values.revision ?? DEFAULT_REVISION,
+      ...source('standard', values.preset ?? env.preset, '--preset', values.repo, values.revision),
       outDir: values.out ?? env.modelDir ?? 'models',
-      components: ALL_COMPONENTS,
+      role: 'standard',
     },
   ];
-  if (values.inpaint) {
+  if (values.inpaint || values['inpaint-preset'] !== undefined || values['inpaint-repo'] !== undefined) {
     jobs.push({
-      repo: values['inpaint-repo'] ?? DEFAULT_INPAINT_REPO,
-      revision: values['inpaint-revision'] ?? DEFAULT_REVISION,
+      ...source('inpainting', values['inpaint-preset'] ?? env.inpaintPreset, '--inpaint-preset', values['inpaint-repo'], values['inpaint-revision']),
       outDir: values['inpaint-out'] ?? env.inpaintModelDir ?? 'models-inpaint',
-      components: INPAINT_COMPONENTS,
+      role: 'inpainting',
     });
   }
 
@@ -100,12 +112,19 @@ async function main(signal: AbortSignal): Promise<number> {
   for (const job of jobs) {
     say(`${job.repo}@${job.revision} -> ${path.resolve(job.outDir)}`);
     const summary = await downloadModel({
-      ...job,
+      repo: job.repo,
+      revision: job.revision,
+      outDir: job.outDir,
+      components: componentsFor(job.role),
       endpoint: values.endpoint ?? env.endpoint,
       token: env.token,
+      minRate: env.minRate,
       progress,
       logger,
       signal,
+    }).catch((error: unknown) => {
+      // A repository or revision that is not there (or holds no ONNX export): name the presets that are.
+      throw withPresetHint(error, job.role, job);
     });
     process.stdout.write(`${summaryText(summary)}\n`);
     if (!values['no-optimize']) {

@@ -1,21 +1,24 @@
 /**
  * `downloadModel`: the files of a Stable Diffusion ONNX export that the engine needs, from a hub repository
- * revision into a folder, skipping those already there, resuming interrupted ones.
+ * revision (pinned to the commit it points to when the download begins) into a folder, skipping those already
+ * there, resuming interrupted ones.
  */
 import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Dispatcher } from 'undici';
 import { DiffEditError, ErrorCode } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { downloadFile, PARTIAL_SUFFIX } from './download-file.js';
-import { DownloadState } from './download-state.js';
-import { ensureFreeSpace } from './disk-space.js';
-import { fileMatches } from './hash.js';
-import { checksumOf, contentId, type HubFile } from './hub-file.js';
-import { fileSystemError } from './hub-errors.js';
-import { checkRepoId, DEFAULT_ENDPOINT, normaliseEndpoint, type RepoRef } from './hub-url.js';
-import { listRepoFiles } from './list-files.js';
-import { silentProgress, type FileResult, type ProgressReporter } from './progress.js';
+import { downloadFile, PARTIAL_SUFFIX } from './transfer/download-file.js';
+import { DownloadState } from './transfer/download-state.js';
+import { ensureFreeSpace } from './transfer/disk-space.js';
+import { fileMatches } from './transfer/hash.js';
+import type { MinRate } from './transfer/min-rate.js';
+import { checksumOf, contentId, type HubFile } from './hub/file.js';
+import { fileSystemError } from './hub/errors.js';
+import { checkRepoId, DEFAULT_ENDPOINT, normaliseEndpoint, type RepoRef } from './hub/url.js';
+import { listRepoFiles } from './hub/list-files.js';
+import { resolveCommit } from './hub/revision.js';
+import { silentProgress, type FileResult, type ProgressReporter } from './progress/reporter.js';
 import { ALL_COMPONENTS, requiredFiles, selectModelFiles, type ModelComponent } from './select-files.js';
 
 /** Options of {@link downloadModel}. */
@@ -41,6 +44,8 @@ export interface DownloadModelOptions {
   readonly retryDelayMs?: number;
   /** Idle limit per request, ms (default 60 s). */
   readonly timeoutMs?: number;
+  /** A transfer slower than this is aborted and retried, then fails (default from HUB_DEFAULTS). */
+  readonly minRate?: MinRate;
   readonly dispatcher?: Dispatcher | undefined;
 }
 
@@ -48,6 +53,8 @@ export interface DownloadModelOptions {
 export interface DownloadSummary {
   readonly repo: string;
   readonly revision: string;
+  /** The commit `revision` pointed to when the download began; every file came from it. */
+  readonly commit: string;
   /** Absolute path of the filled folder. */
   readonly outDir: string;
   /** Every needed file, in download order. */
@@ -77,7 +84,7 @@ export async function downloadModel(options: DownloadModelOptions): Promise<Down
 async function download(options: DownloadModelOptions): Promise<DownloadSummary> {
   const started = performance.now();
   checkRepoId(options.repo);
-  const ref: RepoRef = { endpoint: normaliseEndpoint(options.endpoint ?? DEFAULT_ENDPOINT), repo: options.repo, revision: options.revision };
+  const named: RepoRef = { endpoint: normaliseEndpoint(options.endpoint ?? DEFAULT_ENDPOINT), repo: options.repo, revision: options.revision };
   const outDir = path.resolve(options.outDir);
   const logger = options.logger ?? silentLogger;
   const progress = options.progress ?? silentProgress;
@@ -91,10 +98,13 @@ async function download(options: DownloadModelOptions): Promise<DownloadSummary>
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
   };
 
+  // Pinned to the commit the revision names now: a push to the branch mid-download cannot mix two commits' files.
+  const commit = await resolveCommit({ ...named, ...common, logger });
+  const ref: RepoRef = { ...named, commit };
   const listed = await listRepoFiles({ ...ref, ...common, logger });
   const needed = selectModelFiles(listed, components);
   checkIsOnnxExport(ref, listed, needed, components);
-  logger.info('model files selected', { repo: ref.repo, revision: ref.revision, listed: listed.length, needed: needed.map((f) => f.path) });
+  logger.info('model files selected', { repo: ref.repo, revision: ref.revision, commit, listed: listed.length, needed: needed.map((f) => f.path) });
 
   await mkdir(outDir, { recursive: true });
   const state = await DownloadState.load(outDir);
@@ -129,6 +139,7 @@ async function download(options: DownloadModelOptions): Promise<DownloadSummary>
     const outcome = await downloadFile({
       ...ref,
       ...common,
+      ...(options.minRate !== undefined ? { minRate: options.minRate } : {}),
       file,
       dest,
       onStart: (resumedFrom) => progress.start(file.path, file.size, resumedFrom),
@@ -151,9 +162,11 @@ async function download(options: DownloadModelOptions): Promise<DownloadSummary>
     progress.finish(result);
   }
 
+  await state.recordSource({ repo: ref.repo, revision: ref.revision, commit });
   return {
     repo: ref.repo,
     revision: ref.revision,
+    commit,
     outDir,
     files: results,
     downloaded: results.filter((r) => r.outcome === 'downloaded').length,

@@ -5,7 +5,7 @@
  */
 import path from 'node:path/posix';
 import type { ModelPart } from '../engine/models/layout.js';
-import type { HubFile } from './hub-file.js';
+import type { HubFile } from './hub/file.js';
 
 /** A folder of the export the engine reads: the four ONNX models plus the tokenizer and scheduler. */
 export type ModelComponent = ModelPart | 'tokenizer' | 'scheduler';

@@ -8,7 +8,7 @@ import { imageDigest, inversionKey, maskKey, modelIdentity } from './cache/cache
 import type { StageCache } from './cache/stage-cache.js';
 import { computeMask, type MaskComputation } from './diffedit/mask.js';
 import { coverage as maskCoverageOf } from './diffedit/mask-stats.js';
-import { decodeWithInpaintUnet, decodeWithMask, invertLatents, type DecodeInputs, type EditPrompts } from './diffedit/edit.js';
+import { decodeWithInpaintUnet, decodeWithMask, invertLatents, type DecodeInputs, type EditOptions, type EditPrompts } from './diffedit/edit.js';
 import { row, type LatentShape } from './diffedit/latents.js';
 import { packMask, type PackedMask } from './diffedit/packed-mask.js';
 import { checkpoint, throwIfAborted, type RunControls } from './diffedit/progress.js';
@@ -157,7 +157,8 @@ export class DiffEditEngine {
       ...(this.options.maxInputBytes !== undefined ? { maxInputBytes: this.options.maxInputBytes } : {}),
     });
     throwIfAborted(controls.signal);
-    // The empty prompt (the unconditional branch) is only needed for decoding: the mask cancels it.
+    // The empty prompt (the unconditional branch, and the 'uncond' inversion's) is only needed past the mask,
+    // which cancels it.
     const maskOnly = request.maskOnly === true;
     const embeddings = await this.models.encodePrompts(maskOnly ? [prompts.ref, prompts.query] : [prompts.ref, prompts.query, '']);
     for (const text of embeddings.truncated) {
@@ -201,7 +202,13 @@ export class DiffEditEngine {
     let invertMs = 0;
     let decodeMs = 0;
     if (!maskOnly) {
-      const editOptions = { steps: parameters.steps, strength: parameters.strength, guidance: parameters.guidance, eta: parameters.eta };
+      const editOptions: EditOptions = {
+        steps: parameters.steps,
+        strength: parameters.strength,
+        guidance: parameters.guidance,
+        eta: parameters.eta,
+        inversion: parameters.inversion,
+      };
       const decodeInputs: DecodeInputs = {
         shape,
         mask: latentMask,
@@ -217,7 +224,7 @@ export class DiffEditEngine {
         latents = await decodeWithInpaintUnet(this.models, await imageLatents(), maskedLatents, decodeInputs, controls);
       } else {
         const inversion = await cachedStage(cache, stageInputs && inversionKey(stageInputs, parameters), async () =>
-          invertLatents(this.models, await imageLatents(), shape, editPrompts.ref, editOptions, controls),
+          invertLatents(this.models, await imageLatents(), shape, editPrompts, editOptions, controls),
         );
         if (inversion.computed) unetCalls += inversion.arrays.length - 1;
         invertMs = clock.lap();
@@ -272,7 +279,6 @@ export class DiffEditEngine {
     const options = {
       draws: parameters.maskDraws,
       strength: parameters.maskStrength,
-      steps: parameters.steps,
       thresholding: parameters.thresholding,
       dilate: parameters.dilate,
       maxBatch: this.maxBatch,

@@ -3,6 +3,7 @@
  * command options and the engine.
  */
 import { DiffEditError, ErrorCode } from '../errors.js';
+import { INVERSION_CONDITIONINGS, type InversionConditioning } from './diffedit/edit.js';
 import { DEFAULT_THRESHOLDING, type MaskThresholding } from './diffedit/mask-stats.js';
 import { MAX_SEED, randomSeed } from './noise.js';
 import { definedOnly } from '../util/objects.js';
@@ -30,9 +31,11 @@ export interface EditParameters {
   readonly dilate: number;
   /** 'ddim' blends inverted latents (the paper); 'inpaint' uses a 9-channel inpainting UNet when loaded. */
   readonly decoder: 'ddim' | 'inpaint';
+  /** What the DDIM inversion is conditioned on: the empty prompt (the paper) or ref (both at guidance 1). */
+  readonly inversion: InversionConditioning;
 }
 
-/** Defaults: the paper's and diffusers' values, eta excepted (see edit.ts). */
+/** Defaults: the paper's and diffusers' values, eta and the inversion's conditioning excepted (see edit.ts). */
 export const DEFAULT_PARAMETERS: Omit<EditParameters, SeedKey> = {
   steps: 50,
   strength: 0.8,
@@ -43,6 +46,8 @@ export const DEFAULT_PARAMETERS: Omit<EditParameters, SeedKey> = {
   thresholding: DEFAULT_THRESHOLDING,
   dilate: 0,
   decoder: 'ddim',
+  // Chosen by reconstruction error (npm run bench:inversion; README, "Inversion conditioning").
+  inversion: 'ref',
 };
 
 /** The two seeds: no default value, each drawn at random when left out. */
@@ -94,6 +99,12 @@ export function resolveParameters(given: Partial<EditParameters>, defaults: Omit
   if (Math.floor(merged.steps * merged.strength) < 1) {
     throw new DiffEditError(ErrorCode.InvalidOption, `steps x strength must reach at least 1 step (got ${merged.steps} x ${merged.strength}).`, {
       option: 'strength',
+    });
+  }
+  if (!(INVERSION_CONDITIONINGS as readonly unknown[]).includes(merged.inversion)) {
+    throw new DiffEditError(ErrorCode.InvalidOption, `inversion must be one of ${INVERSION_CONDITIONINGS.join(', ')}.`, {
+      option: 'inversion',
+      value: merged.inversion,
     });
   }
   if (merged.thresholding.mode === 'clamp' && !(merged.thresholding.ratio > 1)) {

@@ -13,7 +13,10 @@ export interface SchedulerConfig {
   readonly betaSchedule: 'scaled_linear' | 'linear';
   /** Added to every inference timestep ("leading" spacing): SD uses 1, giving 981 ... 1 for 50 steps. */
   readonly stepsOffset: number;
-  /** When true the final step goes to alpha = 1; SD uses false (alphas_cumprod[0]). */
+  /**
+   * When true the final step goes to alpha = 1; SD says false (alphas_cumprod[0]). A config without the key
+   * gets DDIMScheduler's default, true.
+   */
   readonly setAlphaToOne: boolean;
   readonly timestepSpacing: 'leading' | 'trailing' | 'linspace';
 }
@@ -29,9 +32,19 @@ export const SD_V1_SCHEDULER: SchedulerConfig = {
   timestepSpacing: 'leading',
 };
 
+/** DDIMScheduler's default for `set_alpha_to_one`, used when a config does not say. */
+const DDIM_SET_ALPHA_TO_ONE = true;
+
+/** DDIMScheduler options that change the step's maths (x0 clamping, dynamic thresholding) and are not implemented. */
+const UNSUPPORTED_FLAGS = ['clip_sample', 'thresholding'] as const;
+
 /**
  * Reads the DDIM-relevant keys of a diffusers scheduler_config.json (any scheduler class: SD ships PNDM's,
- * whose betas are the same). Absent keys take SD v1's values; unsupported ones throw, naming `source`.
+ * whose betas are the same). Absent keys take SD v1's values, except `set_alpha_to_one`, which takes
+ * DDIMScheduler's default (true) as diffusers' `DDIMScheduler.from_config` would. Options this DDIM does not
+ * implement (`clip_sample`, `thresholding` set to true, other prediction types) throw, naming `source` and the
+ * key, rather than being silently ignored. An absent `clip_sample` is read as false although DDIMScheduler
+ * defaults it to true: every SD v1 config says false, and clamping SD's latents to [-1, 1] would be wrong.
  */
 export function parseSchedulerConfig(json: unknown, source: string): SchedulerConfig {
   if (typeof json !== 'object' || json === null) {
@@ -64,13 +77,30 @@ export function parseSchedulerConfig(json: unknown, source: string): SchedulerCo
     }
     return value as T;
   };
+  const flag = (key: string, fallback: boolean): boolean => {
+    const value = raw[key];
+    if (value === undefined || value === null) return fallback;
+    if (typeof value !== 'boolean') {
+      throw new DiffEditError(ErrorCode.ModelContractMismatch, `${source}: "${key}" must be true or false.`, { source, key });
+    }
+    return value;
+  };
+  for (const key of UNSUPPORTED_FLAGS) {
+    if (flag(key, false)) {
+      throw new DiffEditError(
+        ErrorCode.ModelContractMismatch,
+        `${source}: "${key}" is true, which this DDIM does not implement; set it to false (SD v1 configs have it false).`,
+        { source, key },
+      );
+    }
+  }
   return {
     numTrainTimesteps: num('num_train_timesteps', SD_V1_SCHEDULER.numTrainTimesteps),
     betaStart: num('beta_start', SD_V1_SCHEDULER.betaStart),
     betaEnd: num('beta_end', SD_V1_SCHEDULER.betaEnd),
     betaSchedule: oneOf('beta_schedule', ['scaled_linear', 'linear'], SD_V1_SCHEDULER.betaSchedule),
     stepsOffset: num('steps_offset', SD_V1_SCHEDULER.stepsOffset),
-    setAlphaToOne: raw['set_alpha_to_one'] === undefined ? SD_V1_SCHEDULER.setAlphaToOne : raw['set_alpha_to_one'] === true,
+    setAlphaToOne: flag('set_alpha_to_one', DDIM_SET_ALPHA_TO_ONE),
     timestepSpacing: oneOf('timestep_spacing', ['leading', 'trailing', 'linspace'], SD_V1_SCHEDULER.timestepSpacing),
   };
 }
@@ -91,23 +121,57 @@ export function alphasCumprod(config: SchedulerConfig): Float64Array {
   return out;
 }
 
-/** The DDIM inference timesteps, noisiest first (diffusers' `set_timesteps`). */
+/**
+ * The DDIM inference timesteps, noisiest first: diffusers' `DDIMScheduler.set_timesteps`, value for value.
+ * "leading" is integer arithmetic. "linspace" and "trailing" build float grids with numpy and round them with
+ * numpy's rounding, which sends halves to the even neighbour (linspace(0, 999, 7) holds 166.5 -> 166; trailing's
+ * 1000 - 3 x 62.5 = 812.5 -> 812), so both grids are rebuilt here as numpy computes them. One deliberate
+ * difference: for some step counts (61, 103, 121, ... of 1000) numpy's float `arange` yields one element too many
+ * and diffusers' "trailing" list then ends with an extra timestep -1; only the first `steps` are kept here.
+ */
 export function ddimTimesteps(config: SchedulerConfig, steps: number): number[] {
   const n = config.numTrainTimesteps;
   if (!Number.isInteger(steps) || steps < 1 || steps > n) {
     throw new DiffEditError(ErrorCode.InvalidOption, `steps must be a whole number from 1 to ${n}.`, { steps });
   }
-  const out: number[] = [];
   if (config.timestepSpacing === 'leading') {
     const ratio = Math.floor(n / steps);
-    for (let i = steps - 1; i >= 0; i--) out.push(i * ratio + config.stepsOffset);
-  } else if (config.timestepSpacing === 'trailing') {
-    const ratio = n / steps;
-    for (let i = steps; i >= 1; i--) out.push(Math.round(i * ratio) - 1);
-  } else {
-    for (let i = steps - 1; i >= 0; i--) out.push(Math.round((i * (n - 1)) / Math.max(steps - 1, 1)));
+    return Array.from({ length: steps }, (_, i) => (steps - 1 - i) * ratio + config.stepsOffset);
   }
-  return out;
+  if (config.timestepSpacing === 'trailing') {
+    // np.round(np.arange(n, 0, -n / steps)) - 1: already noisiest first.
+    return numpyArange(n, 0, -n / steps)
+      .slice(0, steps)
+      .map((t) => roundHalfToEven(t) - 1);
+  }
+  // np.linspace(0, n - 1, steps).round()[::-1]
+  return numpyLinspace(0, n - 1, steps)
+    .map(roundHalfToEven)
+    .reverse();
+}
+
+/** numpy's rounding to a whole number (`np.round`, `ndarray.round()`): a tie goes to the even neighbour. */
+export function roundHalfToEven(x: number): number {
+  const nearest = Math.round(x); // ties go up (towards +infinity)
+  return nearest - x === 0.5 && nearest % 2 !== 0 ? nearest - 1 : nearest;
+}
+
+/** `np.linspace(start, stop, num)` as numpy computes it: i * ((stop - start) / (num - 1)) + start, the last exactly stop. */
+export function numpyLinspace(start: number, stop: number, num: number): number[] {
+  if (num === 1) return [start];
+  const step = (stop - start) / (num - 1);
+  return Array.from({ length: num }, (_, i) => (i === num - 1 ? stop : i * step + start));
+}
+
+/**
+ * `np.arange(start, stop, step)` over floats as numpy fills it: ceil((stop - start) / step) values, the second
+ * start + step, the rest start + i * ((start + step) - start) (numpy's DOUBLE_fill).
+ */
+export function numpyArange(start: number, stop: number, step: number): number[] {
+  const length = Math.max(0, Math.ceil((stop - start) / step));
+  const second = start + step;
+  const delta = second - start;
+  return Array.from({ length }, (_, i) => (i === 0 ? start : i === 1 ? second : start + i * delta));
 }
 
 /** The stride between consecutive timesteps that DDIM's step uses to find the previous one. */

@@ -103,6 +103,20 @@ describe('npm run diffedit', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/JPEG, PNG or WebP/);
   });
+
+  it('--inversion takes uncond or ref; anything else is a one-line error naming both', async () => {
+    const input = path.join(cwd, 'in-inversion.png');
+    await writeFile(input, await smoothPhoto());
+    const r = await start(
+      'src/cli/diffedit.ts',
+      ['--image', input, '--ref', 'a cat', '--query', 'a dog', '--inversion', 'sideways'],
+      { MODEL_DIR: await tinyModelDir(), MODEL_SIZE: '128', EXECUTION_PROVIDERS: 'cpu', LOG_LEVEL: 'silent' },
+      cwd,
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/inversion must be one of uncond, ref/);
+  });
 });
 
 describe('npm run deploy-commands', () => {

@@ -3,12 +3,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { downloadModel, type DownloadModelOptions } from '../../src/download/download-model.js';
-import { STATE_FILE } from '../../src/download/download-state.js';
+import { STATE_FILE } from '../../src/download/transfer/download-state.js';
 import { DiffEditEngine } from '../../src/engine/engine.js';
-import { ErrorCode, isDiffEditError, type DiffEditError } from '../../src/errors.js';
+import { ErrorCode } from '../../src/errors.js';
 import { silentLogger } from '../../src/logger.js';
 import { FakeHub, REVISION } from './fake-hub.js';
 import { readTree, tinyExport, UNNEEDED, withUnneeded } from './tiny-repo.js';
+import { rejection } from '../engine/image/fixtures.js';
 
 const REPO = 'tiny/sd-onnx';
 const INPAINT_REPO = 'tiny/sd-inpainting';
@@ -53,15 +54,6 @@ function options(outDir: string, extra: Partial<DownloadModelOptions> = {}): Dow
   return { endpoint: hub.endpoint, repo: REPO, revision: REVISION, outDir, retryDelayMs: 10, logger: silentLogger, ...extra };
 }
 
-async function failure(promise: Promise<unknown>): Promise<DiffEditError> {
-  const error: unknown = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!isDiffEditError(error)) throw new Error(`expected a DiffEditError, got ${String(error)}`);
-  return error;
-}
-
 describe('downloadModel', () => {
   it('downloads exactly the export, byte for byte, and the engine loads it', async () => {
     const outDir = await freshOut();
@@ -76,6 +68,37 @@ describe('downloadModel', () => {
 
     const engine = await DiffEditEngine.create({ modelDir: outDir, providers: ['cpu'], size: 128, logger: silentLogger, cpuThreads: 1 });
     await engine.close();
+  });
+
+  it('pins the download to the commit the branch named when it began, though the branch moves mid-download', async () => {
+    const repo = 'tiny/moving';
+    const pinned = hub.commit(repo, withUnneeded(source));
+    // Every file of the next commit differs (size and content): a file taken from it would fail its checksum.
+    const changed = new Map([...withUnneeded(source)].map(([file, bytes]) => [file, Buffer.concat([bytes, Buffer.from('\n')])]));
+    hub.behaviour.onRequest = (request) => {
+      if (request.file !== undefined && hub.head(repo) === pinned) hub.commit(repo, changed);
+    };
+    const outDir = await freshOut();
+
+    const summary = await downloadModel(options(outDir, { repo }));
+
+    expect(hub.head(repo)).not.toBe(pinned);
+    expect(summary.commit).toBe(pinned);
+    expect(hub.requests.filter((r) => r.route === 'revision').map((r) => r.revision)).toEqual([REVISION]);
+    const atRevision = hub.requests.filter((r) => r.route === 'tree' || r.route === 'resolve');
+    expect(atRevision.length).toBeGreaterThan(source.size);
+    expect(atRevision.filter((r) => r.revision !== pinned)).toEqual([]);
+    const downloaded = await readTree(outDir);
+    for (const [file, bytes] of source) expect(downloaded.get(file)?.equals(bytes), file).toBe(true);
+    const state = JSON.parse(await readFile(path.join(outDir, STATE_FILE), 'utf8')) as { source?: unknown };
+    expect(state.source).toEqual({ repo, revision: REVISION, commit: pinned });
+  });
+
+  it('asks for every file uncompressed (Accept-Encoding: identity), so sizes and resume offsets are of the file itself', async () => {
+    await downloadModel(options(await freshOut()));
+
+    expect(hub.fileRequests.length).toBeGreaterThan(source.size);
+    expect(hub.fileRequests.filter((r) => r.acceptEncoding !== 'identity')).toEqual([]);
   });
 
   it('fetches no file the engine does not need', async () => {
@@ -155,7 +178,7 @@ describe('downloadModel', () => {
 
   it('answers 401 with a typed error that asks for HF_TOKEN', async () => {
     hub.behaviour.status = 401;
-    const error = await failure(downloadModel(options(await freshOut())));
+    const error = await rejection(downloadModel(options(await freshOut())));
 
     expect(error.code).toBe(ErrorCode.DownloadFailed);
     expect(error.message).toContain('HF_TOKEN');
@@ -165,8 +188,8 @@ describe('downloadModel', () => {
   });
 
   it('reports an unknown repository and an unknown revision as not found', async () => {
-    const repoError = await failure(downloadModel(options(await freshOut(), { repo: 'nobody/nothing' })));
-    const revisionError = await failure(downloadModel(options(await freshOut(), { revision: 'no-such-branch' })));
+    const repoError = await rejection(downloadModel(options(await freshOut(), { repo: 'nobody/nothing' })));
+    const revisionError = await rejection(downloadModel(options(await freshOut(), { revision: 'no-such-branch' })));
 
     expect(repoError.message).toContain('nobody/nothing');
     expect(repoError.details).toMatchObject({ status: 404, reason: 'not-found' });
@@ -175,7 +198,7 @@ describe('downloadModel', () => {
   });
 
   it('refuses a revision without an ONNX export, naming the missing models, before downloading anything', async () => {
-    const error = await failure(downloadModel(options(await freshOut(), { repo: PYTORCH_ONLY })));
+    const error = await rejection(downloadModel(options(await freshOut(), { repo: PYTORCH_ONLY })));
 
     expect(error.code).toBe(ErrorCode.DownloadFailed);
     expect(error.message).toContain('unet/model.onnx');

@@ -1,8 +1,10 @@
 /**
- * Test support: a loopback imitation of the two Hugging Face hub routes the downloader uses. The tree API
- * (paginated with `Link: rel="next"`) and `resolve`, which serves small files itself and redirects LFS files to a
- * "CDN" route reached under another host name (localhost instead of 127.0.0.1), with Range support and switches
- * for broken transfers, ignored Range headers, corrupt content and forced statuses.
+ * Test support: a loopback imitation of the Hugging Face hub routes the downloader uses. Repositories hold
+ * commits and branches pointing at them (which tests can move); the model-info API (`revision/{rev}` -> `sha`),
+ * the tree API (paginated with `Link: rel="next"`) and `resolve` take a branch or a commit; `resolve` serves
+ * small files itself and redirects LFS files to a content-addressed "CDN" route reached under another host name
+ * (localhost instead of 127.0.0.1), with Range support and switches for broken transfers, trickled transfers,
+ * ignored Range headers, corrupt content and forced statuses.
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -13,11 +15,13 @@ export interface SeenRequest {
   /** The Host header: 127.0.0.1:port for the hub, localhost:port for the CDN. */
   readonly host: string;
   readonly path: string;
-  /** 'tree', 'resolve' or 'cdn'. */
-  readonly route: 'tree' | 'resolve' | 'cdn' | 'other';
+  readonly route: 'revision' | 'tree' | 'resolve' | 'cdn' | 'other';
+  /** The branch or commit in the path (revision, tree and resolve routes). */
+  readonly revision: string | undefined;
   /** The repository file asked for (resolve and cdn routes). */
   readonly file: string | undefined;
   readonly range: string | undefined;
+  readonly acceptEncoding: string | undefined;
   readonly authorization: string | undefined;
   status: number;
 }
@@ -34,10 +38,25 @@ export interface FakeHubBehaviour {
   corrupt: Set<string>;
   /** Answer every request to the hub host with this status (e.g. 401). */
   status: number | undefined;
+  /** Files whose transfers send one byte per this many ms instead of the whole body. */
+  trickle: Map<string, number>;
+  /** How many transfers of each file in trickle are slow (default: all). */
+  trickleAttempts: number;
+  /** Called with each request before it is answered (e.g. to move a branch mid-download). */
+  onRequest: ((request: SeenRequest) => void) | undefined;
 }
 
-/** The revision the fake repositories have. */
+interface Repo {
+  /** Branch -> commit. */
+  readonly refs: Map<string, string>;
+  /** Commit -> files. */
+  readonly commits: Map<string, ReadonlyMap<string, Buffer>>;
+}
+
+/** The branch {@link FakeHub.start}'s repositories have. */
 export const REVISION = 'onnx';
+
+const COMMIT = /^[0-9a-f]{40}$/;
 
 const LFS = /\.(?:onnx|pb|safetensors|bin)$/;
 
@@ -51,26 +70,55 @@ export function sha256(content: Uint8Array): string {
   return createHash('sha256').update(content).digest('hex');
 }
 
-/** A running fake hub; repositories map repo ids to their files at revision {@link REVISION}. */
+/** A running fake hub. */
 export class FakeHub {
   /** Every request, in order. */
   readonly requests: SeenRequest[] = [];
-  readonly behaviour: FakeHubBehaviour = { cutAfter: new Map(), cutAttempts: 1, ignoreRange: false, corrupt: new Set(), status: undefined };
+  readonly behaviour: FakeHubBehaviour = {
+    cutAfter: new Map(),
+    cutAttempts: 1,
+    ignoreRange: false,
+    corrupt: new Set(),
+    status: undefined,
+    trickle: new Map(),
+    trickleAttempts: Infinity,
+    onRequest: undefined,
+  };
   private readonly attempts = new Map<string, number>();
+  private readonly repos = new Map<string, Repo>();
+  /** LFS content by sha256, as the CDN serves it. */
+  private readonly blobs = new Map<string, Buffer>();
+  private commits = 0;
 
   private constructor(
     private readonly server: Server,
-    private readonly repos: ReadonlyMap<string, ReadonlyMap<string, Buffer>>,
     private readonly pageSize: number,
   ) {}
 
-  /** Starts a server on 127.0.0.1 with `pageSize` entries per listing page. */
+  /** Starts a server on 127.0.0.1 with `pageSize` entries per listing page; `repos` are committed on {@link REVISION}. */
   static async start(repos: Record<string, ReadonlyMap<string, Buffer>>, pageSize = 4): Promise<FakeHub> {
     let hub: FakeHub | undefined;
     const server = createServer((req, res) => hub?.handle(req, res));
-    hub = new FakeHub(server, new Map(Object.entries(repos)), pageSize);
+    hub = new FakeHub(server, pageSize);
+    for (const [repo, files] of Object.entries(repos)) hub.commit(repo, files);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return hub;
+  }
+
+  /** Commits `files` as the whole content of `repo` (created if new) and points `branch` at it; returns the commit id. */
+  commit(repo: string, files: ReadonlyMap<string, Buffer>, branch = REVISION): string {
+    const sha = createHash('sha1').update(`commit ${++this.commits} ${repo}`).digest('hex');
+    const entry = this.repos.get(repo) ?? { refs: new Map<string, string>(), commits: new Map<string, ReadonlyMap<string, Buffer>>() };
+    entry.commits.set(sha, new Map(files));
+    entry.refs.set(branch, sha);
+    this.repos.set(repo, entry);
+    for (const [p, content] of files) if (LFS.test(p)) this.blobs.set(sha256(content), content);
+    return sha;
+  }
+
+  /** The commit `branch` of `repo` points to. */
+  head(repo: string, branch = REVISION): string | undefined {
+    return this.repos.get(repo)?.refs.get(branch);
   }
 
   /** The hub's base URL. */
@@ -92,9 +140,10 @@ export class FakeHub {
   reset(): void {
     this.requests.length = 0;
     this.attempts.clear();
-    Object.assign(this.behaviour, { cutAttempts: 1, ignoreRange: false, status: undefined });
+    Object.assign(this.behaviour, { cutAttempts: 1, ignoreRange: false, status: undefined, trickleAttempts: Infinity, onRequest: undefined });
     this.behaviour.cutAfter.clear();
     this.behaviour.corrupt.clear();
+    this.behaviour.trickle.clear();
   }
 
   /** Stops the server and drops kept-alive connections. */
@@ -109,20 +158,25 @@ export class FakeHub {
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://x');
+    const info = /^\/api\/models\/([^/]+\/[^/]+)\/revision\/([^/]+)$/.exec(url.pathname);
     const tree = /^\/api\/models\/([^/]+\/[^/]+)\/tree\/([^/]+)$/.exec(url.pathname);
     const resolve = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname);
-    const cdn = /^\/cdn\/([^/]+\/[^/]+)\/[0-9a-f]{64}$/.exec(url.pathname);
+    const cdn = /^\/cdn\/([^/]+\/[^/]+)\/([0-9a-f]{64})$/.exec(url.pathname);
     const file = resolve !== null ? decodeURIComponent(resolve[3] ?? '') : cdn !== null ? (url.searchParams.get('file') ?? undefined) : undefined;
+    const revision = (info ?? tree ?? resolve)?.[2];
     const seen: SeenRequest = {
       host: req.headers.host ?? '',
       path: req.url ?? '',
-      route: tree !== null ? 'tree' : resolve !== null ? 'resolve' : cdn !== null ? 'cdn' : 'other',
+      route: info !== null ? 'revision' : tree !== null ? 'tree' : resolve !== null ? 'resolve' : cdn !== null ? 'cdn' : 'other',
+      revision: revision === undefined ? undefined : decodeURIComponent(revision),
       file,
       range: req.headers.range,
+      acceptEncoding: req.headers['accept-encoding'],
       authorization: req.headers.authorization,
       status: 0,
     };
     this.requests.push(seen);
+    this.behaviour.onRequest?.(seen);
     const reply = (status: number, headers: Record<string, string | number> = {}, body?: Uint8Array | string): void => {
       seen.status = status;
       res.writeHead(status, headers);
@@ -130,16 +184,22 @@ export class FakeHub {
     };
 
     if (this.behaviour.status !== undefined && seen.host.startsWith('127.0.0.1')) return reply(this.behaviour.status, {}, 'forced');
-    const repoId = decodeURIComponent((tree ?? resolve ?? cdn)?.[1] ?? '');
+    const repoId = decodeURIComponent((info ?? tree ?? resolve ?? cdn)?.[1] ?? '');
     const repo = this.repos.get(repoId);
     if (repo === undefined) return reply(404, { 'x-error-code': 'RepoNotFound' }, 'Repository not found');
-    if (cdn === null && decodeURIComponent((tree ?? resolve)?.[2] ?? '') !== REVISION) {
-      return reply(404, { 'x-error-code': 'RevisionNotFound' }, 'Invalid rev id');
+    if (cdn !== null) {
+      const content = this.blobs.get(cdn[2] ?? '');
+      if (file === undefined || content === undefined) return reply(404, {}, 'No such object');
+      return this.serve(`${repoId}:${file}`, file, content, req, res, seen);
     }
-    if (tree !== null) return this.listing(repoId, repo, Number(url.searchParams.get('cursor') ?? 0), reply);
-    const content = file === undefined ? undefined : repo.get(file);
+    const commit = seen.revision !== undefined && COMMIT.test(seen.revision) ? seen.revision : repo.refs.get(seen.revision ?? '');
+    const files = commit === undefined ? undefined : repo.commits.get(commit);
+    if (commit === undefined || files === undefined) return reply(404, { 'x-error-code': 'RevisionNotFound' }, 'Invalid rev id');
+    if (info !== null) return reply(200, { 'content-type': 'application/json' }, JSON.stringify({ id: repoId, sha: commit }));
+    if (tree !== null) return this.listing(repoId, seen.revision ?? '', files, Number(url.searchParams.get('cursor') ?? 0), reply);
+    const content = file === undefined ? undefined : files.get(file);
     if (file === undefined || content === undefined) return reply(404, { 'x-error-code': 'EntryNotFound' }, 'Entry not found');
-    if (resolve !== null && LFS.test(file)) {
+    if (LFS.test(file)) {
       // As the real hub does for LFS files: a redirect to a CDN host, which must not get the token.
       const location = `${this.cdnOrigin}/cdn/${repoId}/${sha256(content)}?file=${encodeURIComponent(file)}`;
       return reply(302, { location }, 'Found');
@@ -149,15 +209,17 @@ export class FakeHub {
 
   private listing(
     repoId: string,
-    repo: ReadonlyMap<string, Buffer>,
+    revision: string,
+    files: ReadonlyMap<string, Buffer>,
     cursor: number,
     reply: (s: number, h?: Record<string, string>, b?: string) => void,
   ): void {
-    const entries = listingOf(repo);
+    const entries = listingOf(files);
     const page = entries.slice(cursor, cursor + this.pageSize);
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (cursor + this.pageSize < entries.length) {
-      headers['link'] = `<${this.endpoint}/api/models/${repoId}/tree/${REVISION}?recursive=true&cursor=${cursor + this.pageSize}>; rel="next"`;
+      const next = `${this.endpoint}/api/models/${repoId}/tree/${encodeURIComponent(revision)}?recursive=true&cursor=${cursor + this.pageSize}`;
+      headers['link'] = `<${next}>; rel="next"`;
     }
     reply(200, headers, JSON.stringify(page));
   }
@@ -191,8 +253,24 @@ export class FakeHub {
       res.write(body.subarray(0, cut), () => setTimeout(() => res.socket?.destroy(), 100));
       return;
     }
+    const everyMs = this.behaviour.trickle.get(file);
+    if (attempt <= this.behaviour.trickleAttempts && everyMs !== undefined) return trickle(res, body, everyMs);
     res.end(body);
   }
+}
+
+/** Sends `body` one byte per `everyMs` until it is sent or the client goes away. */
+function trickle(res: ServerResponse, body: Buffer, everyMs: number): void {
+  let sent = 0;
+  const timer = setInterval(() => {
+    if (sent >= body.length) {
+      clearInterval(timer);
+      res.end();
+      return;
+    }
+    res.write(body.subarray(sent, ++sent));
+  }, everyMs);
+  res.on('close', () => clearInterval(timer));
 }
 
 /** The tree API's answer for `repo`: directories and files, LFS files with their sha256. */

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { MODEL_PRESETS } from '../../src/download/presets.js';
 import { FakeHub } from './fake-hub.js';
 import { tinyExport, withUnneeded } from './tiny-repo.js';
 
@@ -11,6 +12,7 @@ const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '../..');
 const tsx = path.join(root, 'node_modules/.bin/tsx');
 const REPO = 'tiny/sd-onnx';
+const COMMUNITY = MODEL_PRESETS['sd15-community'];
 
 let hub: FakeHub;
 let source: Map<string, Buffer>;
@@ -41,6 +43,7 @@ beforeAll(async () => {
   dirs.push(tiny.dir);
   source = tiny.files;
   hub = await FakeHub.start({ [REPO]: withUnneeded(source) });
+  hub.commit(COMMUNITY.repo, withUnneeded(source), COMMUNITY.revision);
 });
 afterAll(async () => {
   await hub.close();
@@ -57,7 +60,10 @@ describe('npm run models', () => {
 
     expect(r.stderr).not.toMatch(/\s+at .+:\d+:\d+/);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(new RegExp(`^${REPO}@onnx -> ${path.join(cwd, 'sd')}: ${source.size} files, .*; ${source.size} downloaded \\(`));
+    const commit = hub.head(REPO)?.slice(0, 12) ?? 'none';
+    expect(r.stdout).toMatch(
+      new RegExp(`^${REPO}@onnx \\(commit ${commit}\\) -> ${path.join(cwd, 'sd')}: ${source.size} files, .*; ${source.size} downloaded \\(`),
+    );
     expect(r.stderr).toContain('downloading unet/weights.pb');
     expect(r.stderr).toMatch(/unet\/weights\.pb done: /);
     expect(r.stderr).toContain('MODEL_DIR=sd');
@@ -91,6 +97,32 @@ describe('npm run models', () => {
     expect(r.stderr).toMatch(/needs HF_TOKEN .*accept the licence/);
     expect(r.stderr).not.toMatch(/\s+at .+:\d+:\d+/);
     expect(r.stdout).toBe('');
+  });
+
+  it('downloads the preset MODELS_PRESET names', async () => {
+    const cwd = await tempDir();
+
+    const r = await models(['--out', 'sd', '--endpoint', hub.endpoint, '--no-optimize'], { MODELS_PRESET: 'sd15-community' }, cwd);
+
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`^${COMMUNITY.repo}@main \\(commit [0-9a-f]{12}\\) -> `));
+    for (const [file, bytes] of source) expect((await readFile(path.join(cwd, 'sd', file))).equals(bytes), file).toBe(true);
+  });
+
+  it('answers a repository that is not there with the presets to use instead, in one line', async () => {
+    const r = await models(['--repo', 'nobody/nothing', '--endpoint', hub.endpoint], {}, await tempDir());
+
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/Repository nobody\/nothing .* was not found .* Known sources: --preset sd15 \(.*\), --preset sd15-community \(/);
+    expect(r.stderr).not.toMatch(/\s+at .+:\d+:\d+/);
+  });
+
+  it('refuses a preset of the wrong kind before any request', async () => {
+    const r = await models(['--preset', 'sd15-inpainting', '--endpoint', hub.endpoint], {}, await tempDir());
+
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('--preset "sd15-inpainting" is an inpainting preset; use one of sd15, sd15-community.');
+    expect(hub.requests).toEqual([]);
   });
 
   it('rejects an unknown flag with the usage and exit code 2', async () => {

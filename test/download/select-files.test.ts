@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { HubFile } from '../../src/download/hub-file.js';
+import type { HubFile } from '../../src/download/hub/file.js';
 import { INPAINT_COMPONENTS, selectModelFiles } from '../../src/download/select-files.js';
 
 const file = (path: string): HubFile => ({ path, size: 1, oid: '0'.repeat(40) });

@@ -8,6 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
+import { DiffEditEngine } from '../../src/engine/engine.js';
+import { silentLogger } from '../../src/logger.js';
 import { generateTinyModels } from '../../tools/tiny-models/generate.js';
 
 /** The fixtures' folder. */
@@ -93,4 +95,16 @@ export async function realArchModelDir(options: RealArchExport = {}): Promise<st
   };
   await writeFile(path.join(dir, 'vae_decoder', 'config.json'), JSON.stringify(config));
   return dir;
+}
+
+/** An engine on the CPU (one thread) over a {@link realArchModelDir} export, at 64 px (latents 32 x 32). */
+export async function realArchEngine(options: RealArchExport = {}): Promise<DiffEditEngine> {
+  return DiffEditEngine.create({
+    modelDir: await realArchModelDir(options),
+    providers: ['cpu'],
+    cpuThreads: 1,
+    logger: silentLogger,
+    size: 64,
+    maxBatch: 20,
+  });
 }

@@ -9,8 +9,12 @@ import {
   ddimSigma,
   ddimStep,
   ddimTimesteps,
+  numpyArange,
+  numpyLinspace,
   parseSchedulerConfig,
+  roundHalfToEven,
   timestepsForStrength,
+  type SchedulerConfig,
 } from '../../src/engine/scheduler.js';
 import { isDiffEditError } from '../../src/errors.js';
 
@@ -61,6 +65,69 @@ describe('DDIM "leading" timesteps', () => {
 
   it('refuses a strength that runs no step, with a typed error', () => {
     expect(() => timestepsForStrength(ddimTimesteps(SD_V1_SCHEDULER, 10), 0.05)).toThrowError(/runs no step/);
+  });
+});
+
+describe('numpy semantics the timestep grids rely on', () => {
+  // np.round / ndarray.round(): ties to even; Math.round sends every tie up.
+  it.each([
+    [0.5, 0],
+    [1.5, 2],
+    [2.5, 2],
+    [166.5, 166],
+    [499.5, 500],
+    [812.5, 812],
+    [-1.5, -2],
+    [-2.5, -2],
+    [2.4, 2],
+    [2.6, 3],
+    [7, 7],
+  ])('round(%f) = %i', (x, expected) => {
+    expect(roundHalfToEven(x)).toBe(expected);
+  });
+
+  it.each([
+    // np.linspace(0, 999, 7): step 166.5, the last value exactly 999.
+    [0, 999, 7, [0, 166.5, 333, 499.5, 666, 832.5, 999]],
+    [0, 999, 1, [0]],
+    [0, 10, 3, [0, 5, 10]],
+  ])('linspace(%f, %f, %i)', (start, stop, num, expected) => {
+    expect(numpyLinspace(start, stop, num)).toEqual(expected);
+  });
+
+  it.each([
+    [1000, 0, -250, [1000, 750, 500, 250]],
+    [1000, 0, -62.5, Array.from({ length: 16 }, (_, i) => 1000 - 62.5 * i)],
+    // 1000 / (1000 / 61) is 61.000000000000007 in float64, so numpy's length ceil() gives 62 values, the last ~0.
+    [1000, 0, -1000 / 61, 62],
+  ])('arange(%f, %f, %f)', (start, stop, step, expected) => {
+    const values = numpyArange(start, stop, step);
+    if (typeof expected === 'number') expect(values).toHaveLength(expected);
+    else expect(values).toEqual(expected);
+  });
+});
+
+describe('DDIM "linspace" and "trailing" timesteps round half to even, as diffusers (numpy) does', () => {
+  const spaced = (timestepSpacing: SchedulerConfig['timestepSpacing']): SchedulerConfig => ({ ...SD_V1_SCHEDULER, timestepSpacing });
+  // Expected lists by hand from the numpy grids above; Math.round would give 833 and 167 (linspace, 7 steps) and
+  // 813, 563, 313, 63 (+1 each before the -1; trailing, 16 steps).
+  it.each([
+    ['linspace', 7, [999, 832, 666, 500, 333, 166, 0]],
+    ['linspace', 3, [999, 500, 0]],
+    ['linspace', 1, [0]],
+    ['trailing', 16, [999, 937, 874, 811, 749, 687, 624, 561, 499, 437, 374, 311, 249, 187, 124, 61]],
+    ['trailing', 4, [999, 749, 499, 249]],
+    ['trailing', 1, [999]],
+  ] as const)('%s, %i steps', (spacing, steps, expected) => {
+    expect(ddimTimesteps(spaced(spacing), steps)).toEqual(expected);
+  });
+
+  it("keeps exactly `steps` trailing timesteps where numpy's arange makes one too many (61 steps: no timestep -1)", () => {
+    const ts = ddimTimesteps(spaced('trailing'), 61);
+    expect(ts).toHaveLength(61);
+    // ..., 1000 - 58 x 1000/61 = 49.18 -> 48, 32.79 -> 32, 16.39 -> 15; diffusers' list goes on with round(~0) - 1 = -1.
+    expect(ts.slice(-3)).toEqual([48, 32, 15]);
+    expect(Math.min(...ts)).toBeGreaterThanOrEqual(0);
   });
 });
 
@@ -147,6 +214,7 @@ describe('scheduler_config.json', () => {
         beta_end: 0.012,
         beta_schedule: 'scaled_linear',
         beta_start: 0.00085,
+        clip_sample: false,
         num_train_timesteps: 1000,
         set_alpha_to_one: false,
         skip_prk_steps: true,
@@ -159,6 +227,26 @@ describe('scheduler_config.json', () => {
   });
 
   it.each([
+    [{}, true],
+    [{ set_alpha_to_one: null }, true],
+    [{ set_alpha_to_one: false }, false],
+    [{ set_alpha_to_one: true }, true],
+  ])("%j gives set_alpha_to_one %s (absent: DDIMScheduler's default, true)", (json, expected) => {
+    const config = parseSchedulerConfig(json, 'scheduler_config.json');
+    expect(config.setAlphaToOne).toBe(expected);
+    // The last step then lands on alpha 1 (the clean end) rather than alphas_cumprod[0].
+    expect(ddimSchedule(config, 50).finalAlphaCumprod).toBe(expected ? 1 : alphas[0]);
+  });
+
+  it.each([{ clip_sample: false, thresholding: false }, { clip_sample: null }])('accepts %j', (json) => {
+    expect(() => parseSchedulerConfig(json, 'scheduler_config.json')).not.toThrow();
+  });
+
+  it.each([
+    [{ clip_sample: true }, /"clip_sample" is true/],
+    [{ thresholding: true, dynamic_thresholding_ratio: 0.995 }, /"thresholding" is true/],
+    [{ clip_sample: 'no' }, /"clip_sample" must be true or false/],
+    [{ set_alpha_to_one: 1 }, /"set_alpha_to_one" must be true or false/],
     [{ prediction_type: 'v_prediction' }, /prediction_type/],
     [{ beta_schedule: 'squaredcos_cap_v2' }, /beta_schedule/],
     [{ beta_start: 'x' }, /beta_start/],
@@ -170,6 +258,7 @@ describe('scheduler_config.json', () => {
     } catch (error) {
       expect(isDiffEditError(error, 'ModelContractMismatch')).toBe(true);
       expect((error as Error).message).toMatch(message);
+      expect((error as Error).message).toMatch(/^scheduler_config\.json/);
     }
   });
 });

@@ -2,9 +2,10 @@
  * Cache keys of the seed-independent stages, each naming exactly what its output depends on, so that a hit is
  * always the value a fresh computation would give and anything else is a miss:
  *
- *  - the mask: the models, the model size, the picture, both prompts, the mask seed and the mask's parameters;
- *  - the inverted latents: the models, the model size, the picture, the ref prompt, steps, strength and the
- *    inversion's conditioning when the parameters carry one.
+ *  - the mask: the models, the model size, the picture, both prompts, the mask seed and the mask's parameters (not
+ *    the edit's steps: the mask's timestep has a grid of its own);
+ *  - the inverted latents: the models, the model size, the picture, steps, strength and the inversion's
+ *    conditioning, with the ref prompt when that conditioning uses it.
  *
  * The edit seed, guidance and eta are in neither: a Reroll or a repeat with other decoding parameters hits both.
  */
@@ -28,29 +29,17 @@ export interface StageInputs {
 
 /** The key of a job's mask. */
 export function maskKey(inputs: StageInputs, parameters: EditParameters): string {
-  const { maskSeed, maskDraws, maskStrength, steps, thresholding, dilate } = parameters;
-  return digest([
-    'mask',
-    inputs.model,
-    inputs.size,
-    inputs.image,
-    inputs.ref,
-    inputs.query,
-    maskSeed,
-    maskDraws,
-    maskStrength,
-    steps,
-    thresholding,
-    dilate,
-  ]);
+  const { maskSeed, maskDraws, maskStrength, thresholding, dilate } = parameters;
+  const { model, size, image, ref, query } = inputs;
+  return digest(['mask', model, size, image, ref, query, maskSeed, maskDraws, maskStrength, thresholding, dilate]);
 }
 
 /** The key of a job's inverted latents (the DDIM decoder's; the inpainting decoder has none). */
 export function inversionKey(inputs: StageInputs, parameters: EditParameters): string {
-  // Another change adds the inversion's conditioning as `parameters.inversion`; read generically so the key
-  // covers it from the day it exists (absent, it is the fixed conditioning of today).
-  const { inversion } = parameters as Partial<Record<'inversion', unknown>>;
-  return digest(['inversion', inputs.model, inputs.size, inputs.image, inputs.ref, parameters.steps, parameters.strength, inversion ?? null]);
+  const { inversion, steps, strength } = parameters;
+  // An unconditional inversion reads the empty prompt only: any ref shares it.
+  const ref = inversion === 'ref' ? inputs.ref : null;
+  return digest(['inversion', inputs.model, inputs.size, inputs.image, ref, steps, strength, inversion]);
 }
 
 /** SHA-256 of the picture's bytes, hex. */

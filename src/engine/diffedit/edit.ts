@@ -1,7 +1,18 @@
 /**
- * DiffEdit steps 2 and 3: DDIM-encode (invert) the image latents up to the encode ratio conditioned on ref,
- * keeping every intermediate; then decode with the query under classifier-free guidance, and after each step
- * put back, outside the mask, the inverted latent of the same noise level (the clean latents after the last).
+ * DiffEdit steps 2 and 3: DDIM-encode (invert) the image latents up to the encode ratio, keeping every
+ * intermediate; then decode with the query under classifier-free guidance, and after each step put back, outside
+ * the mask, the inverted latent of the same noise level (the clean latents after the last).
+ *
+ * Inversion conditioning ({@link InversionConditioning}): the paper inverts unconditionally ('uncond', the empty
+ * prompt's embedding); diffusers' `StableDiffusionDiffEditPipeline.invert` defaults to guidance 7.5 on the source
+ * prompt; 'ref' here is the source prompt at guidance 1 (one UNet item per step, no guidance). The default is
+ * the one with the lower reconstruction error in `npm run bench:inversion` (README, "Inversion conditioning").
+ *
+ * Blending level: after the step t -> t - ratio the latents are at noise level t - ratio, so the inverted latent
+ * blended in outside the mask is the one of level t - ratio, and the clean latents after the last step. diffusers'
+ * DiffEdit `__call__` blends `image_latents[i]`, the level the step started from (one level behind: the outside
+ * is then one step noisier than the inside, and the last step leaves the level-t_1 latent outside instead of the
+ * clean one). The paper's decoding step is M y_t + (1 - M) x_t: the decoded and the encoded latent of the same t.
  *
  * Rerolls: deterministic DDIM from an inverted start barely depends on the seed, so decoding uses eta > 0
  * (default 0.5): each step adds sigma_t z with z from the seed, inside the mask only, as the blend
@@ -22,6 +33,10 @@ import {
 import { blendInPlace, concat, latentSize, row, type LatentShape } from './latents.js';
 import { checkpoint, type RunControls } from './progress.js';
 
+/** What the inversion conditions the UNet on: the empty prompt (the paper) or ref at guidance 1. */
+export const INVERSION_CONDITIONINGS = ['uncond', 'ref'] as const;
+export type InversionConditioning = (typeof INVERSION_CONDITIONINGS)[number];
+
 /** Parameters of the edit. */
 export interface EditOptions {
   /** DDIM steps over the full schedule (default 50); the edit runs int(steps * strength) of them. */
@@ -32,6 +47,8 @@ export interface EditOptions {
   readonly guidance: number;
   /** DDIM eta while decoding (0 = deterministic). */
   readonly eta: number;
+  /** The inversion's conditioning. */
+  readonly inversion: InversionConditioning;
 }
 
 /** Prompt embedding rows ([77 * hidden] each). */
@@ -58,23 +75,25 @@ export function editTimesteps(sd: StableDiffusion, options: EditOptions): number
 }
 
 /**
- * DDIM inversion of `x0` conditioned on `ref` (no guidance, as diffusers' invert defaults to).
+ * DDIM inversion of `x0`, one UNet item per step, conditioned on the empty prompt or on ref as `options.inversion`
+ * says (no guidance either way; diffusers' `invert` would run ref at guidance 7.5, two items per step).
  * Returns the latents at every level: [x0, level t_1, ..., level t_m] for ascending timesteps t.
  */
 export async function invertLatents(
   sd: StableDiffusion,
   x0: Float32Array,
   shape: LatentShape,
-  ref: Float32Array,
+  prompts: Pick<EditPrompts, 'uncond' | 'ref'>,
   options: EditOptions,
   controls: RunControls = {},
 ): Promise<Float32Array[]> {
   const schedule = ddimSchedule(sd.scheduler, options.steps);
+  const embedding = options.inversion === 'ref' ? prompts.ref : prompts.uncond;
   const ascending = editTimesteps(sd, options).reverse();
   const levels: Float32Array[] = [x0];
   let latents = x0;
   for (const [i, t] of ascending.entries()) {
-    const eps = await sd.predictNoise('standard', latents, [1, shape.channels, shape.height, shape.width], t, ref);
+    const eps = await sd.predictNoise('standard', latents, [1, shape.channels, shape.height, shape.width], t, embedding);
     latents = ddimInverseStep(schedule, t, latents, eps);
     levels.push(latents);
     checkpoint(controls, { phase: 'invert', step: i + 1, total: ascending.length });
@@ -104,7 +123,8 @@ async function guidedNoise(
 
 /**
  * DiffEdit decoding from the inverted `levels` (see {@link invertLatents}) with the 4-channel UNet:
- * denoise with the query and keep the inverted latent of the same level outside `mask` after each step.
+ * denoise with the query and keep the inverted latent of the same level outside `mask` after each step
+ * (diffusers keeps the one a level behind; see the module comment for why the same level is right).
  */
 export async function decodeWithMask(
   sd: StableDiffusion,

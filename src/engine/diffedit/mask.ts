@@ -5,22 +5,35 @@
  * The unconditional branch is never evaluated: with classifier-free guidance both guided predictions share
  * it, eps_q - eps_r = g (c_q - c_r), and both thresholding modes are scale-invariant, so it cancels exactly.
  * That is the "computed once" of the design taken to its limit: computed zero times, a third fewer UNet items.
+ *
+ * The noise level is picked on a grid of its own, {@link MASK_GRID_STEPS} steps, not on the edit's `steps`: diffusers'
+ * `generate_mask` has its own `num_inference_steps` (default 50), so the same mask strength means the same timestep
+ * (481 for 0.5 on SD) whatever the edit's step count, and a job's mask does not move when only its steps change.
  */
 import type { StableDiffusion } from '../models/stable-diffusion.js';
 import type { GaussianSource } from '../noise.js';
-import { addNoise, ddimSchedule, ddimTimesteps, timestepsForStrength } from '../scheduler.js';
+import { addNoise, ddimSchedule, ddimTimesteps, timestepsForStrength, type SchedulerConfig } from '../scheduler.js';
 import { latentSize, row, type LatentShape } from './latents.js';
 import { accumulateAbsDifference, blurDilate, scaleInPlace, thresholdMap, type MaskThresholding } from './mask-stats.js';
 import { checkpoint, type RunControls } from './progress.js';
+
+/**
+ * Inference steps of the timestep grid the mask strength picks from: diffusers' `generate_mask` default
+ * `num_inference_steps`, independent of the edit's steps (the two are separate calls there too).
+ */
+export const MASK_GRID_STEPS = 50;
+
+/** The timestep the mask's draws are noised to: int(50 x strength) steps up the 50-step DDIM grid. */
+export function maskTimestep(scheduler: SchedulerConfig, strength: number): number {
+  return timestepsForStrength(ddimTimesteps(scheduler, MASK_GRID_STEPS), strength)[0] as number;
+}
 
 /** Parameters of the mask step. */
 export interface MaskOptions {
   /** Noise draws averaged (the paper's n, default 10). */
   readonly draws: number;
-  /** Noise strength the latents are encoded to (default 0.5: timestep 481 of 50 steps). */
+  /** Noise strength the latents are encoded to (default 0.5: timestep 481 on the {@link MASK_GRID_STEPS} grid). */
   readonly strength: number;
-  /** Inference steps whose timestep grid the strength picks from (diffusers uses the edit's steps). */
-  readonly steps: number;
   readonly thresholding: MaskThresholding;
   /** Blur-dilation passes after thresholding (0 = none). */
   readonly dilate: number;
@@ -56,8 +69,8 @@ export async function computeMask(
   options: MaskOptions,
   controls: RunControls = {},
 ): Promise<MaskComputation> {
-  const schedule = ddimSchedule(sd.scheduler, options.steps);
-  const timestep = timestepsForStrength(ddimTimesteps(sd.scheduler, options.steps), options.strength)[0] as number;
+  const schedule = ddimSchedule(sd.scheduler, MASK_GRID_STEPS);
+  const timestep = maskTimestep(sd.scheduler, options.strength);
   const size = latentSize(shape);
   const plane = shape.height * shape.width;
   // UNet items in draw order, [ref_0, query_0, ref_1, query_1, ...], cut into calls of at most maxBatch items.

@@ -3,9 +3,9 @@ import { digest, imageDigest, inversionKey, maskKey, type StageInputs } from '..
 import { DEFAULT_PARAMETERS, type EditParameters } from '../../../src/engine/parameters.js';
 
 const INPUTS: StageInputs = { model: 'm1', size: 512, image: imageDigest(new Uint8Array([1, 2, 3])), ref: 'a cat', query: 'a dog' };
-const PARAMETERS: EditParameters = { ...DEFAULT_PARAMETERS, seed: 1, maskSeed: 2 };
+const PARAMETERS: EditParameters = { ...DEFAULT_PARAMETERS, seed: 1, maskSeed: 2, inversion: 'ref' };
 
-type Change = [string, Partial<StageInputs>, Partial<EditParameters> & { inversion?: string }];
+type Change = [string, Partial<StageInputs>, Partial<EditParameters>];
 
 /** Each row: a change of one dependency, and whether the mask key / the inversion key must change. */
 const CASES: [...Change, boolean, boolean][] = [
@@ -19,7 +19,7 @@ const CASES: [...Change, boolean, boolean][] = [
   ['the mask strength', {}, { maskStrength: 0.6 }, true, false],
   ['the thresholding', {}, { thresholding: { mode: 'zscore' } }, true, false],
   ['the dilation', {}, { dilate: 1 }, true, false],
-  ['the steps', {}, { steps: 30 }, true, true],
+  ['the steps (the mask has its own grid)', {}, { steps: 30 }, false, true],
   ['the strength', {}, { strength: 0.5 }, false, true],
   ['the inversion conditioning', {}, { inversion: 'uncond' }, false, true],
   ['the edit seed', {}, { seed: 9 }, false, false],
@@ -31,9 +31,14 @@ const CASES: [...Change, boolean, boolean][] = [
 describe('stage cache keys', () => {
   it.each(CASES)('changing %s: mask key changes %s, inversion key changes %s', (_name, inputs, parameters, maskChanges, inversionChanges) => {
     const changedInputs = { ...INPUTS, ...inputs };
-    const changedParameters = { ...PARAMETERS, ...parameters } as EditParameters;
+    const changedParameters: EditParameters = { ...PARAMETERS, ...parameters };
     expect(maskKey(changedInputs, changedParameters) !== maskKey(INPUTS, PARAMETERS)).toBe(maskChanges);
     expect(inversionKey(changedInputs, changedParameters) !== inversionKey(INPUTS, PARAMETERS)).toBe(inversionChanges);
+  });
+
+  it('an unconditional inversion does not read ref: its key ignores it', () => {
+    const uncond: EditParameters = { ...PARAMETERS, inversion: 'uncond' };
+    expect(inversionKey({ ...INPUTS, ref: 'a lion' }, uncond)).toBe(inversionKey(INPUTS, uncond));
   });
 
   it('the two stages never share a key, and keys are 64 hex digits (they name files)', () => {

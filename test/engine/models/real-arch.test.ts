@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DiffEditEngine } from '../../../src/engine/engine.js';
+import type { DiffEditEngine } from '../../../src/engine/engine.js';
 import {
   readUnetContract,
   readVaeDecoderContract,
@@ -16,7 +16,7 @@ import { openSession, type SessionOptions } from '../../../src/engine/models/ses
 import { floatTensor, readFloats } from '../../../src/engine/models/tensors.js';
 import { silentLogger } from '../../../src/logger.js';
 import { smoothPhoto } from '../tiny-engine.js';
-import { REAL_ARCH, maxAbsDiff, readRefs, realArchModelDir, type RealArchExport } from '../real-arch.js';
+import { REAL_ARCH, maxAbsDiff, readRefs, realArchEngine, type RealArchExport } from '../real-arch.js';
 
 const CPU: SessionOptions = { providers: ['cpu'], cpuThreads: 1, logger: silentLogger };
 
@@ -78,9 +78,7 @@ describe('outputs equal torch’s reference pairs (1e-4)', () => {
   });
 });
 
-async function engineOn(options: RealArchExport = {}): Promise<DiffEditEngine> {
-  return DiffEditEngine.create({ modelDir: await realArchModelDir(options), ...CPU, size: 64, maxBatch: 20 });
-}
+const engineOn = realArchEngine;
 
 describe('the VAE’s spatial factor is read, not assumed', () => {
   const CASES: [string, RealArchExport, number | RegExp][] = [

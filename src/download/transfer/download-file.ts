@@ -6,13 +6,14 @@
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Dispatcher } from 'undici';
-import { DiffEditError, ErrorCode, isDiffEditError } from '../errors.js';
-import { abortedError, fileSystemError, httpStatusError, incompleteTransfer, isNetworkError, networkError } from './hub-errors.js';
+import { DiffEditError, ErrorCode, isDiffEditError } from '../../errors.js';
+import { abortedError, fileSystemError, httpStatusError, incompleteTransfer, isNetworkError, networkError } from '../hub/errors.js';
 import { createContentHash, fileMatches, hashFileInto } from './hash.js';
-import { checksumOf, type Checksum, type HubFile } from './hub-file.js';
-import { normaliseEndpoint, resolveUrl, type RepoRef } from './hub-url.js';
-import { headerValue } from '../util/headers.js';
-import { discard, hubGet, type HubResponse } from './http.js';
+import { checksumOf, type Checksum, type HubFile } from '../hub/file.js';
+import { normaliseEndpoint, resolveUrl, type RepoRef } from '../hub/url.js';
+import { headerValue } from '../../util/headers.js';
+import { discard, hubGet, type HubResponse } from '../hub/http.js';
+import { DEFAULT_MIN_RATE, enforceMinRate, type MinRate } from './min-rate.js';
 import { withRetries, type RetryOptions } from './retry.js';
 import { writeBody } from './write-body.js';
 
@@ -26,6 +27,8 @@ export interface DownloadFileOptions extends RepoRef, RetryOptions {
   readonly token?: string | undefined;
   /** Idle limit for headers and for each pause in the body, ms (default 60 s). */
   readonly timeoutMs?: number;
+  /** A transfer slower than this is aborted and retried (default {@link DEFAULT_MIN_RATE}). */
+  readonly minRate?: MinRate;
   readonly dispatcher?: Dispatcher | undefined;
   /** A transfer begins; `resumedFrom` > 0 when it continues a partial file. */
   readonly onStart?: (resumedFrom: number) => void;
@@ -48,7 +51,7 @@ export const PARTIAL_SUFFIX = '.partial';
 
 /** Downloads `file` to `dest`; throws {@link ErrorCode.ChecksumMismatch} for corrupt content (after one fresh retry). */
 export async function downloadFile(options: DownloadFileOptions): Promise<DownloadFileResult> {
-  const ref: RepoRef = { endpoint: normaliseEndpoint(options.endpoint), repo: options.repo, revision: options.revision };
+  const ref: RepoRef = { endpoint: normaliseEndpoint(options.endpoint), repo: options.repo, revision: options.revision, commit: options.commit };
   const url = resolveUrl(ref, options.file.path);
   const partial = `${options.dest}${PARTIAL_SUFFIX}`;
   await mkdir(path.dirname(options.dest), { recursive: true }).catch((error: unknown) => {
@@ -128,7 +131,8 @@ async function attemptOnce(url: string, ref: RepoRef, partial: string, options: 
   const handle = await open(partial, offset > 0 ? 'a' : 'w');
   let written: number;
   try {
-    written = await writeBody(response.body, handle, hash, (n) => options.onProgress?.(offset + n));
+    const body = enforceMinRate(response.body, options.minRate ?? DEFAULT_MIN_RATE, file.path);
+    written = await writeBody(body, handle, hash, (n) => options.onProgress?.(offset + n));
   } finally {
     await handle.close();
   }
@@ -147,7 +151,8 @@ function get(url: string, ref: RepoRef, offset: number, options: DownloadFileOpt
   return hubGet(url, {
     token: options.token,
     trustedOrigin: new URL(ref.endpoint).origin,
-    headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
+    // Byte counts and resume offsets are of the file itself: a compressed transfer would break both.
+    headers: { 'accept-encoding': 'identity', ...(offset > 0 ? { range: `bytes=${offset}-` } : {}) },
     signal: options.signal,
     dispatcher: options.dispatcher,
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),

@@ -3,7 +3,7 @@
  * once the file is done.
  */
 import { errorText, formatBytes, formatDuration, formatProgress, formatRate } from './format.js';
-import type { FileResult, ProgressReporter } from './progress.js';
+import type { FileResult, ProgressReporter } from './reporter.js';
 
 /** Where the lines go: a TTY stream (process.stderr) or a stand-in. */
 export interface TerminalOutput {

@@ -2,7 +2,7 @@
  * Retries with exponential backoff for failures another attempt can cure (see {@link isRetryable}).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isRetryable } from './hub-errors.js';
+import { isRetryable } from '../hub/errors.js';
 
 /** How often and how patiently to retry. */
 export interface RetryOptions {

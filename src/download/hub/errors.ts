@@ -2,17 +2,20 @@
  * Turns HTTP statuses, network and file-system failures into {@link DiffEditError}s whose message a user can act
  * on (no stack traces), and says which of them are worth retrying.
  */
-import { DiffEditError, ErrorCode, isDiffEditError } from '../errors.js';
-import { modelPageUrl, type RepoRef } from './hub-url.js';
+import { DiffEditError, ErrorCode, isDiffEditError } from '../../errors.js';
+import { modelPageUrl, type RepoRef } from './url.js';
 
 /** Why a download failed, in `details.reason`. */
-export type DownloadFailure = 'unauthorized' | 'not-found' | 'http' | 'network' | 'disk-full' | 'file-system' | 'bad-listing' | 'not-onnx';
+export type DownloadFailure =
+  'unauthorized' | 'not-found' | 'http' | 'network' | 'too-slow' | 'disk-full' | 'file-system' | 'bad-listing' | 'not-onnx';
 
 /** What was being fetched, for the message. */
 export interface FetchContext {
   readonly ref: RepoRef;
-  /** The repository file, or undefined for the listing. */
+  /** The repository file, or undefined for an API call. */
   readonly file?: string;
+  /** What an API call fetched, for messages (default 'the file list'). */
+  readonly resource?: string;
   /** Whether a token was sent (a refused token needs different advice than a missing one). */
   readonly withToken: boolean;
 }
@@ -40,7 +43,7 @@ export function httpStatusError(status: number, hubErrorCode: string | undefined
     return new DiffEditError(ErrorCode.DownloadFailed, message, { ...details, reason: 'unauthorized' });
   }
   const retryable = status === 408 || status === 429 || status >= 500;
-  const what = file ?? 'the file list';
+  const what = file ?? context.resource ?? 'the file list';
   return new DiffEditError(
     ErrorCode.DownloadFailed,
     `Downloading ${what} of ${where} failed (HTTP ${status}).${retryable ? ' Try again later.' : ''}`,
@@ -96,14 +99,14 @@ export function incompleteTransfer(file: string, received: number, expected: num
   });
 }
 
-/** The final error for a network failure after the last attempt. */
-export function networkError(error: unknown, url: string, file: string | undefined): DiffEditError {
+/** The final error for a network failure after the last attempt; `resource` names what an API call fetched. */
+export function networkError(error: unknown, url: string, file: string | undefined, resource = 'the file list'): DiffEditError {
   const host = new URL(url).host;
   const code = errorCode(error) ?? 'error';
   const reason = error instanceof Error ? error.message : String(error);
   return new DiffEditError(
     ErrorCode.DownloadFailed,
-    `Could not download ${file ?? 'the file list'} from ${host} (${code}: ${reason}). Check the connection and run again: finished files are kept and the current one resumes.`,
+    `Could not download ${file ?? resource} from ${host} (${code}: ${reason}). Check the connection and run again: finished files are kept and the current one resumes.`,
     { url, code, reason: 'network', ...(file !== undefined ? { file } : {}) },
     { cause: error },
   );
@@ -134,6 +137,15 @@ export function fileSystemError(error: unknown, target: string): DiffEditError |
     );
   }
   return undefined;
+}
+
+/** An API answer this tool cannot read (`what` it should have been, `why` not): most likely not a hub at all. */
+export function badAnswer(url: string, what: string, why: string): DiffEditError {
+  return new DiffEditError(
+    ErrorCode.DownloadFailed,
+    `The hub's ${what} at ${url} is not what this tool understands (${why}); is --endpoint a Hugging Face hub?`,
+    { url, reason: 'bad-listing' },
+  );
 }
 
 /** The typed error when the abort signal stopped a download. */

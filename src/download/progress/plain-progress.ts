@@ -3,7 +3,7 @@
  * 10% of big files.
  */
 import { errorText, formatBytes, formatDuration, formatRate, mib } from './format.js';
-import type { FileResult, ProgressReporter } from './progress.js';
+import type { FileResult, ProgressReporter } from './reporter.js';
 
 // Below this a file takes seconds at most: intermediate lines would only be noise.
 const STEP_LINES_FROM = 64 * 1024 * 1024;

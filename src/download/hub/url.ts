@@ -1,7 +1,8 @@
 /**
- * The Hugging Face hub's URLs: the file-tree API and the `resolve` download route.
+ * The Hugging Face hub's URLs: the model-info API (a revision's commit), the file-tree API and the `resolve`
+ * download route.
  */
-import { DiffEditError, ErrorCode } from '../errors.js';
+import { DiffEditError, ErrorCode } from '../../errors.js';
 
 /** The public hub; `HF_ENDPOINT` or `--endpoint` point elsewhere (a mirror, a test server). */
 export const DEFAULT_ENDPOINT = 'https://huggingface.co';
@@ -12,8 +13,13 @@ export interface RepoRef {
   readonly endpoint: string;
   /** `owner/name`. */
   readonly repo: string;
-  /** Branch, tag or commit, e.g. `onnx`. */
+  /** Branch, tag or commit, e.g. `onnx`, as the user named it (messages show it). */
   readonly revision: string;
+  /**
+   * The commit `revision` pointed to when the download began (see resolveCommit): when set, the listing and every
+   * file URL use it, so a branch that moves mid-download cannot mix files of two commits.
+   */
+  readonly commit?: string | undefined;
 }
 
 // The hub's own rule for repository ids: one optional namespace, letters, digits, '-', '_', '.'.
@@ -43,16 +49,25 @@ export function checkRepoId(repo: string): void {
   }
 }
 
-/** The first page of the recursive file listing of `ref`. */
-export function treeUrl(ref: RepoRef): string {
-  // Revisions like refs/pr/1 contain slashes: the hub wants them as one encoded path segment.
-  return `${normaliseEndpoint(ref.endpoint)}/api/models/${ref.repo}/tree/${encodeURIComponent(ref.revision)}?recursive=true`;
+// Revisions like refs/pr/1 contain slashes: the hub wants them as one encoded path segment.
+function revisionSegment(ref: RepoRef): string {
+  return encodeURIComponent(ref.commit ?? ref.revision);
 }
 
-/** The download URL of `file` (a path inside the repository) at `ref`. */
+/** The model-info API of `ref.revision`, whose `sha` is the commit the revision points to now. */
+export function revisionUrl(ref: RepoRef): string {
+  return `${normaliseEndpoint(ref.endpoint)}/api/models/${ref.repo}/revision/${encodeURIComponent(ref.revision)}`;
+}
+
+/** The first page of the recursive file listing of `ref` (at its commit when pinned). */
+export function treeUrl(ref: RepoRef): string {
+  return `${normaliseEndpoint(ref.endpoint)}/api/models/${ref.repo}/tree/${revisionSegment(ref)}?recursive=true`;
+}
+
+/** The download URL of `file` (a path inside the repository) at `ref` (at its commit when pinned). */
 export function resolveUrl(ref: RepoRef, file: string): string {
   const encodedPath = file.split('/').map(encodeURIComponent).join('/');
-  return `${normaliseEndpoint(ref.endpoint)}/${ref.repo}/resolve/${encodeURIComponent(ref.revision)}/${encodedPath}`;
+  return `${normaliseEndpoint(ref.endpoint)}/${ref.repo}/resolve/${revisionSegment(ref)}/${encodedPath}`;
 }
 
 /** The repository's web page, where gated models' licences are accepted. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { PlainProgress } from '../../src/download/plain-progress.js';
-import { summaryText } from '../../src/download/summary-text.js';
-import { TtyProgress } from '../../src/download/tty-progress.js';
+import { PlainProgress } from '../../../src/download/progress/plain-progress.js';
+import { summaryText } from '../../../src/download/progress/summary-text.js';
+import { TtyProgress } from '../../../src/download/progress/tty-progress.js';
 
 const MIB = 1024 * 1024;
 
@@ -60,10 +60,11 @@ describe('TtyProgress', () => {
 });
 
 describe('summaryText', () => {
-  it('says where the model went, how big it is, what was downloaded and what was already there', () => {
+  it('says where the model came from (the revision and its commit) and went, how big it is, what was downloaded and what was already there', () => {
     const text = summaryText({
       repo: 'a/b',
       revision: 'onnx',
+      commit: '0123456789abcdef0123456789abcdef01234567',
       outDir: '/srv/models',
       files: [
         { path: 'x', size: 3 * 1024 * MIB, outcome: 'downloaded', bytesTransferred: 3 * 1024 * MIB, resumedFrom: 0, ms: 120_000 },
@@ -75,6 +76,8 @@ describe('summaryText', () => {
       totalBytes: 3 * 1024 * MIB + 1024,
       ms: 125_000,
     });
-    expect(text).toBe('a/b@onnx -> /srv/models: 2 files, 3.00 GiB; 1 downloaded (3.00 GiB in 2m 05s, 24.6 MiB/s), 1 already present.');
+    expect(text).toBe(
+      'a/b@onnx (commit 0123456789ab) -> /srv/models: 2 files, 3.00 GiB; 1 downloaded (3.00 GiB in 2m 05s, 24.6 MiB/s), 1 already present.',
+    );
   });
 });

@@ -2,13 +2,13 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promise
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { downloadFile, PARTIAL_SUFFIX } from '../../src/download/download-file.js';
-import { downloadModel } from '../../src/download/download-model.js';
-import type { HubFile } from '../../src/download/hub-file.js';
-import { listRepoFiles } from '../../src/download/list-files.js';
-import { ErrorCode, isDiffEditError, type DiffEditError } from '../../src/errors.js';
-import { FakeHub, REVISION } from './fake-hub.js';
-import { tinyExport } from './tiny-repo.js';
+import { downloadFile, PARTIAL_SUFFIX } from '../../../src/download/transfer/download-file.js';
+import { downloadModel } from '../../../src/download/download-model.js';
+import type { HubFile } from '../../../src/download/hub/file.js';
+import { listRepoFiles } from '../../../src/download/hub/list-files.js';
+import { ErrorCode, isDiffEditError, type DiffEditError } from '../../../src/errors.js';
+import { FakeHub, REVISION } from '../fake-hub.js';
+import { tinyExport } from '../tiny-repo.js';
 
 const REPO = 'tiny/sd-onnx';
 const WEIGHTS = 'unet/weights.pb';
@@ -48,6 +48,22 @@ function listed(file: string): HubFile {
 
 function fetch(file: string, dest: string): ReturnType<typeof downloadFile> {
   return downloadFile({ endpoint: hub.endpoint, repo: REPO, revision: REVISION, file: listed(file), dest, retryDelayMs: 10 });
+}
+
+/** A minimum rate small enough for a test: 2000 B/s over 0.2 s. */
+const SLOW = { bytesPerSecond: 2000, windowMs: 200 };
+
+function fetchSlow(file: string, dest: string): ReturnType<typeof downloadFile> {
+  return downloadFile({
+    endpoint: hub.endpoint,
+    repo: REPO,
+    revision: REVISION,
+    file: listed(file),
+    dest,
+    retryDelayMs: 10,
+    tries: 2,
+    minRate: SLOW,
+  });
 }
 
 describe('downloadFile', () => {
@@ -141,6 +157,41 @@ describe('downloadFile', () => {
     const next = await fetch(WEIGHTS, dest);
 
     expect(next.resumedFrom).toBe(300);
+    expect((await readFile(dest)).equals(source.get(WEIGHTS) as Buffer)).toBe(true);
+  });
+
+  it('aborts a transfer slower than the minimum rate, retries it resuming, then fails naming the file, the rate and the setting', async () => {
+    hub.behaviour.trickle.set(WEIGHTS, 10); // about 100 B/s, a twentieth of the minimum
+    const dest = path.join(await tempDir(), WEIGHTS);
+
+    const error: unknown = await fetchSlow(WEIGHTS, dest).catch((e: unknown) => e);
+
+    expect(isDiffEditError(error, ErrorCode.DownloadFailed)).toBe(true);
+    const typed = error as DiffEditError;
+    expect(typed.details).toMatchObject({ reason: 'too-slow', file: WEIGHTS, minBytesPerSecond: SLOW.bytesPerSecond, windowMs: SLOW.windowMs });
+    expect(typed.details['rate']).toBeLessThan(SLOW.bytesPerSecond);
+    expect(typed.message).toMatch(new RegExp(`^The transfer of ${WEIGHTS} ran at \\d+ B/s over 0.2 s`));
+    expect(typed.message).toContain('MODELS_MIN_RATE_BYTES_PER_S=2000');
+    const ranges = hub.fileRequests.filter((r) => r.route === 'cdn').map((r) => r.range);
+    expect(ranges).toHaveLength(2);
+    expect(ranges[0]).toBeUndefined();
+    expect(ranges[1]).toMatch(/^bytes=[1-9]\d*-$/);
+    // What trickled in is kept, right, for the next run.
+    const kept = await readFile(dest + PARTIAL_SUFFIX);
+    expect(kept.length).toBeGreaterThan(Number(/\d+/.exec(ranges[1] ?? '')?.[0]));
+    expect(kept.equals((source.get(WEIGHTS) as Buffer).subarray(0, kept.length))).toBe(true);
+  });
+
+  it('finishes a transfer that was too slow only at first, resuming where the slow attempt stopped', async () => {
+    hub.behaviour.trickle.set(WEIGHTS, 10);
+    hub.behaviour.trickleAttempts = 1;
+    const dest = path.join(await tempDir(), WEIGHTS);
+
+    const result = await fetchSlow(WEIGHTS, dest);
+
+    expect(result.attempts).toBe(2);
+    expect(result.resumedFrom).toBeGreaterThan(0);
+    expect(hub.fileRequests.filter((r) => r.route === 'cdn').map((r) => r.range)).toEqual([undefined, `bytes=${result.resumedFrom}-`]);
     expect((await readFile(dest)).equals(source.get(WEIGHTS) as Buffer)).toBe(true);
   });
 

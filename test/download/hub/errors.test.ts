@@ -1,8 +1,8 @@
 import os from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { ensureFreeSpace } from '../../src/download/disk-space.js';
-import { fileSystemError, httpStatusError, isRetryable } from '../../src/download/hub-errors.js';
-import { ErrorCode } from '../../src/errors.js';
+import { ensureFreeSpace } from '../../../src/download/transfer/disk-space.js';
+import { fileSystemError, httpStatusError, isRetryable } from '../../../src/download/hub/errors.js';
+import { ErrorCode } from '../../../src/errors.js';
 
 const ref = { endpoint: 'https://huggingface.co', repo: 'org/model', revision: 'onnx' };
 const url = 'https://huggingface.co/api/models/org/model/tree/onnx';

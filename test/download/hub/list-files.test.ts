@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nextLink } from '../../src/download/http.js';
-import { listRepoFiles } from '../../src/download/list-files.js';
-import { FakeHub, gitBlobSha1, REVISION, sha256 } from './fake-hub.js';
+import { nextLink } from '../../../src/download/hub/http.js';
+import { listRepoFiles } from '../../../src/download/hub/list-files.js';
+import { FakeHub, gitBlobSha1, REVISION, sha256 } from '../fake-hub.js';
 
 const files = new Map<string, Buffer>([
   ['model_index.json', Buffer.from('{}\n')],

@@ -2,7 +2,7 @@
  * Human-readable sizes, durations and rates for progress lines and summaries.
  */
 
-import { formatBytes, mib } from '../util/format.js';
+import { formatBytes, mib } from '../../util/format.js';
 
 export { formatBytes, mib };
 

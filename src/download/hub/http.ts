@@ -3,8 +3,8 @@
  * own origin (the hub sends LFS downloads to a CDN, which must not see it).
  */
 import { request, type Dispatcher } from 'undici';
-import { DiffEditError, ErrorCode } from '../errors.js';
-import { headerValue } from '../util/headers.js';
+import { DiffEditError, ErrorCode } from '../../errors.js';
+import { headerValue } from '../../util/headers.js';
 
 /** Options of {@link hubGet}. */
 export interface HubGetOptions {

@@ -3,7 +3,7 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import type { Checksum } from './hub-file.js';
+import type { Checksum } from '../hub/file.js';
 
 /** Creates the hasher for `checksum`'s algorithm over content of `size` bytes (git hashes a header with the size). */
 export function createContentHash(checksum: Checksum, size: number): Hash {

@@ -2,8 +2,8 @@
  * A free-space check before a download starts: failing after 3 GB with ENOSPC wastes the user's time.
  */
 import { statfs } from 'node:fs/promises';
-import { DiffEditError, ErrorCode } from '../errors.js';
-import { formatBytes } from './format.js';
+import { DiffEditError, ErrorCode } from '../../errors.js';
+import { formatBytes } from '../../util/format.js';
 
 /** Throws a disk-full {@link DiffEditError} when the file system holding `dir` has less than `needed` bytes free. */
 export async function ensureFreeSpace(dir: string, needed: number): Promise<void> {
