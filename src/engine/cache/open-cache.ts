@@ -22,7 +22,10 @@ export async function openStageCache(dir: string, { memoryBytes, diskBytes, logg
     try {
       disk = await DiskStageCache.open(dir, { maxBytes: diskBytes, logger });
     } catch (error) {
-      logger.warn('stage cache directory unusable: keeping the cache in memory only', { dir, error });
+      // The cause in a word, not a stack: start-up logs are read by people (a bot then stops on the job store's
+      // clear error for the same directory; a worker goes on).
+      const { code, message } = error as NodeJS.ErrnoException;
+      logger.warn('stage cache directory unusable: keeping the cache in memory only', { dir, code, message });
     }
   }
   if (memory !== undefined && disk !== undefined) return new TieredStageCache(memory, disk);
