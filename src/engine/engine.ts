@@ -63,7 +63,10 @@ export interface EditRequest extends Partial<EditParameters> {
 
 /** Milliseconds per phase. */
 export interface PhaseTimings {
-  /** Decoding the picture, encoding the prompts and the picture's latents. */
+  /**
+   * Decoding the picture and encoding the prompts. The picture's latents are encoded by the first phase that needs
+   * them (mask or inversion; none when both come from the cache).
+   */
   readonly prepare: number;
   readonly mask: number;
   readonly invert: number;
