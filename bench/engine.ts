@@ -1,5 +1,6 @@
 /**
- * `npm run bench [-- --models DIR] [--providers cpu] [--size 512] [--edits 3] [--sd-sized] [--mask-runs 5]`
+ * `npm run bench [-- --models DIR] [--providers cpu] [--size 512] [--edits 3] [--sd-sized] [--mask-runs 5]
+ *   [--reroll-runs 3] [--real-arch-size 128] [--reroll-only]`
  *
  * Prints one JSON object, for the engine on the CPU by default (generated models unless --models is given):
  *  - UNet evaluations per second at batch 1, 2 and 20;
@@ -7,6 +8,9 @@
  *  - mask generation batched (all 20 UNet items in one call) vs one UNet item per call, on the tiny model (where
  *    call overhead dominates) and on a second generated model carrying one SD-like block (conv, fused attention,
  *    32 channels), whose cost is real compute as with SD weights on a CPU.
+ *  - a first edit vs a Reroll (new edit seed, same mask seed) with the stage cache: the Reroll runs only the
+ *    decoding. On the compute-bearing model above and on the real-architecture fixtures (test/fixtures/sd-real-arch,
+ *    whose VAE has a spatial factor of 2: --real-arch-size 128 gives SD 1.5's 64 x 64 latents at 512 px).
  * --sd-sized generates random models with SD 1.5 widths (hidden 768, 16 blocks of 320 channels), for GPU runs.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -14,9 +18,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
+import { MemoryStageCache } from '../src/engine/cache/memory-cache.js';
 import { DiffEditEngine, type EditResult } from '../src/engine/engine.js';
 import { PROVIDERS, type ProviderName } from '../src/engine/models/sessions.js';
 import { createLogger } from '../src/logger.js';
+import { realArchModelDir } from '../test/engine/real-arch.js';
 import { generateTinyModels, type TinyModelOptions } from '../tools/tiny-models/generate.js';
 import { median } from './stats.js';
 
@@ -27,7 +33,10 @@ const { values } = parseArgs({
     size: { type: 'string', default: '512' },
     edits: { type: 'string', default: '3' },
     'mask-runs': { type: 'string', default: '5' },
+    'reroll-runs': { type: 'string', default: '3' },
+    'real-arch-size': { type: 'string', default: '128' },
     'sd-sized': { type: 'boolean', default: false },
+    'reroll-only': { type: 'boolean', default: false },
   },
 });
 
@@ -49,16 +58,46 @@ async function timeIt(runs: number, fn: () => Promise<unknown>): Promise<number>
   return median(times);
 }
 
-async function photo(): Promise<Buffer> {
-  const data = Buffer.alloc(size * size * 3);
-  for (let i = 0; i < size * size; i++) {
-    data[i * 3] = (i % size) & 255;
-    data[i * 3 + 1] = Math.floor(i / size) & 255;
-    data[i * 3 + 2] = 128;
+/** A `side`-px test picture; another `variant` is another picture (another cache key). */
+async function photo(side = size, variant = 0): Promise<Buffer> {
+  const data = Buffer.alloc(side * side * 3);
+  for (let i = 0; i < side * side; i++) {
+    data[i * 3] = (i % side) & 255;
+    data[i * 3 + 1] = Math.floor(i / side) & 255;
+    data[i * 3 + 2] = (128 + variant) & 255;
   }
-  return sharp(data, { raw: { width: size, height: size, channels: 3 } })
+  return sharp(data, { raw: { width: side, height: side, channels: 3 } })
     .jpeg()
     .toBuffer();
+}
+
+/**
+ * Median ms of a first edit (a picture the cache has not seen) and of its Reroll (new edit seed, same mask seed:
+ * the mask and the inversion come from the cache), over `runs` pictures, with the defaults (50 steps, r = 0.8).
+ */
+async function firstVsReroll(engine: DiffEditEngine, side: number, runs: number): Promise<Record<string, unknown>> {
+  const first: EditResult[] = [];
+  const reroll: EditResult[] = [];
+  for (let i = 0; i < runs; i++) {
+    const image = await photo(side, i + 1);
+    first.push(await engine.run({ ...REQUEST, image, seed: 1, maskSeed: 1 }));
+    reroll.push(await engine.run({ ...REQUEST, image, seed: 2, maskSeed: 1 }));
+  }
+  const firstMs = median(first.map((r) => r.timings.total));
+  const rerollMs = median(reroll.map((r) => r.timings.total));
+  const phases = (results: EditResult[]) =>
+    Object.fromEntries(
+      (['prepare', 'mask', 'invert', 'decode', 'render'] as const).map((key) => [key, round(median(results.map((r) => r.timings[key])))]),
+    );
+  return {
+    firstEditMs: round(firstMs),
+    rerollMs: round(rerollMs),
+    rerollOverFirst: Math.round((rerollMs / firstMs) * 1000) / 1000,
+    firstPhasesMs: phases(first),
+    rerollPhasesMs: phases(reroll),
+    firstUnetEvaluations: first[0]?.unetEvaluations ?? 0,
+    rerollUnetEvaluations: reroll[0]?.unetEvaluations ?? 0,
+  };
 }
 
 /** A model folder: the given one, or models generated with `options` into a temp folder (removed by `cleanup`). */
@@ -91,77 +130,108 @@ async function maskPhases(a: DiffEditEngine, b: DiffEditEngine, image: Buffer, r
   return [median(ta), median(tb)];
 }
 
+type Open = (dir: string, maxBatch: number, extra?: { cache?: MemoryStageCache; size?: number }) => Promise<DiffEditEngine>;
+
+const COMPUTE_MODEL = 'generated, 1 SD-like block (32 channels, fused attention)';
+
+/** UNet throughput, an edit's phases, and the mask phase batched vs one item per call. */
+async function phaseReport(open: Open, dir: string, computeDir: string): Promise<Record<string, unknown>> {
+  const image = await photo();
+  const engine = await open(dir, 20);
+
+  const unet: Record<string, number> = {};
+  for (const batch of [1, 2, 20]) {
+    const ms = await unetCallMs(engine, batch);
+    unet[`batch ${batch}: evaluations/s`] = Math.round((batch / ms) * 1000);
+    unet[`batch ${batch}: ms/call`] = round(ms);
+  }
+
+  const runs: EditResult[] = [];
+  for (let i = 0; i < Number(values.edits); i++) runs.push(await engine.run({ ...REQUEST, image, seed: i }));
+  const phase = (key: keyof EditResult['timings']): number => Math.round(median(runs.map((r) => r.timings[key])));
+
+  // The mask's 20 UNet items on the tiny model: call overhead only.
+  const maskWorkTiny = {
+    '1 call x 20': round(await unetCallMs(engine, 20, 1, 9)),
+    '10 calls x 2': round(await unetCallMs(engine, 2, 10, 9)),
+    '20 calls x 1': round(await unetCallMs(engine, 1, 20, 9)),
+  };
+
+  // The mask phase on the tiny model (overhead-bound, like a GPU at small batch): batched vs one item per call.
+  const [tinyBatched, tinyOneByOne] = await maskPhases(engine, await open(dir, 1), image, 31);
+
+  // The mask phase with a UNet that computes (compute-bound, like SD on a CPU).
+  const [batched, oneByOne] = await maskPhases(await open(computeDir, 20), await open(computeDir, 1), image, Number(values['mask-runs']));
+
+  return {
+    models: values.models ?? (values['sd-sized'] ? 'generated SD-sized random models' : 'generated tiny models'),
+    providers: engine.models.providers,
+    size,
+    unet,
+    editMs: {
+      total: phase('total'),
+      prepare: phase('prepare'),
+      mask: phase('mask'),
+      invert: phase('invert'),
+      decode: phase('decode'),
+      render: phase('render'),
+      unetEvaluations: runs[0]?.unetEvaluations,
+      unetCalls: runs[0]?.unetCalls,
+    },
+    maskUnetWorkMsTinyModel: maskWorkTiny,
+    maskPhaseMsTinyModel: {
+      batched: round(tinyBatched),
+      oneItemPerCall: round(tinyOneByOne),
+      speedup: Math.round((tinyOneByOne / tinyBatched) * 100) / 100,
+    },
+    maskPhaseMsComputeModel: {
+      model: values.models ?? COMPUTE_MODEL,
+      batched: round(batched),
+      oneItemPerCall: round(oneByOne),
+      speedup: Math.round((oneByOne / batched) * 100) / 100,
+    },
+  };
+}
+
+/** First edit vs Reroll with the stage cache (memory tier; the disk tier only adds a file read after a restart). */
+async function rerollReport(open: Open, computeDir: string, cleanup: string[]): Promise<Record<string, unknown>> {
+  const runs = Number(values['reroll-runs']);
+  const cacheBytes = 1024 * 1024 * 1024;
+  const compute = await firstVsReroll(await open(computeDir, 20, { cache: new MemoryStageCache(cacheBytes) }), size, runs);
+  const realArchSize = Number(values['real-arch-size']);
+  const realArchDir = await realArchModelDir();
+  cleanup.push(realArchDir);
+  const realArch = await firstVsReroll(
+    await open(realArchDir, 20, { cache: new MemoryStageCache(cacheBytes), size: realArchSize }),
+    realArchSize,
+    runs,
+  );
+  return {
+    rerollComputeModel: { model: values.models ?? COMPUTE_MODEL, size, ...compute },
+    rerollRealArch: { model: 'test/fixtures/sd-real-arch (SD UNet and VAE architecture, tiny widths)', size: realArchSize, ...realArch },
+  };
+}
+
 async function main(): Promise<void> {
   const cleanup: string[] = [];
   const engines: DiffEditEngine[] = [];
-  const open = async (dir: string, maxBatch: number): Promise<DiffEditEngine> => {
-    const engine = await DiffEditEngine.create({ modelDir: dir, providers, size, maxBatch, logger });
+  const open: Open = async (dir, maxBatch, extra = {}) => {
+    const engine = await DiffEditEngine.create({ modelDir: dir, providers, size, maxBatch, logger, ...extra });
     engines.push(engine);
     await engine.warmUp();
     return engine;
   };
   try {
-    const image = await photo();
     const dir =
       values.models ??
       (await modelDir(
         values['sd-sized'] ? { hiddenSize: 768, benchmarkBlocks: 16, benchmarkChannels: 320, benchmarkAttention: 'fused' } : {},
         cleanup,
       ));
-    const engine = await open(dir, 20);
-
-    const unet: Record<string, number> = {};
-    for (const batch of [1, 2, 20]) {
-      const ms = await unetCallMs(engine, batch);
-      unet[`batch ${batch}: evaluations/s`] = Math.round((batch / ms) * 1000);
-      unet[`batch ${batch}: ms/call`] = round(ms);
-    }
-
-    const runs: EditResult[] = [];
-    for (let i = 0; i < Number(values.edits); i++) runs.push(await engine.run({ ...REQUEST, image, seed: i }));
-    const phase = (key: keyof EditResult['timings']): number => Math.round(median(runs.map((r) => r.timings[key])));
-
-    // The mask's 20 UNet items on the tiny model: call overhead only.
-    const maskWorkTiny = {
-      '1 call x 20': round(await unetCallMs(engine, 20, 1, 9)),
-      '10 calls x 2': round(await unetCallMs(engine, 2, 10, 9)),
-      '20 calls x 1': round(await unetCallMs(engine, 1, 20, 9)),
-    };
-
-    // The mask phase on the tiny model (overhead-bound, like a GPU at small batch): batched vs one item per call.
-    const [tinyBatched, tinyOneByOne] = await maskPhases(engine, await open(dir, 1), image, 31);
-
-    // The mask phase with a UNet that computes (compute-bound, like SD on a CPU).
     const computeDir = values.models ?? (await modelDir({ benchmarkBlocks: 1, benchmarkChannels: 32, benchmarkAttention: 'fused' }, cleanup));
-    const [batched, oneByOne] = await maskPhases(await open(computeDir, 20), await open(computeDir, 1), image, Number(values['mask-runs']));
-
     const report = {
-      models: values.models ?? (values['sd-sized'] ? 'generated SD-sized random models' : 'generated tiny models'),
-      providers: engine.models.providers,
-      size,
-      unet,
-      editMs: {
-        total: phase('total'),
-        prepare: phase('prepare'),
-        mask: phase('mask'),
-        invert: phase('invert'),
-        decode: phase('decode'),
-        render: phase('render'),
-        unetEvaluations: runs[0]?.unetEvaluations,
-        unetCalls: runs[0]?.unetCalls,
-      },
-      maskUnetWorkMsTinyModel: maskWorkTiny,
-      maskPhaseMsTinyModel: {
-        batched: round(tinyBatched),
-        oneItemPerCall: round(tinyOneByOne),
-        speedup: Math.round((tinyOneByOne / tinyBatched) * 100) / 100,
-      },
-      maskPhaseMsComputeModel: {
-        model: values.models ?? 'generated, 1 SD-like block (32 channels, fused attention)',
-        batched: round(batched),
-        oneItemPerCall: round(oneByOne),
-        speedup: Math.round((oneByOne / batched) * 100) / 100,
-      },
+      ...(values['reroll-only'] ? {} : await phaseReport(open, dir, computeDir)),
+      ...(await rerollReport(open, computeDir, cleanup)),
     };
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } finally {

@@ -1,16 +1,18 @@
-/** `/diffedit image ref query [seed] [steps] [strength] [guidance] [composite]`: the full three-panel edit. */
+/** `/diffedit image ref query [seed] [mask_seed] [steps] [strength] [guidance] [composite]`: the full three-panel edit. */
 import { SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import { PARAMETER_RANGES } from '../src/engine/parameters.js';
 import { definedOnly } from '../src/util/objects.js';
 import type { CommandRequest, SlashCommand } from './command.js';
-import { OPTION, OptionReader, addImageAndPrompts, addSeed, readImageAndPrompts } from './options.js';
+import { OPTION, OptionReader, addImageAndPrompts, addMaskSeed, addSeed, readImageAndPrompts } from './options.js';
 
 /** The command's name, as Discord sends it back. */
 export const DIFFEDIT_COMMAND = 'diffedit';
 
-const definition = addSeed(
-  addImageAndPrompts(
-    new SlashCommandBuilder().setName(DIFFEDIT_COMMAND).setDescription('Change part of a photo: DiffEdit finds where, Stable Diffusion redraws it'),
+const definition = addMaskSeed(
+  addSeed(
+    addImageAndPrompts(
+      new SlashCommandBuilder().setName(DIFFEDIT_COMMAND).setDescription('Change part of a photo: DiffEdit finds where, Stable Diffusion redraws it'),
+    ),
   ),
 )
   .addIntegerOption((o) =>
@@ -45,6 +47,7 @@ function read(interaction: ChatInputCommandInteraction): CommandRequest {
     ...readImageAndPrompts(options),
     parameters: definedOnly({
       seed: options.integer(OPTION.seed),
+      maskSeed: options.integer(OPTION.maskSeed),
       steps: options.integer(OPTION.steps),
       strength: options.decimal(OPTION.strength),
       guidance: options.decimal(OPTION.guidance),

@@ -1,13 +1,13 @@
-/** `/mask image ref query [seed]`: only DiffEdit's mask, to see where an edit would happen. */
+/** `/mask image ref query [mask_seed]`: only DiffEdit's mask, to see where an edit would happen. */
 import { SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import { definedOnly } from '../src/util/objects.js';
 import type { CommandRequest, SlashCommand } from './command.js';
-import { OPTION, OptionReader, addImageAndPrompts, addSeed, readImageAndPrompts } from './options.js';
+import { OPTION, OptionReader, addImageAndPrompts, addMaskSeed, readImageAndPrompts } from './options.js';
 
 /** The command's name, as Discord sends it back. */
 export const MASK_COMMAND = 'mask';
 
-const definition = addSeed(
+const definition = addMaskSeed(
   addImageAndPrompts(new SlashCommandBuilder().setName(MASK_COMMAND).setDescription('Show where DiffEdit would change a photo, without editing it')),
 );
 
@@ -16,7 +16,7 @@ function read(interaction: ChatInputCommandInteraction): CommandRequest {
   return {
     kind: 'mask',
     ...readImageAndPrompts(options),
-    parameters: definedOnly({ seed: options.integer(OPTION.seed) }),
+    parameters: definedOnly({ maskSeed: options.integer(OPTION.maskSeed) }),
   };
 }
 

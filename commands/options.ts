@@ -21,6 +21,7 @@ export const OPTION = {
   ref: 'ref',
   query: 'query',
   seed: 'seed',
+  maskSeed: 'mask_seed',
   steps: 'steps',
   strength: 'strength',
   guidance: 'guidance',
@@ -46,14 +47,20 @@ export function addImageAndPrompts<T extends Builder>(builder: T): T {
   return builder;
 }
 
-/** The optional seed. */
+/** The optional edit seed: what the masked region becomes. */
 export function addSeed<T extends Builder>(builder: T): T {
+  return addSeedOption(builder, OPTION.seed, 'Edit seed: what the masked region becomes (Reroll draws a new one)');
+}
+
+/** The optional mask seed: which region is edited. */
+export function addMaskSeed<T extends Builder>(builder: T): T {
+  return addSeedOption(builder, OPTION.maskSeed, 'Mask seed: which region is edited (Reroll keeps it)');
+}
+
+/** A seed option: both seeds share one range. */
+function addSeedOption<T extends Builder>(builder: T, name: string, description: string): T {
   builder.addIntegerOption((o) =>
-    o
-      .setName(OPTION.seed)
-      .setDescription('Random seed: the same seed gives the same result')
-      .setMinValue(PARAMETER_RANGES.seed.min)
-      .setMaxValue(PARAMETER_RANGES.seed.max),
+    o.setName(name).setDescription(description).setMinValue(PARAMETER_RANGES.seed.min).setMaxValue(PARAMETER_RANGES.seed.max),
   );
   return builder;
 }

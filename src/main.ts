@@ -42,7 +42,7 @@ async function main(): Promise<void> {
 
   // With QUEUE_BACKEND=redis the engines live in the workers (npm run worker).
   if (botConfig.queueBackend === 'memory') {
-    engine = await loadWarmEngine(engineConfig, botConfig.maxInputPixels, logger);
+    engine = await loadWarmEngine(engineConfig, botConfig, logger);
   }
   bot = await DiffEditBot.start({ config: { ...botConfig, token }, ...(engine !== undefined ? { engine } : {}), logger });
 }

@@ -3,6 +3,7 @@
  * attachment's declared type, size and dimensions) is refused here, before anything public is posted. Queue caps
  * come next, when the job reserves its place.
  */
+import type { PackedMask } from '../engine/diffedit/packed-mask.js';
 import { resolveParameters, validatePrompts, type EditParameters } from '../engine/parameters.js';
 import { checkAttachment, effectiveMaxBytes, type AttachmentInfo, type AttachmentLimits } from './attachments.js';
 
@@ -40,6 +41,8 @@ export interface JobPlan {
   readonly parameters: EditParameters;
   readonly image: ImageSource;
   readonly owner: JobOwner;
+  /** The stored mask to edit with ("Edit with this mask"), instead of computing one. */
+  readonly latentMask?: PackedMask;
 }
 
 /** Checks `ask`; throws the typed error a user should read. */

@@ -63,7 +63,14 @@ export class JobLifecycle {
       if (plan.image.kind === 'attachment') status.update('Downloading the picture...');
       const image = await this.download(plan.image);
 
-      const request: EditRequest = { image, ref: plan.ref, query: plan.query, maskOnly: plan.kind === 'mask', ...plan.parameters };
+      const request: EditRequest = {
+        image,
+        ref: plan.ref,
+        query: plan.query,
+        maskOnly: plan.kind === 'mask',
+        ...plan.parameters,
+        ...(plan.latentMask !== undefined ? { latentMask: plan.latentMask } : {}),
+      };
       const job = jobToKeep(plan);
       const hooks: EditHooks = {
         onPosition: (position) => status.update(queueLine(position)),
@@ -111,7 +118,7 @@ export class JobLifecycle {
       logger.info('another bot process delivers this job', { kind: job.kind, user: job.userId });
       return;
     }
-    const stored = await this.keep(job, image);
+    const stored = await this.keep(job, image, result);
     const route = await reply.deliver(resultMessage(job, result, stored));
     metrics.delivered(route);
     if (route === 'none') {
@@ -119,7 +126,8 @@ export class JobLifecycle {
       metrics.jobEnded(job.kind, 'undelivered');
     } else {
       metrics.jobEnded(job.kind, 'delivered');
-      logger.info('job done', { job: stored?.id, kind: job.kind, user: job.userId, route, seed: result.parameters.seed, ms: result.timings });
+      const { seed, maskSeed } = result.parameters;
+      logger.info('job done', { job: stored?.id, kind: job.kind, user: job.userId, route, seed, maskSeed, ms: result.timings });
     }
     await guard.settleDelivery();
   }
@@ -130,10 +138,14 @@ export class JobLifecycle {
     return downloads.add<Uint8Array>(() => downloadAttachment(source.info, source.limits, shutdown));
   }
 
-  /** Saves the job for its buttons; a disk fault is logged and costs only the buttons. */
-  private async keep(job: NewJob, image: Uint8Array): Promise<StoredJob | undefined> {
+  /**
+   * Saves the job for its buttons (a mask job with its mask, which "Edit with this mask" reuses exactly); a disk
+   * fault is logged and costs only the buttons.
+   */
+  private async keep(job: NewJob, image: Uint8Array, result: EditOutput): Promise<StoredJob | undefined> {
+    const latentMask = job.kind === 'mask' ? { latentMask: result.packedMask } : {};
     try {
-      return await this.deps.store.save(job, image);
+      return await this.deps.store.save({ ...job, ...latentMask }, image);
     } catch (error) {
       this.deps.logger.error('could not keep the job: delivering it without buttons', { user: job.userId, error });
       return undefined;
@@ -173,6 +185,7 @@ function resultMessage(plan: Pick<JobPlan, 'kind'>, result: EditOutput, stored: 
       ref: result.ref,
       query: result.query,
       seed: result.parameters.seed,
+      maskSeed: result.parameters.maskSeed,
       steps: result.parameters.steps,
       seconds: result.timings.total / 1000,
       coverage: result.coverage,

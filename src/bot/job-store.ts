@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, mkdir, open, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { isPackedMask, type PackedMask } from '../engine/diffedit/packed-mask.js';
 import { DiffEditError, ErrorCode } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
 
@@ -40,6 +41,8 @@ export interface StoredJob {
   readonly createdAt: number;
   /** Size of the stored input picture. */
   readonly imageBytes: number;
+  /** A mask job's latent mask, which "Edit with this mask" reuses exactly (about 700 characters at 512 px). */
+  readonly latentMask?: PackedMask;
 }
 
 /** What the lifecycle hands the store: the job without what the store fills in. */
@@ -433,7 +436,8 @@ export function parseJob(text: string, id: string): StoredJob | undefined {
     job['parameters'] !== null &&
     !Array.isArray(job['parameters']) &&
     typeof job['createdAt'] === 'number' &&
-    typeof job['imageBytes'] === 'number';
+    typeof job['imageBytes'] === 'number' &&
+    (job['latentMask'] === undefined || isPackedMask(job['latentMask']));
   // Jobs saved before sourceUserId existed: their author brought the picture.
   return valid ? ({ sourceUserId: job['userId'], ...job } as unknown as StoredJob) : undefined;
 }

@@ -36,7 +36,10 @@ export interface ResultSummary {
   readonly kind: 'diffedit' | 'mask';
   readonly ref: string;
   readonly query: string;
+  /** The edit seed: what the masked region became. */
   readonly seed: number;
+  /** The mask seed: which region was edited. */
+  readonly maskSeed: number;
   readonly steps: number;
   readonly seconds: number;
   readonly coverage: number;
@@ -45,13 +48,13 @@ export interface ResultSummary {
   readonly warnings?: readonly string[] | undefined;
 }
 
-/** "**strawberries** -> **grapes** | seed 42 | 50 steps | 12.3 s". */
+/** "**strawberries** -> **grapes** | seed 42 | mask seed 7 | 50 steps | 12.3 s". */
 export function resultLine(summary: ResultSummary): string {
   const prompts = `**${inline(summary.ref)}** -> **${inline(summary.query)}**`;
   const facts =
     summary.kind === 'mask'
-      ? [`mask covers ${Math.round(summary.coverage * 100)}%`, `seed ${summary.seed}`, `${summary.seconds.toFixed(1)} s`]
-      : [`seed ${summary.seed}`, `${summary.steps} steps`, `${summary.seconds.toFixed(1)} s`];
+      ? [`mask covers ${Math.round(summary.coverage * 100)}%`, `mask seed ${summary.maskSeed}`, `${summary.seconds.toFixed(1)} s`]
+      : [`seed ${summary.seed}`, `mask seed ${summary.maskSeed}`, `${summary.steps} steps`, `${summary.seconds.toFixed(1)} s`];
   const lines = [`${summary.mentionUserId !== undefined ? `<@${summary.mentionUserId}> ` : ''}${prompts} | ${facts.join(' | ')}`];
   for (const warning of summary.warnings ?? []) lines.push(`-# ${warning}`);
   return truncate(lines.join('\n'), MAX_CONTENT);

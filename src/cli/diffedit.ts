@@ -1,7 +1,7 @@
 /**
  * `npm run diffedit -- --image in.jpg --ref "..." --query "..." [options]`: one edit from the command line.
- * Writes the panel PNG and the full-size photo beside it, and prints one JSON line (where they are, seed, provider,
- * per-phase ms, UNet evaluations, mask coverage).
+ * Writes the panel PNG and the full-size photo beside it, and prints one JSON line (where they are, edit and mask
+ * seeds, provider, per-phase ms, UNet evaluations, mask coverage).
  */
 import 'dotenv/config';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -16,7 +16,7 @@ import { describeFailure } from './failure.js';
 import { createLogger } from '../logger.js';
 import { definedOnly } from '../util/objects.js';
 
-const USAGE = `Usage: npm run diffedit -- --image IN --ref TEXT --query TEXT [--seed N] [--steps N] [--strength R]
+const USAGE = `Usage: npm run diffedit -- --image IN --ref TEXT --query TEXT [--seed N] [--mask-seed N] [--steps N] [--strength R]
        [--guidance G] [--eta E] [--draws N] [--mask-only] [--out panel.png] [--models DIR]
        [--threshold clamp|zscore] [--dilate N] [--decoder ddim|inpaint] [--inversion uncond|ref] [--no-composite]
 Writes the panel to --out and the full-size photo beside it (panel-photo.jpg; mask-only: mask-full.png).`;
@@ -28,6 +28,7 @@ async function main(): Promise<number> {
       ref: { type: 'string' },
       query: { type: 'string' },
       seed: { type: 'string' },
+      'mask-seed': { type: 'string' },
       steps: { type: 'string' },
       strength: { type: 'string' },
       guidance: { type: 'string' },
@@ -71,6 +72,7 @@ async function main(): Promise<number> {
         ...(values['no-composite'] ? { composite: false } : {}),
         ...definedOnly({
           seed: num(values.seed),
+          maskSeed: num(values['mask-seed']),
           steps: num(values.steps),
           strength: num(values.strength),
           guidance: num(values.guidance),
@@ -96,6 +98,7 @@ async function main(): Promise<number> {
         out,
         ...(photo !== undefined ? { photo: photoFile, photoSize: [photo.width, photo.height] } : {}),
         seed: result.parameters.seed,
+        maskSeed: result.parameters.maskSeed,
         provider: result.provider,
         ms: result.timings,
         unetEvaluations: result.unetEvaluations,

@@ -13,6 +13,10 @@ const MIB = 1024 * 1024;
 export const BOT_DEFAULTS = {
   DATA_DIR: 'data',
   JOB_STORE_MAX_MB: 512,
+  // A 512-px job's mask and inverted latents take about 2.7 MB: 256 MB keeps about 90 jobs' in memory, 2 GB about
+  // 750 on disk.
+  EDIT_CACHE_MEMORY_MB: 256,
+  EDIT_CACHE_DISK_MB: 2048,
   MAX_UPLOAD_MB: 10,
   MAX_INPUT_MEGAPIXELS: 50,
   DOWNLOAD_TIMEOUT_MS: 30_000,
@@ -39,6 +43,10 @@ export interface BotConfig extends Omit<DiscordConfig, 'guildId'> {
   readonly dataDir: string;
   /** JOB_STORE_MAX_MB: size cap of DATA_DIR's job store; least recently used jobs go first. */
   readonly jobStoreMaxBytes: number;
+  /** EDIT_CACHE_MEMORY_MB: cap of the in-memory cache of masks and inverted latents (0: off). */
+  readonly editCacheMemoryBytes: number;
+  /** EDIT_CACHE_DISK_MB: cap of the same cache in DATA_DIR/cache, kept across restarts (0: off). */
+  readonly editCacheDiskBytes: number;
   /** MAX_UPLOAD_MB: largest attachment accepted (never above the interaction's own upload limit). */
   readonly maxUploadBytes: number;
   /** MAX_INPUT_MEGAPIXELS: largest declared picture size. */
@@ -93,6 +101,8 @@ export function readBotConfig(env: EnvReader): BotConfig {
     apiUrl,
     dataDir: path.resolve(env.string('DATA_DIR') ?? d.DATA_DIR),
     jobStoreMaxBytes: env.number('JOB_STORE_MAX_MB', d.JOB_STORE_MAX_MB, { min: 1, max: 1024 * 1024 }) * MIB,
+    editCacheMemoryBytes: env.number('EDIT_CACHE_MEMORY_MB', d.EDIT_CACHE_MEMORY_MB, { min: 0, max: 1024 * 1024 }) * MIB,
+    editCacheDiskBytes: env.number('EDIT_CACHE_DISK_MB', d.EDIT_CACHE_DISK_MB, { min: 0, max: 1024 * 1024 }) * MIB,
     maxUploadBytes: env.number('MAX_UPLOAD_MB', d.MAX_UPLOAD_MB, { min: 0.01, max: 500 }) * MIB,
     maxInputPixels: env.number('MAX_INPUT_MEGAPIXELS', d.MAX_INPUT_MEGAPIXELS, { min: 0.01, max: 1000 }) * 1_000_000,
     downloadTimeoutMs: env.number('DOWNLOAD_TIMEOUT_MS', d.DOWNLOAD_TIMEOUT_MS, whole(600_000, 100)),

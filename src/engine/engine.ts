@@ -4,10 +4,13 @@
  */
 import { DiffEditError, ErrorCode } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { computeMask } from './diffedit/mask.js';
+import { imageDigest, inversionKey, maskKey, modelIdentity } from './cache/cache-keys.js';
+import type { StageCache } from './cache/stage-cache.js';
+import { computeMask, type MaskComputation } from './diffedit/mask.js';
 import { coverage as maskCoverageOf } from './diffedit/mask-stats.js';
 import { decodeWithInpaintUnet, decodeWithMask, invertLatents, type DecodeInputs, type EditOptions, type EditPrompts } from './diffedit/edit.js';
 import { row, type LatentShape } from './diffedit/latents.js';
+import { packMask, type PackedMask } from './diffedit/packed-mask.js';
 import { checkpoint, throwIfAborted, type RunControls } from './diffedit/progress.js';
 import {
   DEFAULT_MAX_RESULT_BYTES,
@@ -26,6 +29,7 @@ import { StableDiffusion, type LoadOptions } from './models/stable-diffusion.js'
 import type { ProviderName } from './models/sessions.js';
 import { gaussian } from './noise.js';
 import { DEFAULT_PARAMETERS, resolveParameters, validatePrompts, type EditParameters } from './parameters.js';
+import { cachedStage, requestedMask, soleArray } from './stages.js';
 import { unetBatchSizes } from './warm-up.js';
 
 /** How to build an engine. */
@@ -46,9 +50,11 @@ export interface EngineOptions extends LoadOptions {
    * 2, 4 and 8 (5.3-6.7 s) while its peak memory grew from 3.6 to 5.2 GB (README, "Performance").
    */
   readonly maxBatch?: number | undefined;
+  /** Where masks and inverted latents are kept between jobs (a Reroll then runs only the decoding); none: no reuse. */
+  readonly cache?: StageCache | undefined;
 }
 
-/** One job. Parameters left out take {@link DEFAULT_PARAMETERS}; the seed a random value. */
+/** One job. Parameters left out take {@link DEFAULT_PARAMETERS}; each seed a random value. */
 export interface EditRequest extends Partial<EditParameters> {
   /** JPEG, PNG, WebP or GIF bytes (of an animation, the first frame is used). */
   readonly image: Uint8Array;
@@ -58,11 +64,16 @@ export interface EditRequest extends Partial<EditParameters> {
   readonly query: string;
   /** Stop after the mask and render only it. */
   readonly maskOnly?: boolean;
+  /** Use this latent mask ("Edit with this mask") instead of computing one; ignored when made at another size. */
+  readonly latentMask?: PackedMask | undefined;
 }
 
 /** Milliseconds per phase. */
 export interface PhaseTimings {
-  /** Decoding the picture, encoding the prompts and the picture's latents. */
+  /**
+   * Decoding the picture and encoding the prompts. The picture's latents are encoded by the first phase that needs
+   * them (mask or inversion; none when both come from the cache).
+   */
   readonly prepare: number;
   readonly mask: number;
   readonly invert: number;
@@ -76,7 +87,7 @@ export interface PhaseTimings {
 
 /** What a job produced. */
 export interface EditResult {
-  /** The parameters used, the seed included (rerun with them to get the same picture). */
+  /** The parameters used, both seeds included (rerun with them to get the same picture). */
   readonly parameters: EditParameters;
   readonly ref: string;
   readonly query: string;
@@ -86,6 +97,8 @@ export interface EditResult {
   readonly mask: GrayMask;
   /** The mask at latent resolution, 0/1 per cell. */
   readonly latentMask: Float32Array;
+  /** The same, packed: what a stored job keeps and hands back as {@link EditRequest.latentMask}. */
+  readonly packedMask: PackedMask;
   /** Fraction of the picture the mask covers. */
   readonly coverage: number;
   /** The edited picture; absent for mask-only jobs. */
@@ -109,7 +122,11 @@ export interface EditResult {
   readonly warnings: readonly string[];
 }
 
-/** Noise streams of one seed: the mask's draws and the decoder's noise never share numbers. */
+/**
+ * Noise streams: the mask's draws come from the mask seed, the decoder's noise from the edit seed. Distinct streams
+ * too, so that equal seeds still never share numbers (and a job from before the seeds were split, whose one seed
+ * became its mask seed, gets its old mask back).
+ */
 const MASK_STREAM = 0;
 const DECODE_STREAM = 1;
 
@@ -121,17 +138,21 @@ export class DiffEditEngine {
   readonly size: number;
   private readonly options: EngineOptions;
   private readonly logger: Logger;
+  /** {@link modelIdentity}: part of every cache key. */
+  private readonly identity: string;
 
-  private constructor(models: StableDiffusion, options: EngineOptions) {
+  private constructor(models: StableDiffusion, options: EngineOptions, identity: string) {
     this.models = models;
     this.options = options;
+    this.identity = identity;
     this.size = options.size ?? 512;
     this.logger = options.logger ?? silentLogger;
   }
 
   /** Loads the models and checks their contract; throws a typed error naming any missing or wrong file. */
   static async create(options: EngineOptions): Promise<DiffEditEngine> {
-    return new DiffEditEngine(await StableDiffusion.load(options), options);
+    const models = await StableDiffusion.load(options);
+    return new DiffEditEngine(models, options, await modelIdentity(models));
   }
 
   /** Runs one job. Bad input throws a {@link DiffEditError} before any model runs. */
@@ -172,32 +193,31 @@ export class DiffEditEngine {
       uncond: maskOnly ? new Float32Array(0) : row(embeddings.data, 2, rowSize),
     };
     const pixels = imageToTensor(input);
-    const x0 = await this.models.encodeImage(pixels, input.width, input.height);
+    // Encoded on first use: a job whose mask and inversion are cached never needs it.
+    const imageLatents = once(() => this.models.encodeImage(pixels, input.width, input.height));
     const f = this.models.vaeScaleFactor;
     const shape: LatentShape = { channels: 4, height: input.height / f, width: input.width / f };
     const prepare = clock.lap();
 
-    const maskResult = await computeMask(
-      this.models,
-      x0,
-      shape,
-      editPrompts,
-      gaussian(parameters.seed, MASK_STREAM),
-      {
-        draws: parameters.maskDraws,
-        strength: parameters.maskStrength,
-        thresholding: parameters.thresholding,
-        dilate: parameters.dilate,
-        maxBatch: this.maxBatch,
-      },
-      controls,
-    );
-    const latentMask = maskResult.mask;
+    const cache = this.options.cache;
+    const stageInputs = cache === undefined ? undefined : { model: this.identity, size: this.size, image: imageDigest(request.image), ...prompts };
+    let unetCalls = 0;
+    const given = request.latentMask === undefined ? undefined : requestedMask(request.latentMask, shape);
+    if (request.latentMask !== undefined && given === undefined) this.logger.warn('stored mask does not fit this picture: computing it', { shape });
+    // A given mask is used as it is, and not cached under this job's mask key: it need not be that key's value.
+    const latentMask =
+      given ??
+      soleArray(
+        await cachedStage(cache, stageInputs && maskKey(stageInputs, parameters), async () => {
+          const computed = await this.computeLatentMask(await imageLatents(), shape, editPrompts, parameters, controls);
+          unetCalls += computed.unetCalls;
+          return [computed.mask];
+        }),
+      );
     const mask = upscaleMask(latentMask, shape.width, shape.height, input.width, input.height);
     const coverage = maskCoverageOf(latentMask);
     if (coverage === 0) warnings.push('The mask is empty: ref and query lead to the same picture here, so nothing was changed.');
     const maskMs = clock.lap();
-    let unetCalls = maskResult.unetCalls;
 
     let output: RgbImage | undefined;
     let invertMs = 0;
@@ -222,12 +242,14 @@ export class DiffEditEngine {
         const maskedPixels = maskOutPixels(pixels, mask);
         const maskedLatents = await this.models.encodeImage(maskedPixels, input.width, input.height);
         invertMs = clock.lap();
-        latents = await decodeWithInpaintUnet(this.models, x0, maskedLatents, decodeInputs, controls);
+        latents = await decodeWithInpaintUnet(this.models, await imageLatents(), maskedLatents, decodeInputs, controls);
       } else {
-        const levels = await invertLatents(this.models, x0, shape, editPrompts, editOptions, controls);
-        unetCalls += levels.length - 1;
+        const inversion = await cachedStage(cache, stageInputs && inversionKey(stageInputs, parameters), async () =>
+          invertLatents(this.models, await imageLatents(), shape, editPrompts, editOptions, controls),
+        );
+        if (inversion.computed) unetCalls += inversion.arrays.length - 1;
         invertMs = clock.lap();
-        latents = await decodeWithMask(this.models, levels, decodeInputs, controls);
+        latents = await decodeWithMask(this.models, inversion.arrays, decodeInputs, controls);
       }
       unetCalls += decodeSteps(parameters);
       const decoded = await this.models.decodeLatents(latents, input.width, input.height);
@@ -255,6 +277,7 @@ export class DiffEditEngine {
       input,
       mask,
       latentMask,
+      packedMask: packMask(latentMask, shape.width, shape.height),
       coverage,
       output,
       png,
@@ -273,6 +296,24 @@ export class DiffEditEngine {
       provider: this.models.providers.unet ?? 'cpu',
       warnings,
     };
+  }
+
+  /** DiffEdit's mask of image latents `x0`, its draws from the mask seed. */
+  private computeLatentMask(
+    x0: Float32Array,
+    shape: LatentShape,
+    prompts: EditPrompts,
+    parameters: EditParameters,
+    controls: RunControls,
+  ): Promise<MaskComputation> {
+    const options = {
+      draws: parameters.maskDraws,
+      strength: parameters.maskStrength,
+      thresholding: parameters.thresholding,
+      dilate: parameters.dilate,
+      maxBatch: this.maxBatch,
+    };
+    return computeMask(this.models, x0, shape, prompts, gaussian(parameters.maskSeed, MASK_STREAM), options, controls);
   }
 
   /** Most UNet items per call: the configured cap, else the provider's default. */
@@ -323,6 +364,12 @@ function maskOutPixels(pixels: Float32Array, mask: GrayMask): Float32Array {
   const out = new Float32Array(pixels.length);
   for (let i = 0; i < pixels.length; i++) out[i] = (mask.data[i % plane] as number) > 127 ? 0 : (pixels[i] as number);
   return out;
+}
+
+/** `make`'s promise, made on the first call only. */
+function once<T>(make: () => Promise<T>): () => Promise<T> {
+  let made: Promise<T> | undefined;
+  return () => (made ??= make());
 }
 
 /** Milliseconds since the previous lap. */

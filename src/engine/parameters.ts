@@ -10,8 +10,10 @@ import { definedOnly } from '../util/objects.js';
 
 /** Everything that decides a run's output besides the image and the prompts. */
 export interface EditParameters {
-  /** Seeds the mask's noise draws and the decoding noise. */
+  /** The edit seed: the decoding noise, i.e. what the masked region becomes. A Reroll draws a new one. */
   readonly seed: number;
+  /** The mask seed: the mask's noise draws, i.e. which region is edited. A Reroll keeps it. */
+  readonly maskSeed: number;
   /** DDIM steps over the full schedule. */
   readonly steps: number;
   /** Encode ratio r: how far the image is inverted before decoding. */
@@ -39,7 +41,7 @@ export interface EditParameters {
 }
 
 /** Defaults: the paper's and diffusers' values, eta and the inversion's conditioning excepted (see edit.ts). */
-export const DEFAULT_PARAMETERS: Omit<EditParameters, 'seed'> = {
+export const DEFAULT_PARAMETERS: Omit<EditParameters, SeedKey> = {
   steps: 50,
   strength: 0.8,
   guidance: 7.5,
@@ -54,11 +56,16 @@ export const DEFAULT_PARAMETERS: Omit<EditParameters, 'seed'> = {
   composite: true,
 };
 
-const PARAMETER_KEYS: readonly (keyof EditParameters)[] = ['seed', ...(Object.keys(DEFAULT_PARAMETERS) as (keyof EditParameters)[])];
+/** The two seeds: no default value, each drawn at random when left out. */
+const SEED_KEYS = ['seed', 'maskSeed'] as const;
+type SeedKey = (typeof SEED_KEYS)[number];
+
+const PARAMETER_KEYS: readonly (keyof EditParameters)[] = [...SEED_KEYS, ...(Object.keys(DEFAULT_PARAMETERS) as (keyof EditParameters)[])];
 
 /** Accepted ranges, inclusive, for the numeric parameters (also used for Discord option limits). */
 export const PARAMETER_RANGES = {
   seed: { min: 0, max: MAX_SEED, integer: true },
+  maskSeed: { min: 0, max: MAX_SEED, integer: true },
   steps: { min: 1, max: 150, integer: true },
   strength: { min: 0.05, max: 1, integer: false },
   guidance: { min: 0, max: 30, integer: false },
@@ -71,11 +78,14 @@ export const PARAMETER_RANGES = {
 /** The longest prompt accepted, in characters (CLIP reads at most 75 tokens anyway). */
 export const MAX_PROMPT_CHARS = 500;
 
-/** Fills in defaults and a random seed, and checks every range; the error names the parameter and its range. */
-export function resolveParameters(given: Partial<EditParameters>, defaults: Omit<EditParameters, 'seed'> = DEFAULT_PARAMETERS): EditParameters {
+/**
+ * Fills in defaults and independent random seeds, and checks every range; the error names the parameter and its
+ * range.
+ */
+export function resolveParameters(given: Partial<EditParameters>, defaults: Omit<EditParameters, SeedKey> = DEFAULT_PARAMETERS): EditParameters {
   // Only the parameter keys: callers pass whole requests (image bytes included) and those must not leak in.
   const known = Object.fromEntries(PARAMETER_KEYS.map((key) => [key, given[key]]));
-  const merged: EditParameters = { ...defaults, seed: randomSeed(), ...definedOnly(known as Partial<EditParameters>) };
+  const merged: EditParameters = { ...defaults, seed: randomSeed(), maskSeed: randomSeed(), ...definedOnly(known as Partial<EditParameters>) };
   for (const [key, range] of Object.entries(PARAMETER_RANGES)) {
     const value = merged[key as keyof typeof PARAMETER_RANGES];
     if (

@@ -52,7 +52,7 @@ export function decodeRequest(data: EditJobData): EditRequest {
 }
 
 export function encodeOutput(output: EditOutput): EditOutcome {
-  const { parameters, ref, query, coverage, timings, warnings, png, photo } = output;
+  const { parameters, ref, query, coverage, packedMask, timings, warnings, png, photo } = output;
   return {
     ok: true,
     output: {
@@ -60,6 +60,7 @@ export function encodeOutput(output: EditOutput): EditOutcome {
       ref,
       query,
       coverage,
+      packedMask,
       timings,
       warnings,
       png: png.toString('base64'),

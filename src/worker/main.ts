@@ -28,7 +28,7 @@ async function main(): Promise<void> {
     await engine?.close();
   });
 
-  engine = await loadWarmEngine(engineConfig, config.maxInputPixels, logger);
+  engine = await loadWarmEngine(engineConfig, config, logger);
   worker = new EditWorker({ redisUrl: config.redisUrl, engine, jobTimeoutMs: config.jobTimeoutMs, lockMs: config.workerLockMs, logger });
   await worker.ready();
   logger.info('worker taking jobs', { redis: config.redisUrl });

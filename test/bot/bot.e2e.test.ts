@@ -2,7 +2,7 @@
  * The bot end to end: the real discord.js client logged into a fake Discord on 127.0.0.1, the real engine on
  * tiny generated models, attachments served by the fake. Assertions are on what the bot sent.
  */
-import { rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,7 +18,9 @@ import {
   customIds,
   finalResult,
   forToken,
+  maskSeedOf,
   paced,
+  panelPixels,
   privateAnswer,
   seedOf,
   sendCommand,
@@ -62,7 +64,7 @@ describe('/diffedit', () => {
   let slash: { id: string; token: string };
 
   beforeAll(async () => {
-    slash = command('diffedit', { seed: 42 });
+    slash = command('diffedit', { seed: 42, maskSeed: 8 });
     result = await fake.waitForRequest(finalResult(slash.token), 20_000);
   });
 
@@ -81,24 +83,32 @@ describe('/diffedit', () => {
     expect(edits.length).toBeLessThanOrEqual(Math.floor(span / 150) + 2);
   });
 
-  it('replies with one three-panel PNG at model size, the prompts, seed and steps, and buttons', async () => {
+  it('replies with one three-panel PNG at model size, the prompts, both seeds and steps, and buttons', async () => {
     const file = result.files[0];
     expect(file?.filename).toBe('diffedit.png');
     const meta = await sharp(file?.data).metadata();
     expect([meta.format, meta.width]).toEqual(['png', PANEL_WIDTH]);
     expect(meta.height).toBeGreaterThanOrEqual(128);
-    expect(contentOf(result)).toMatch(/\*\*a bowl of strawberries\*\* -> \*\*a bowl of grapes\*\* \| seed 42 \| 50 steps \| \d+\.\d s/);
+    expect(contentOf(result)).toMatch(
+      /\*\*a bowl of strawberries\*\* -> \*\*a bowl of grapes\*\* \| seed 42 \| mask seed 8 \| 50 steps \| \d+\.\d s/,
+    );
     expect(customIds(result).map((id) => id.split(':')[0])).toEqual(['reroll', 'delete']);
   });
 
-  it('Reroll gives a different picture with a new seed', async () => {
+  it('Reroll keeps the mask (same mask seed, identical mask panel) and re-draws the inside with a new edit seed', async () => {
     const click = fake.clickButton({ customId: customIds(result)[0] as string, message: result.response, user: ALICE });
     const rerolled = await fake.waitForRequest(finalResult(click.token), 20_000);
     expect(fake.requests.find(forToken(click.token))?.json).toMatchObject({ type: 5 });
     expect(seedOf(rerolled)).not.toBe(42);
-    expect(rerolled.files[0]?.data.equals(result.files[0]?.data as Buffer)).toBe(false);
-    const [a, b] = await Promise.all([rerolled, result].map((r) => sharp(r.files[0]?.data).raw().toBuffer()));
-    expect(a?.length).toBe(b?.length);
+    expect(maskSeedOf(rerolled)).toBe(8);
+    const [maskBefore, maskAfter, outputBefore, outputAfter] = await Promise.all([
+      panelPixels(result, 1),
+      panelPixels(rerolled, 1),
+      panelPixels(result, 2),
+      panelPixels(rerolled, 2),
+    ]);
+    expect(maskAfter.equals(maskBefore)).toBe(true);
+    expect(outputAfter.equals(outputBefore)).toBe(false);
   });
 
   it('Delete by a stranger is refused privately; by the author it deletes the message', async () => {
@@ -113,7 +123,7 @@ describe('/diffedit', () => {
   });
 
   it("a moderator (Manage Messages) may delete someone else's result", async () => {
-    const slash2 = command('mask', { seed: 5 });
+    const slash2 = command('mask', { maskSeed: 5 });
     const done = await fake.waitForRequest(finalResult(slash2.token), 20_000);
     const moderator = { id: '100000000000000009', username: 'mod', permissions: Permission.ManageMessages };
     const click = fake.clickButton({ customId: customIds(done).at(-1) as string, message: done.response, user: moderator });
@@ -122,18 +132,44 @@ describe('/diffedit', () => {
 });
 
 describe('/mask and "Edit with this mask"', () => {
-  it('shows only the mask, then the full edit with the same seed', async () => {
-    const slash = command('mask', { seed: 7 });
-    const mask = await fake.waitForRequest(finalResult(slash.token), 20_000);
+  let mask: RecordedRequest;
+
+  beforeAll(async () => {
+    mask = await fake.waitForRequest(finalResult(command('mask', { maskSeed: 7 }).token), 20_000);
+  });
+
+  it('shows only the mask, then the full edit with exactly that mask', async () => {
     const meta = await sharp(mask.files[0]?.data).metadata();
     expect(meta.width).toBe(128);
-    expect(contentOf(mask)).toMatch(/mask covers \d+%/);
+    expect(contentOf(mask)).toMatch(/mask covers \d+% \| mask seed 7 \|/);
     expect(customIds(mask).map((id) => id.split(':')[0])).toEqual(['reroll', 'edit', 'delete']);
 
     const click = fake.clickButton({ customId: customIds(mask)[1] as string, message: mask.response, user: ALICE });
     const edit = await fake.waitForRequest(finalResult(click.token), 20_000);
-    expect(seedOf(edit)).toBe(7);
+    expect(maskSeedOf(edit)).toBe(7);
     expect((await sharp(edit.files[0]?.data).metadata()).width).toBe(PANEL_WIDTH);
+    expect((await panelPixels(edit, 1)).equals(await panelPixels(mask, 0))).toBe(true);
+  });
+
+  it('"Edit with this mask" uses the mask stored with the job, not a recomputed one', async () => {
+    // Replace the stored mask by an empty one: an edit that used it says so and changes nothing.
+    const jobId = (customIds(mask)[1] as string).split(':')[1] as string;
+    const file = path.join(dataDir, 'jobs', `${jobId}.json`);
+    const job = JSON.parse(await readFile(file, 'utf8')) as { latentMask: { width: number; height: number; bits: string } };
+    const { width, height } = job.latentMask;
+    expect(width * height).toBe(16 * 16);
+    job.latentMask.bits = Buffer.alloc((width * height) / 8).toString('base64');
+    await writeFile(file, JSON.stringify(job));
+
+    const click = fake.clickButton({ customId: customIds(mask)[1] as string, message: mask.response, user: ALICE });
+    const edit = await fake.waitForRequest(finalResult(click.token), 20_000);
+    expect(contentOf(edit)).toMatch(/mask is empty/);
+  });
+
+  it('Reroll of a mask draws a new mask seed', async () => {
+    const click = fake.clickButton({ customId: customIds(mask)[0] as string, message: mask.response, user: ALICE });
+    const rerolled = await fake.waitForRequest(finalResult(click.token), 20_000);
+    expect(maskSeedOf(rerolled)).not.toBe(7);
   });
 });
 
@@ -247,7 +283,24 @@ describe('restart', () => {
     const click = fake.clickButton({ customId: customIds(before)[0] as string, message: before.response, user: BOB });
     const after = await fake.waitForRequest(finalResult(click.token), 20_000);
     expect(seedOf(after)).not.toBe(9);
+    expect(maskSeedOf(after)).toBe(maskSeedOf(before));
     expect((await sharp(after.files[0]?.data).metadata()).width).toBe(PANEL_WIDTH);
+  });
+
+  it('Reroll of a job stored before the seeds were split (one seed) keeps that seed as its mask seed', async () => {
+    const slash = command('diffedit', { seed: 11, maskSeed: 11 });
+    const old = await fake.waitForRequest(finalResult(slash.token), 20_000);
+    const jobId = (customIds(old)[0] as string).split(':')[1] as string;
+    const file = path.join(dataDir, 'jobs', `${jobId}.json`);
+    const job = JSON.parse(await readFile(file, 'utf8')) as { parameters: Record<string, unknown> };
+    delete job.parameters['maskSeed'];
+    await writeFile(file, JSON.stringify(job));
+
+    const click = fake.clickButton({ customId: customIds(old)[0] as string, message: old.response, user: ALICE });
+    const after = await fake.waitForRequest(finalResult(click.token), 20_000);
+    expect(maskSeedOf(after)).toBe(11);
+    expect(seedOf(after)).not.toBe(11);
+    expect((await panelPixels(after, 1)).equals(await panelPixels(old, 1))).toBe(true);
   });
 
   it('a button whose job is gone says so clearly', async () => {

@@ -5,6 +5,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import sharp from 'sharp';
 import { DiffEditBot } from '../../src/bot/bot.js';
 import { DEFAULT_ATTACHMENT_HOSTS } from '../../src/bot/attachments.js';
 import type { EditRunner } from '../../src/bot/job-lifecycle.js';
@@ -60,6 +61,8 @@ export function testConfig(fake: FakeDiscord, dataDir: string, overrides: Partia
     apiUrl: fake.apiUrl,
     dataDir,
     jobStoreMaxBytes: 64 * 1024 * 1024,
+    editCacheMemoryBytes: 16 * 1024 * 1024,
+    editCacheDiskBytes: 16 * 1024 * 1024,
     maxUploadBytes: 10 * 1024 * 1024,
     maxInputPixels: 50e6,
     downloadTimeoutMs: 5000,
@@ -113,6 +116,7 @@ export interface CommandSpec {
   ref?: string;
   query?: string;
   seed?: number;
+  maskSeed?: number;
   createdAtMs?: number;
 }
 
@@ -127,6 +131,7 @@ export function sendCommand(fake: FakeDiscord, name: 'diffedit' | 'mask', spec: 
       { name: 'ref', type: 'string', value: spec.ref ?? REF },
       { name: 'query', type: 'string', value: spec.query ?? QUERY },
       ...(spec.seed !== undefined ? [{ name: 'seed', type: 'integer' as const, value: spec.seed }] : []),
+      ...(spec.maskSeed !== undefined ? [{ name: 'mask_seed', type: 'integer' as const, value: spec.maskSeed }] : []),
     ],
     attachments: {
       photo: { filename: 'photo.png', url: spec.url, size: spec.size, contentType: spec.contentType ?? 'image/png', width: 128, height: 128 },
@@ -164,7 +169,20 @@ export function contentOf(request: RecordedRequest): string {
   return json?.content ?? json?.data?.content ?? '';
 }
 
-export const seedOf = (request: RecordedRequest): number => Number(/seed (\d+)/.exec(contentOf(request))?.[1]);
+/** The edit seed a result line shows. */
+export const seedOf = (request: RecordedRequest): number => Number(/\| seed (\d+)/.exec(contentOf(request))?.[1]);
+
+/** The mask seed a result line shows. */
+export const maskSeedOf = (request: RecordedRequest): number => Number(/mask seed (\d+)/.exec(contentOf(request))?.[1]);
+
+/** Raw RGB of one `size` x `size` panel of a result PNG: slot 0 input, 1 mask, 2 output (a /mask result has only 0). */
+export async function panelPixels(request: RecordedRequest, slot: number, size = 128, gutter = 8): Promise<Buffer> {
+  return sharp(request.files[0]?.data)
+    .extract({ left: slot * (size + gutter), top: 0, width: size, height: size })
+    .removeAlpha()
+    .raw()
+    .toBuffer();
+}
 
 /** One log line as the recording logger kept it. */
 export interface LogLine {
@@ -185,12 +203,12 @@ export function recordingLogger(): Logger & { readonly lines: LogLine[] } {
 
 /**
  * True when the PNG a user got (a recorded request's first file) is byte for byte the one `world`'s engine makes for
- * the same request and seed: a result computed elsewhere (a worker process) is the right one.
+ * the same request, with `seed` as both seeds: a result computed elsewhere (a worker process) is the right one.
  */
 export async function isResultOf(world: World, result: RecordedRequest, seed: number): Promise<boolean> {
   const file = result.files[0];
   if (file?.filename !== 'diffedit.png') return false;
-  const local = await world.engine.run({ image: world.photo, ref: REF, query: QUERY, seed });
+  const local = await world.engine.run({ image: world.photo, ref: REF, query: QUERY, seed, maskSeed: seed });
   return Buffer.compare(Buffer.from(file.data), local.png) === 0;
 }
 

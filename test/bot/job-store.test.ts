@@ -39,6 +39,16 @@ async function filesIn(path: string): Promise<string[]> {
 }
 
 describe('FileJobStore', () => {
+  it("keeps a mask job's latent mask, and refuses a stored job whose mask is malformed", async () => {
+    const store = await FileJobStore.open(dir, { maxBytes: 1e6 });
+    const latentMask = { width: 16, height: 16, bits: Buffer.alloc(32, 0xf0).toString('base64') };
+    const saved = await store.save(newJob({ kind: 'mask', latentMask }), image(3));
+    expect((await store.load(saved.id))?.job.latentMask).toEqual(latentMask);
+    const file = join(dir, `${saved.id}.json`);
+    await writeFile(file, JSON.stringify({ ...JSON.parse(await readFile(file, 'utf8')), latentMask: 'not a mask' }));
+    expect(await store.load(saved.id)).toBeUndefined();
+  });
+
   it('saves a job and loads it back with the same picture bytes', async () => {
     const store = await FileJobStore.open(dir, { maxBytes: 1e6 });
     const before = Date.now();

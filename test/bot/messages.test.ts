@@ -31,13 +31,13 @@ describe('queue and progress lines', () => {
 });
 
 describe('result line', () => {
-  const base = { kind: 'diffedit', ref: 'strawberries', query: 'grapes', seed: 42, steps: 50, seconds: 12.34, coverage: 0.25 } as const;
+  const base = { kind: 'diffedit', ref: 'strawberries', query: 'grapes', seed: 42, maskSeed: 7, steps: 50, seconds: 12.34, coverage: 0.25 } as const;
 
   it.each([
-    [base, '**strawberries** -> **grapes** | seed 42 | 50 steps | 12.3 s'],
-    [{ ...base, kind: 'mask' as const }, '**strawberries** -> **grapes** | mask covers 25% | seed 42 | 12.3 s'],
-    [{ ...base, mentionUserId: '123' }, '<@123> **strawberries** -> **grapes** | seed 42 | 50 steps | 12.3 s'],
-    [{ ...base, ref: 'a *bold*  `code`\nline' }, '**a \\*bold\\* \\`code\\` line** -> **grapes** | seed 42 | 50 steps | 12.3 s'],
+    [base, '**strawberries** -> **grapes** | seed 42 | mask seed 7 | 50 steps | 12.3 s'],
+    [{ ...base, kind: 'mask' as const }, '**strawberries** -> **grapes** | mask covers 25% | mask seed 7 | 12.3 s'],
+    [{ ...base, mentionUserId: '123' }, '<@123> **strawberries** -> **grapes** | seed 42 | mask seed 7 | 50 steps | 12.3 s'],
+    [{ ...base, ref: 'a *bold*  `code`\nline' }, '**a \\*bold\\* \\`code\\` line** -> **grapes** | seed 42 | mask seed 7 | 50 steps | 12.3 s'],
   ])('%j', (summary, line) => {
     expect(resultLine(summary)).toBe(line);
   });

@@ -5,7 +5,6 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { NewJob } from '../../src/bot/job-store.js';
 import { RedisJobStore } from '../../src/bot/redis-job-store.js';
 import { HAS_REDIS, startRedis, type RedisServer } from '../redis/redis-server.js';
 import { newJob } from './stored-jobs.js';
@@ -42,11 +41,12 @@ describe.skipIf(!HAS_REDIS)('RedisJobStore', () => {
     return new RedisJobStore(client, maxBytes);
   }
 
-  it('saves a job and loads it back, picture bytes and unknown fields included, from another process', async () => {
-    const saved = await store().save({ ...newJob({ kind: 'mask' }), latentMask: 'AAEC' } as NewJob, picture(7));
+  it("saves a job and loads it back, picture bytes and a mask job's mask included, from another process", async () => {
+    const latentMask = { width: 4, height: 2, bits: Buffer.from([0b10100101]).toString('base64') };
+    const saved = await store().save({ ...newJob({ kind: 'mask' }), latentMask }, picture(7));
     const loaded = await store().load(saved.id);
     expect(loaded?.job).toEqual(saved);
-    expect((loaded?.job as unknown as Record<string, unknown>)['latentMask']).toBe('AAEC');
+    expect(loaded?.job.latentMask).toEqual(latentMask);
     expect(Buffer.compare(Buffer.from(loaded?.image ?? []), Buffer.from(picture(7)))).toBe(0);
     expect(await store().load('AAAAAAAAAAAAAAAA')).toBeUndefined();
     expect(await store().load('../../etc/passwd')).toBeUndefined();

@@ -68,7 +68,8 @@ describe.skipIf(!HAS_REDIS)('QUEUE_BACKEND=redis: bot processes that die', () =>
     expect(await bot.exited).toEqual({ code: null, signal: 'SIGKILL' });
   }
 
-  const command = (user = ALICE, seed = 7) => sendCommand(fake, 'diffedit', { user, seed, url: world.photoUrl, size: world.photo.length });
+  const command = (user = ALICE, seed = 7) =>
+    sendCommand(fake, 'diffedit', { user, seed, maskSeed: seed, url: world.photoUrl, size: world.photo.length });
   const resultsOf = (token: string) => fake.requests.filter(finalResult(token));
   const workerLine = (msg: string, after: number) => (line: WorkerLine) => line.msg === msg && (worker?.lines.indexOf(line) ?? 0) >= after;
 

@@ -54,7 +54,8 @@ describe.skipIf(!HAS_REDIS)('QUEUE_BACKEND=redis with two worker processes', () 
     await world.close();
   });
 
-  const command = (user = ALICE, seed = 7) => sendCommand(fake, 'diffedit', { user, seed, url: world.photoUrl, size: world.photo.length });
+  const command = (user = ALICE, seed = 7) =>
+    sendCommand(fake, 'diffedit', { user, seed, maskSeed: seed, url: world.photoUrl, size: world.photo.length });
   const editsOf = (token: string) => fake.requests.filter((r) => r.method === 'PATCH' && forToken(token)(r) && r.files.length === 0).map(contentOf);
   const resultsOf = (token: string) => fake.requests.filter(finalResult(token));
   const started = (line: WorkerLine) => line.msg === 'job started';

@@ -54,13 +54,28 @@ describe('npm start', () => {
 });
 
 describe('npm run diffedit', () => {
-  it('writes the panel PNG and prints one JSON line with seed, provider, per-phase ms, UNet evaluations and coverage', async () => {
+  it('writes the panel PNG and prints one JSON line with both seeds, provider, per-phase ms, UNet evaluations and coverage', async () => {
     const input = path.join(cwd, 'in.png');
     await writeFile(input, await smoothPhoto());
     const out = path.join(cwd, 'panel.png');
     const r = await start(
       'src/cli/diffedit.ts',
-      ['--image', input, '--ref', 'a bowl of strawberries', '--query', 'a bowl of grapes', '--seed', '3', '--steps', '10', '--out', out],
+      [
+        '--image',
+        input,
+        '--ref',
+        'a bowl of strawberries',
+        '--query',
+        'a bowl of grapes',
+        '--seed',
+        '3',
+        '--mask-seed',
+        '5',
+        '--steps',
+        '10',
+        '--out',
+        out,
+      ],
       { MODEL_DIR: await tinyModelDir(), MODEL_SIZE: '128', EXECUTION_PROVIDERS: 'cpu', LOG_LEVEL: 'warn' },
       cwd,
     );
@@ -69,7 +84,7 @@ describe('npm run diffedit', () => {
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
     const report = JSON.parse(lines[0] as string) as Record<string, unknown>;
-    expect(report).toMatchObject({ seed: 3, provider: 'cpu', unetEvaluations: 20 + 8 + 16 });
+    expect(report).toMatchObject({ seed: 3, maskSeed: 5, provider: 'cpu', unetEvaluations: 20 + 8 + 16 });
     expect(Object.keys(report['ms'] as object)).toEqual(['prepare', 'mask', 'invert', 'decode', 'render', 'output', 'total']);
     expect(report['maskCoverage']).toBeGreaterThan(0.1);
     expect((await sharp(await readFile(out)).metadata()).width).toBe(3 * 128 + 16);
@@ -158,7 +173,17 @@ describe('npm run deploy-commands', () => {
       ]);
       expect(r.stdout).toMatch(/Registered \/diffedit, \/mask, "DiffEdit this image" \(message menu\)/);
       const diffedit = commands[0] as { options: { name: string; type: number; required?: boolean }[] };
-      expect(diffedit.options.map((o) => o.name)).toEqual(['image', 'ref', 'query', 'seed', 'steps', 'strength', 'guidance', 'composite']);
+      expect(diffedit.options.map((o) => o.name)).toEqual([
+        'image',
+        'ref',
+        'query',
+        'seed',
+        'mask_seed',
+        'steps',
+        'strength',
+        'guidance',
+        'composite',
+      ]);
       expect(diffedit.options.filter((o) => o.required).map((o) => o.name)).toEqual(['image', 'ref', 'query']);
     } finally {
       await fake.close();

@@ -82,30 +82,39 @@ describe('DiffEdit on the tiny models', () => {
 
 describe('seeds', () => {
   it('the same seed and inputs give the same bytes', async () => {
-    const a = await engine.run({ image: photo, ref: REF, query: QUERY, seed: 11, ...FAST });
-    const b = await engine.run({ image: photo, ref: REF, query: QUERY, seed: 11, ...FAST });
+    const a = await engine.run({ image: photo, ref: REF, query: QUERY, seed: 11, maskSeed: 11, ...FAST });
+    const b = await engine.run({ image: photo, ref: REF, query: QUERY, seed: 11, maskSeed: 11, ...FAST });
     expect(Buffer.from(a.output!.data).equals(Buffer.from(b.output!.data))).toBe(true);
     expect(Buffer.from(a.png).equals(Buffer.from(b.png))).toBe(true);
   });
 
-  it('a reroll (new seed) visibly changes the edited region and leaves the rest', async () => {
-    const a = await engine.run({ image: photo, ref: REF, query: QUERY, seed: 1, ...FAST });
-    const b = await engine.run({ image: photo, ref: REF, query: QUERY, seed: 2, ...FAST });
+  it('a reroll (new edit seed, same mask seed) keeps the mask, visibly changes the edited region and leaves the rest', async () => {
+    const a = await engine.run({ image: photo, ref: REF, query: QUERY, seed: 1, maskSeed: 4, ...FAST });
+    const b = await engine.run({ image: photo, ref: REF, query: QUERY, seed: 2, maskSeed: 4, ...FAST });
+    expect(Buffer.from(b.mask.data).equals(Buffer.from(a.mask.data))).toBe(true);
     const both = (p: number): boolean => a.mask.data[p] !== 0 && b.mask.data[p] !== 0;
     const neither = (p: number): boolean => a.mask.data[p] === 0 && b.mask.data[p] === 0;
     expect(meanAbsDiff(a.output!, b.output!, both)).toBeGreaterThan(4);
     expect(meanAbsDiff(a.output!, b.output!, neither)).toBeLessThan(1);
   });
 
-  it('a random seed is chosen and reported when none is given', async () => {
+  it('independent random seeds are chosen and reported when none is given', async () => {
     const r = await engine.run({ image: photo, ref: REF, query: QUERY, ...FAST, maskOnly: true });
     expect(Number.isInteger(r.parameters.seed)).toBe(true);
+    expect(Number.isInteger(r.parameters.maskSeed)).toBe(true);
+    expect(r.parameters.maskSeed).not.toBe(r.parameters.seed);
+  });
+
+  it('the edit seed does not touch the mask', async () => {
+    const a = await engine.run({ image: photo, ref: REF, query: QUERY, seed: 1, maskSeed: 9, maskOnly: true, maskDraws: 2 });
+    const b = await engine.run({ image: photo, ref: REF, query: QUERY, seed: 2, maskSeed: 9, maskOnly: true, maskDraws: 2 });
+    expect(Array.from(b.latentMask)).toEqual(Array.from(a.latentMask));
   });
 });
 
 describe('mask only, thresholding modes, progress and cancellation', () => {
   it('renders only the mask and runs no inversion or decoding', async () => {
-    const r = await engine.run({ image: photo, ref: REF, query: QUERY, seed: 3, maskOnly: true });
+    const r = await engine.run({ image: photo, ref: REF, query: QUERY, maskSeed: 3, maskOnly: true });
     expect(r.output).toBeUndefined();
     expect(r.unetCalls).toBe(1);
     const meta = await sharp(r.png).metadata();
@@ -113,13 +122,13 @@ describe('mask only, thresholding modes, progress and cancellation', () => {
   });
 
   it('the z-score mode (FastDiffEdit) finds the same region', async () => {
-    const r = await engine.run({ image: photo, ref: REF, query: QUERY, seed: 3, maskOnly: true, thresholding: { mode: 'zscore' } });
+    const r = await engine.run({ image: photo, ref: REF, query: QUERY, maskSeed: 3, maskOnly: true, thresholding: { mode: 'zscore' } });
     expect(intersectionOverUnion(r.latentMask, regionMask(16, 16, DEFAULT_REGION))).toBeGreaterThanOrEqual(0.9);
   });
 
   it('blur-dilation grows the mask', async () => {
-    const plain = await engine.run({ image: photo, ref: REF, query: QUERY, seed: 3, maskOnly: true });
-    const dilated = await engine.run({ image: photo, ref: REF, query: QUERY, seed: 3, maskOnly: true, dilate: 1 });
+    const plain = await engine.run({ image: photo, ref: REF, query: QUERY, maskSeed: 3, maskOnly: true });
+    const dilated = await engine.run({ image: photo, ref: REF, query: QUERY, maskSeed: 3, maskOnly: true, dilate: 1 });
     expect(dilated.coverage).toBeGreaterThan(plain.coverage);
   });
 
@@ -138,8 +147,8 @@ describe('mask only, thresholding modes, progress and cancellation', () => {
   ])('mask batches of at most %i items (%i calls) give the same map as one call of 20', async (maxBatch, calls) => {
     const chunked = await tinyEngine({}, { maxBatch });
     try {
-      const a = await engine.run({ image: photo, ref: REF, query: QUERY, seed: 5, maskOnly: true });
-      const b = await chunked.run({ image: photo, ref: REF, query: QUERY, seed: 5, maskOnly: true });
+      const a = await engine.run({ image: photo, ref: REF, query: QUERY, maskSeed: 5, maskOnly: true });
+      const b = await chunked.run({ image: photo, ref: REF, query: QUERY, maskSeed: 5, maskOnly: true });
       expect(b.unetCalls).toBe(calls);
       expect(b.unetEvaluations).toBe(20);
       expect(Array.from(b.latentMask)).toEqual(Array.from(a.latentMask));
@@ -192,6 +201,7 @@ describe('bad input gets a typed error', () => {
     ['steps 0', { steps: 0 }],
     ['strength 2', { strength: 2 }],
     ['a fractional seed', { seed: 1.5 }],
+    ['a negative mask seed', { maskSeed: -1 }],
     ['guidance -1', { guidance: -1 }],
   ])('%s is an InvalidOption', async (_name, options) => {
     await expect(engine.run({ image: photo, ref: REF, query: QUERY, ...options })).rejects.toSatisfy((e: unknown) =>

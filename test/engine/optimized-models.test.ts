@@ -55,7 +55,15 @@ describe('an edit on the optimised real-architecture models', () => {
   beforeAll(async () => {
     const source = await realArchModelDir();
     await optimizeExport({ modelDir: source });
-    const request = { image: await smoothPhoto(64, 64), ref: 'a bowl of strawberries', query: 'a bowl of grapes', seed: 11, steps: 10, maskDraws: 2 };
+    const request = {
+      image: await smoothPhoto(64, 64),
+      ref: 'a bowl of strawberries',
+      query: 'a bowl of grapes',
+      seed: 11,
+      maskSeed: 11,
+      steps: 10,
+      maskDraws: 2,
+    };
     const logger = createLogger('info', (line) => lines.push(line));
     const common = { modelDir: source, providers: ['cpu' as const], cpuThreads: 1, size: 64, maxBatch: 20 };
     const plain = await DiffEditEngine.create({ ...common, preferOptimized: false });

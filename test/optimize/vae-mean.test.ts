@@ -59,7 +59,7 @@ describe('sampleToMean', () => {
     const { outDir } = await optimizeExport({ modelDir: await realArchModelDir({ encoder: 'vae_encoder' }) });
     const engine = await DiffEditEngine.create({ modelDir: outDir, providers: ['cpu'], cpuThreads: 1, logger: silentLogger, size: 64, maxBatch: 20 });
     try {
-      const request = { image: await smoothPhoto(64, 64), ref: 'a cat', query: 'a dog', seed: 5, steps: 10, maskDraws: 2 };
+      const request = { image: await smoothPhoto(64, 64), ref: 'a cat', query: 'a dog', seed: 5, maskSeed: 5, steps: 10, maskDraws: 2 };
       const [a, b] = [await engine.run(request), await engine.run(request)];
       expect(Buffer.compare(a.png, b.png)).toBe(0);
     } finally {

@@ -1,17 +1,20 @@
 /**
  * The Redis wire format: an output goes through JSON (as BullMQ stores it) and comes back whole, the panel PNG and the
- * full-size photo byte for byte; an output without a photo stays without one.
+ * full-size photo byte for byte; an output without a photo stays without one; the masks of "Edit with this mask" travel
+ * both ways.
  */
 import { describe, expect, it } from 'vitest';
 import type { EditOutput } from '../../src/bot/edit-backend.js';
 import { DEFAULT_PARAMETERS } from '../../src/engine/parameters.js';
-import { decodeOutcome, encodeOutput, type EditOutcome } from '../../src/queue/protocol.js';
+import { packMask } from '../../src/engine/diffedit/packed-mask.js';
+import { decodeOutcome, decodeRequest, encodeOutput, encodeRequest, type EditOutcome } from '../../src/queue/protocol.js';
 
 const output: EditOutput = {
-  parameters: { ...DEFAULT_PARAMETERS, seed: 5 },
+  parameters: { ...DEFAULT_PARAMETERS, seed: 5, maskSeed: 6 },
   ref: 'a cat',
   query: 'a dog',
   coverage: 0.25,
+  packedMask: packMask(Float32Array.of(1, 0, 0, 1), 2, 2),
   png: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 1, 2, 255]),
   photo: { data: Buffer.from([0xff, 0xd8, 0xff, 7, 0, 200]), format: 'jpeg', width: 1600, height: 1200 },
   timings: { prepare: 1, mask: 2, invert: 3, decode: 4, render: 5, output: 6, total: 21 },
@@ -37,5 +40,37 @@ describe('the output on the wire', () => {
     const back = overTheWire({ ...output, photo: undefined });
     expect(back.photo).toBeUndefined();
     expect(back.png.equals(output.png)).toBe(true);
+  });
+});
+
+/** What Redis does to a value: JSON there and back. */
+const throughRedis = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+
+describe('the queue protocol carries the masks of "Edit with this mask"', () => {
+  const mask = packMask(
+    Float32Array.from({ length: 256 }, (_, i) => (i % 3 === 0 ? 1 : 0)),
+    16,
+    16,
+  );
+
+  it('a request with a stored mask and both seeds arrives whole', () => {
+    const request = { image: new Uint8Array([1, 2, 3]), ref: 'a cat', query: 'a dog', seed: 1, maskSeed: 2, latentMask: mask };
+    const decoded = decodeRequest(throughRedis(encodeRequest('slot', 'alice', request)));
+    expect({ ...decoded, image: Array.from(decoded.image) }).toEqual({ ...request, image: [1, 2, 3] });
+  });
+
+  it("a result's packed mask comes back for the job store", () => {
+    const output = {
+      parameters: { ...DEFAULT_PARAMETERS, seed: 1, maskSeed: 2 },
+      ref: 'a cat',
+      query: 'a dog',
+      coverage: 0.33,
+      packedMask: mask,
+      png: Buffer.from([9, 9]),
+      photo: undefined,
+      timings: { prepare: 1, mask: 2, invert: 3, decode: 4, render: 5, output: 0, total: 15 },
+      warnings: [],
+    };
+    expect(decodeOutcome(throughRedis(encodeOutput(output)))).toEqual(output);
   });
 });

@@ -74,7 +74,7 @@ describe.skipIf(!HAS_REDIS)('EditWorker', () => {
     const slot = await through.reserve('alice');
     let starts = 0;
     const hooks: EditHooks = { onPosition: () => undefined, onStart: () => void starts++, onProgress: () => undefined };
-    const request = { image: photo, ref: 'a bowl of strawberries', query: 'a bowl of grapes', seed };
+    const request = { image: photo, ref: 'a bowl of strawberries', query: 'a bowl of grapes', seed, maskSeed: seed };
     const output = slot.submit(request, hooks, testHandover());
     return { output, request, starts: () => starts };
   }

@@ -1,8 +1,8 @@
 /**
- * The buttons under results. Reroll: same inputs, new seed. Edit with this mask: the full edit with the mask
- * job's seed (the mask is a pure function of image, prompts and seed, so it is the same mask). A job started
- * from a button belongs to whoever pressed it. Delete: the job's author, whoever brought its picture, or
- * someone with Manage Messages; a message that is already gone counts as deleted.
+ * The buttons under results. Reroll of an edit: same inputs and mask seed (so the same region), a new edit seed
+ * (new content there); of a mask: a new mask seed, as the mask is that result's content. Edit with this mask: the full edit with the mask job's stored mask, exactly. A job started from a button
+ * belongs to whoever pressed it. Delete: the job's author, whoever brought its picture, or someone with Manage
+ * Messages; a message that is already gone counts as deleted.
  */
 import { MessageFlags, PermissionFlagsBits, type ButtonInteraction } from 'discord.js';
 import { DiffEditError, ErrorCode } from '../../errors.js';
@@ -37,20 +37,31 @@ export async function handleButton(interaction: ButtonInteraction, reply: JobRep
     });
   }
   const { job, image } = saved;
-  const previous = job.parameters as Partial<EditParameters>;
-  const seed = parsed.action === 'reroll' ? randomSeed() : previous.seed;
   const plan = admit(
     {
       kind: parsed.action === 'edit' ? 'diffedit' : job.kind,
       ref: job.ref,
       query: job.query,
-      parameters: { ...previous, ...(seed !== undefined ? { seed } : {}) },
+      parameters: nextParameters(job.parameters, parsed.action, job.kind),
       image: { kind: 'bytes', bytes: image },
     },
     { userId: interaction.user.id, sourceUserId: job.sourceUserId, channelId: interaction.channelId, guildId: interaction.guildId },
     deps.attachmentLimits,
   );
-  await deps.lifecycle.run(interaction, plan, reply);
+  const latentMask = parsed.action === 'edit' ? job.latentMask : undefined;
+  await deps.lifecycle.run(interaction, latentMask === undefined ? plan : { ...plan, latentMask }, reply);
+}
+
+/**
+ * The parameters of the job a button starts, from those of the job it sits under (`kind`): a Reroll draws a new
+ * seed for what that result shows (the edit seed of an edit, the mask seed of a mask) and keeps the rest. Jobs
+ * stored before the seeds were split have one seed, which drove their mask: it is their mask seed.
+ */
+export function nextParameters(previous: Partial<EditParameters>, action: 'reroll' | 'edit', kind: 'diffedit' | 'mask'): Partial<EditParameters> {
+  const maskSeed = previous.maskSeed ?? previous.seed;
+  const kept = { ...previous, ...(maskSeed !== undefined ? { maskSeed } : {}) };
+  if (action === 'edit') return kept;
+  return kind === 'mask' ? { ...kept, maskSeed: randomSeed() } : { ...kept, seed: randomSeed() };
 }
 
 async function deleteResult(interaction: ButtonInteraction, job: { userId: string; sourceUserId: string } | undefined): Promise<void> {

@@ -34,13 +34,13 @@ describe('the mask does not depend on the edit’s steps (real-architecture UNet
     await engine.close();
   });
 
-  it('steps 10, 25 and 50 give the same mask bytes for the same seed', async () => {
+  it('steps 10, 25 and 50 give the same mask bytes for the same mask seed', async () => {
     // The random-weight UNet makes a speckled map, so a different noise level (401 / 441 / 481 on each step
     // count's own grid) would move cells in or out of the mask.
     const image = await seededPhoto(5, 64, 64);
     const masks = [];
     for (const steps of [10, 25, 50]) {
-      const result = await engine.run({ image, ref: 'a bowl of strawberries', query: 'a bowl of grapes', seed: 3, steps, maskOnly: true });
+      const result = await engine.run({ image, ref: 'a bowl of strawberries', query: 'a bowl of grapes', maskSeed: 3, steps, maskOnly: true });
       expect(result.parameters.steps).toBe(steps);
       masks.push(Buffer.from(result.mask.data));
     }

@@ -145,7 +145,7 @@ describe('the engine’s typed model calls on the real graphs', () => {
 
   it('runs a whole edit: latents at half the picture size, the counted UNet calls, the same bytes per seed', async () => {
     const photo = await smoothPhoto(64, 64);
-    const request = { image: photo, ref: 'a bowl of strawberries', query: 'a bowl of grapes', seed: 3, steps: 10, maskDraws: 2 };
+    const request = { image: photo, ref: 'a bowl of strawberries', query: 'a bowl of grapes', seed: 3, maskSeed: 3, steps: 10, maskDraws: 2 };
     const first = await engine.run(request);
     expect(first.latentMask).toHaveLength(32 * 32);
     expect([first.output?.width, first.output?.height]).toEqual([64, 64]);

@@ -1,0 +1,182 @@
+/**
+ * The on-disk tier of the stage cache (DATA_DIR/cache): one file per entry, so that Rerolls after a restart still
+ * skip the mask and the inversion. Capped in bytes, least recently used first (a file's mtime records its last
+ * use). Nothing here is fatal: a corrupt or unreadable entry is logged and removed, a full disk or a failed write
+ * is logged and only costs the cache.
+ *
+ * File format (little-endian): "DEC1", the key's 32 bytes, the array count (u32), each array's length in floats
+ * (u32), the floats, and a SHA-256 of everything before it, so a torn or damaged file is never read as data.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { silentLogger, type Logger } from '../../logger.js';
+import { entryBytes, type StageCache } from './stage-cache.js';
+
+const MAGIC = Buffer.from('DEC1');
+const DIGEST = 32;
+/** Keys are SHA-256 digests in hex (cache-keys.ts): nothing else may name a file. */
+const KEY_PATTERN = /^[0-9a-f]{64}$/;
+const FILE_PATTERN = /^([0-9a-f]{64})\.stage$/;
+const TEMP_PATTERN = /^[0-9a-f]{64}\.stage\.[A-Za-z0-9_-]{8}\.tmp$/;
+
+/** Options of {@link DiskStageCache.open}. */
+export interface DiskCacheOptions {
+  /** Cap on the bytes of all entries together. */
+  readonly maxBytes: number;
+  readonly logger?: Logger;
+}
+
+/** A directory of cache entries with an LRU byte cap. */
+export class DiskStageCache implements StageCache {
+  /** Key -> [bytes, last use]; rebuilt from the directory on open. */
+  readonly #index = new Map<string, { bytes: number; lastUsed: number }>();
+  #usedBytes = 0;
+
+  private constructor(
+    private readonly dir: string,
+    private readonly maxBytes: number,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Opens (creating if needed) the cache in `dir`, removing leftovers of interrupted writes. */
+  static async open(dir: string, options: DiskCacheOptions): Promise<DiskStageCache> {
+    const cache = new DiskStageCache(dir, options.maxBytes, options.logger ?? silentLogger);
+    await mkdir(dir, { recursive: true });
+    for (const name of await readdir(dir)) {
+      if (TEMP_PATTERN.test(name)) {
+        await rm(join(dir, name), { force: true });
+        continue;
+      }
+      const key = FILE_PATTERN.exec(name)?.[1];
+      if (key === undefined) continue;
+      const info = await stat(join(dir, name));
+      if (info.isFile()) cache.#track(key, info.size, info.mtimeMs);
+    }
+    await cache.#evictDownTo(cache.maxBytes);
+    cache.logger.info('stage cache opened', { dir, entries: cache.#index.size, usedBytes: cache.#usedBytes, maxBytes: cache.maxBytes });
+    return cache;
+  }
+
+  /** Bytes of all entries' files. */
+  get usedBytes(): number {
+    return this.#usedBytes;
+  }
+
+  async get(key: string): Promise<Float32Array[] | undefined> {
+    if (!KEY_PATTERN.test(key)) return undefined;
+    const path = this.#path(key);
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') this.logger.warn('stage cache entry unreadable: ignored', { key, error });
+      this.#untrack(key);
+      return undefined;
+    }
+    const arrays = decodeEntry(bytes, key);
+    if (arrays === undefined) {
+      this.logger.warn('stage cache entry corrupt: removed', { key, bytes: bytes.length });
+      this.#untrack(key);
+      await rm(path, { force: true }).catch(() => undefined);
+      return undefined;
+    }
+    const now = Date.now();
+    this.#track(key, bytes.length, now);
+    await utimes(path, new Date(now), new Date(now)).catch(() => undefined);
+    return arrays;
+  }
+
+  async set(key: string, arrays: readonly Float32Array[]): Promise<void> {
+    if (!KEY_PATTERN.test(key)) throw new RangeError(`not a cache key: ${key}`);
+    const data = encodeEntry(key, arrays);
+    if (data.length > this.maxBytes) return;
+    // Room first, so the cap holds even while the file is being written.
+    await this.#evictDownTo(this.maxBytes - data.length, key);
+    const temp = `${this.#path(key)}.${randomBytes(6).toString('base64url')}.tmp`;
+    try {
+      await writeFile(temp, data);
+      await rename(temp, this.#path(key));
+      this.#track(key, data.length, Date.now());
+    } catch (error) {
+      await rm(temp, { force: true }).catch(() => undefined);
+      this.logger.warn('stage cache write failed: entry not kept', { key, code: (error as NodeJS.ErrnoException).code, error });
+      // A full disk: give back half of what the cache holds, so the jobs and the next entries have room.
+      if ((error as NodeJS.ErrnoException).code === 'ENOSPC') await this.#evictDownTo(this.#usedBytes / 2);
+    }
+  }
+
+  #path(key: string): string {
+    return join(this.dir, `${key}.stage`);
+  }
+
+  #track(key: string, bytes: number, lastUsed: number): void {
+    this.#untrack(key);
+    this.#index.set(key, { bytes, lastUsed });
+    this.#usedBytes += bytes;
+  }
+
+  #untrack(key: string): void {
+    const entry = this.#index.get(key);
+    if (entry === undefined) return;
+    this.#index.delete(key);
+    this.#usedBytes -= entry.bytes;
+  }
+
+  /** Removes least recently used entries, except `keep`, until at most `bytes` are used. */
+  async #evictDownTo(bytes: number, keep?: string): Promise<void> {
+    const oldestFirst = [...this.#index].filter(([key]) => key !== keep).sort(([, a], [, b]) => a.lastUsed - b.lastUsed);
+    for (const [key] of oldestFirst) {
+      if (this.#usedBytes <= bytes) break;
+      this.#untrack(key);
+      await rm(this.#path(key), { force: true }).catch((error: unknown) => this.logger.warn('could not remove a stage cache entry', { key, error }));
+    }
+  }
+}
+
+/** The bytes of one entry file. */
+export function encodeEntry(key: string, arrays: readonly Float32Array[]): Buffer {
+  const head = Buffer.alloc(MAGIC.length + DIGEST + 4 + 4 * arrays.length);
+  MAGIC.copy(head, 0);
+  Buffer.from(key, 'hex').copy(head, MAGIC.length);
+  head.writeUInt32LE(arrays.length, MAGIC.length + DIGEST);
+  arrays.forEach((a, i) => head.writeUInt32LE(a.length, MAGIC.length + DIGEST + 4 + 4 * i));
+  const body = Buffer.concat([head, ...arrays.map((a) => littleEndian(a))], head.length + entryBytes(arrays));
+  return Buffer.concat([body, createHash('sha256').update(body).digest()]);
+}
+
+/** The arrays of an entry file, or undefined when it is damaged, truncated or holds another key. */
+export function decodeEntry(bytes: Buffer, key: string): Float32Array[] | undefined {
+  const headEnd = MAGIC.length + DIGEST + 4;
+  if (bytes.length < headEnd + DIGEST) return undefined;
+  const body = bytes.subarray(0, bytes.length - DIGEST);
+  if (
+    !createHash('sha256')
+      .update(body)
+      .digest()
+      .equals(bytes.subarray(bytes.length - DIGEST))
+  )
+    return undefined;
+  if (!body.subarray(0, MAGIC.length).equals(MAGIC) || body.toString('hex', MAGIC.length, MAGIC.length + DIGEST) !== key) return undefined;
+  const count = body.readUInt32LE(MAGIC.length + DIGEST);
+  let offset = headEnd + 4 * count;
+  if (offset > body.length) return undefined;
+  const arrays: Float32Array[] = [];
+  for (let i = 0; i < count; i++) {
+    const length = body.readUInt32LE(headEnd + 4 * i);
+    if (offset + 4 * length > body.length) return undefined;
+    // A copy: aligned, and independent of the file buffer.
+    const array = new Float32Array(length);
+    for (let j = 0; j < length; j++) array[j] = body.readFloatLE(offset + 4 * j);
+    arrays.push(array);
+    offset += 4 * length;
+  }
+  return offset === body.length ? arrays : undefined;
+}
+
+/** The array's bytes in little-endian order (the platform's own on every machine Node supports, but said here). */
+function littleEndian(array: Float32Array): Buffer {
+  const out = Buffer.alloc(array.byteLength);
+  for (let i = 0; i < array.length; i++) out.writeFloatLE(array[i] as number, 4 * i);
+  return out;
+}
