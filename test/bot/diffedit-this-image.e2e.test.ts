@@ -106,7 +106,7 @@ describe('"DiffEdit this image" on a message with a picture', () => {
     expect(fetched?.auth).toMatch(/^Bot /);
     expect(fake.downloads.filter((d) => d.path.endsWith('in-channel.png')).map((d) => d.status)).toEqual([200]);
 
-    expect(contentOf(result)).toMatch(/\*\*a bowl of strawberries\*\* -> \*\*a bowl of grapes\*\* \| seed 42 \| 50 steps/);
+    expect(contentOf(result)).toMatch(/\*\*a bowl of strawberries\*\* -> \*\*a bowl of grapes\*\* \| seed 42 \| mask seed \d+ \| 50 steps/);
     const file = result.files[0];
     expect(file?.filename).toBe('diffedit.png');
     const inputPanel = await sharp(file?.data).extract({ left: 0, top: 0, width: MODEL_SIZE, height: MODEL_SIZE }).raw().toBuffer();
