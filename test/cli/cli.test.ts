@@ -22,6 +22,25 @@ async function start(script: string, args: string[], env: Record<string, string>
   }
 }
 
+/** `npm run diffedit` with `args` on the tiny models at 128 px, on the CPU. */
+async function diffedit(args: string[], logLevel = 'warn') {
+  return start(
+    'src/cli/diffedit.ts',
+    args,
+    { MODEL_DIR: await tinyModelDir(), MODEL_SIZE: '128', EXECUTION_PROVIDERS: 'cpu', LOG_LEVEL: logLevel },
+    cwd,
+  );
+}
+
+/** A successful run's one JSON line. */
+function reportOf(r: { code: number; stdout: string; stderr: string }): Record<string, unknown> {
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  const lines = r.stdout.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  return JSON.parse(lines[0] as string) as Record<string, unknown>;
+}
+
 let cwd: string;
 beforeAll(async () => {
   cwd = await mkdtemp(path.join(os.tmpdir(), 'diffedit-cli-'));
@@ -58,32 +77,23 @@ describe('npm run diffedit', () => {
     const input = path.join(cwd, 'in.png');
     await writeFile(input, await smoothPhoto());
     const out = path.join(cwd, 'panel.png');
-    const r = await start(
-      'src/cli/diffedit.ts',
-      [
-        '--image',
-        input,
-        '--ref',
-        'a bowl of strawberries',
-        '--query',
-        'a bowl of grapes',
-        '--seed',
-        '3',
-        '--mask-seed',
-        '5',
-        '--steps',
-        '10',
-        '--out',
-        out,
-      ],
-      { MODEL_DIR: await tinyModelDir(), MODEL_SIZE: '128', EXECUTION_PROVIDERS: 'cpu', LOG_LEVEL: 'warn' },
-      cwd,
-    );
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    const lines = r.stdout.trim().split('\n');
-    expect(lines).toHaveLength(1);
-    const report = JSON.parse(lines[0] as string) as Record<string, unknown>;
+    const r = await diffedit([
+      '--image',
+      input,
+      '--ref',
+      'a bowl of strawberries',
+      '--query',
+      'a bowl of grapes',
+      '--seed',
+      '3',
+      '--mask-seed',
+      '5',
+      '--steps',
+      '10',
+      '--out',
+      out,
+    ]);
+    const report = reportOf(r);
     expect(report).toMatchObject({ seed: 3, maskSeed: 5, provider: 'cpu', unetEvaluations: 20 + 8 + 16 });
     expect(Object.keys(report['ms'] as object)).toEqual(['prepare', 'mask', 'invert', 'decode', 'render', 'output', 'total']);
     expect(report['maskCoverage']).toBeGreaterThan(0.1);
@@ -94,30 +104,23 @@ describe('npm run diffedit', () => {
     const input = path.join(cwd, 'wide.png');
     await writeFile(input, await smoothPhoto(200, 150));
     const out = path.join(cwd, 'not', 'yet', 'there', 'panel.png');
-    const r = await start(
-      'src/cli/diffedit.ts',
-      [
-        '--image',
-        input,
-        '--ref',
-        'a bowl of strawberries',
-        '--query',
-        'a bowl of grapes',
-        '--seed',
-        '3',
-        '--steps',
-        '4',
-        '--draws',
-        '2',
-        '--out',
-        out,
-      ],
-      { MODEL_DIR: await tinyModelDir(), MODEL_SIZE: '128', EXECUTION_PROVIDERS: 'cpu', LOG_LEVEL: 'warn' },
-      cwd,
-    );
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    const report = JSON.parse(r.stdout) as Record<string, unknown>;
+    const r = await diffedit([
+      '--image',
+      input,
+      '--ref',
+      'a bowl of strawberries',
+      '--query',
+      'a bowl of grapes',
+      '--seed',
+      '3',
+      '--steps',
+      '4',
+      '--draws',
+      '2',
+      '--out',
+      out,
+    ]);
+    const report = reportOf(r);
     const photo = path.join(cwd, 'not', 'yet', 'there', 'panel-photo.png');
     expect(report).toMatchObject({ out, photo, photoSize: [200, 150] });
     const meta = await sharp(await readFile(photo)).metadata();
@@ -128,12 +131,7 @@ describe('npm run diffedit', () => {
   it('a non-image file is a one-line error, no stack trace', async () => {
     const input = path.join(cwd, 'notes.txt');
     await writeFile(input, 'not a picture');
-    const r = await start(
-      'src/cli/diffedit.ts',
-      ['--image', input, '--ref', 'a cat', '--query', 'a dog'],
-      { MODEL_DIR: await tinyModelDir(), EXECUTION_PROVIDERS: 'cpu', LOG_LEVEL: 'silent' },
-      cwd,
-    );
+    const r = await diffedit(['--image', input, '--ref', 'a cat', '--query', 'a dog'], 'silent');
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/JPEG, PNG or WebP/);
@@ -142,12 +140,7 @@ describe('npm run diffedit', () => {
   it('--inversion takes uncond or ref; anything else is a one-line error naming both', async () => {
     const input = path.join(cwd, 'in-inversion.png');
     await writeFile(input, await smoothPhoto());
-    const r = await start(
-      'src/cli/diffedit.ts',
-      ['--image', input, '--ref', 'a cat', '--query', 'a dog', '--inversion', 'sideways'],
-      { MODEL_DIR: await tinyModelDir(), MODEL_SIZE: '128', EXECUTION_PROVIDERS: 'cpu', LOG_LEVEL: 'silent' },
-      cwd,
-    );
+    const r = await diffedit(['--image', input, '--ref', 'a cat', '--query', 'a dog', '--inversion', 'sideways'], 'silent');
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/inversion must be one of uncond, ref/);
