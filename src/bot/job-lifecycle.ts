@@ -6,27 +6,27 @@
  * It throws what the interaction's one error boundary (bot.ts) should tell the user privately; a refusal at the
  * first step comes before anything public exists. Once the engine has produced a result, nothing here can lose it:
  * a disk fault only costs the buttons, and delivery goes down the ladder in delivery.ts; if no route reaches the
- * user the result stays in the job store, marked undelivered.
+ * user the whole result (both pictures, seeds, warnings) stays in the job store, marked undelivered.
  *
  * With QUEUE_BACKEND=redis the job's delivery is handed over in Redis when it is queued: if this bot process dies,
  * the next one takes it at "run" ({@link JobLifecycle.resume}) and finishes the same line from there. "Keep ->
  * deliver" happens at most once per job whichever process gets there (the backend's delivery claim).
  */
-import { ActionRowBuilder, ButtonBuilder, ButtonStyle, type RepliableInteraction } from 'discord.js';
+import type { RepliableInteraction } from 'discord.js';
 import type PQueue from 'p-queue';
 import type { EditRequest } from '../engine/engine.js';
-import { PHOTO_EXTENSION } from '../engine/image/index.js';
 import { ErrorCode, isDiffEditError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ImageSource, JobPlan } from './admission.js';
 import { downloadAttachment } from './attachments.js';
-import { buttonId } from './custom-ids.js';
-import type { JobReply, ResultMessage } from './delivery.js';
+import type { JobReply } from './delivery.js';
 import type { DeliveryGuard, EditBackend, EditHooks, EditOutput, Orphan } from './edit-backend.js';
 import type { JobStore, NewJob, StoredJob } from './job-store.js';
-import { progressLine, queueLine, resultLine } from './messages.js';
+import { progressLine, queueLine } from './messages.js';
 import type { BotMetrics } from './metrics.js';
+import { resultMessage } from './result-message.js';
 import { ThrottledStatus } from './throttled-status.js';
+import { encodeUndelivered } from './undelivered-result.js';
 import { userMessageFor } from './user-errors.js';
 
 export type { EditRunner } from './memory-backend.js';
@@ -119,10 +119,10 @@ export class JobLifecycle {
       return;
     }
     const stored = await this.keep(job, image, result);
-    const route = await reply.deliver(resultMessage(job, result, stored));
+    const route = await reply.deliver(resultMessage(job.kind, result, stored));
     metrics.delivered(route);
     if (route === 'none') {
-      await this.keepUndelivered(stored, result.png);
+      await this.keepUndelivered(stored, result);
       metrics.jobEnded(job.kind, 'undelivered');
     } else {
       metrics.jobEnded(job.kind, 'delivered');
@@ -152,14 +152,15 @@ export class JobLifecycle {
     }
   }
 
-  private async keepUndelivered(stored: StoredJob | undefined, png: Buffer): Promise<void> {
+  /** Keeps the whole output (both pictures, seeds, warnings) for a late delivery that posts what this one would have. */
+  private async keepUndelivered(stored: StoredJob | undefined, result: EditOutput): Promise<void> {
     const { store, logger } = this.deps;
     if (stored === undefined) {
       logger.error('result lost: no route reached the user and the job store is unavailable', {});
       return;
     }
     try {
-      await store.keepUndelivered(stored.id, png);
+      await store.keepUndelivered(stored.id, encodeUndelivered(result));
       logger.error('no route reached the user: result kept as undelivered', { job: stored.id, user: stored.userId });
     } catch (error) {
       logger.error('result lost: no route reached the user and it could not be kept', { job: stored.id, user: stored.userId, error });
@@ -174,50 +175,4 @@ function jobToKeep(plan: JobPlan): NewJob {
 
 function isHandedOver(error: unknown): boolean {
   return isDiffEditError(error) && error.code === ErrorCode.HandedOver;
-}
-
-/** The result's message: its line, the picture, and buttons when the job was kept. */
-function resultMessage(plan: Pick<JobPlan, 'kind'>, result: EditOutput, stored: StoredJob | undefined): ResultMessage {
-  const warnings = stored === undefined ? [...result.warnings, 'Buttons are off for this result: it could not be stored.'] : result.warnings;
-  return {
-    content: resultLine({
-      kind: plan.kind,
-      ref: result.ref,
-      query: result.query,
-      seed: result.parameters.seed,
-      maskSeed: result.parameters.maskSeed,
-      steps: result.parameters.steps,
-      seconds: result.timings.total / 1000,
-      coverage: result.coverage,
-      warnings,
-    }),
-    files: resultFiles(plan.kind, result),
-    components: stored === undefined ? [] : [resultButtons(plan.kind, stored.id)],
-  };
-}
-
-/** The panel to look at, then the full-size photo (or, under /mask, the mask) to download. */
-function resultFiles(kind: 'diffedit' | 'mask', result: EditOutput): ResultMessage['files'] {
-  const panel = { data: result.png, name: resultFileName(kind) };
-  const { photo } = result;
-  if (photo === undefined) return [panel];
-  const name = kind === 'mask' ? 'mask-full.png' : `edited.${PHOTO_EXTENSION[photo.format]}`;
-  return [panel, { data: photo.data, name }];
-}
-
-/** The panel's file name. */
-export function resultFileName(kind: 'diffedit' | 'mask'): string {
-  return kind === 'mask' ? 'mask.png' : 'diffedit.png';
-}
-
-/** The buttons under a result: Reroll and Delete, plus "Edit with this mask" under a mask. */
-export function resultButtons(kind: 'diffedit' | 'mask', jobId: string): ActionRowBuilder<ButtonBuilder> {
-  const row = new ActionRowBuilder<ButtonBuilder>().addComponents(
-    new ButtonBuilder().setCustomId(buttonId('reroll', jobId)).setLabel('Reroll').setEmoji('🎲').setStyle(ButtonStyle.Primary),
-  );
-  if (kind === 'mask') {
-    row.addComponents(new ButtonBuilder().setCustomId(buttonId('edit', jobId)).setLabel('Edit with this mask').setStyle(ButtonStyle.Success));
-  }
-  row.addComponents(new ButtonBuilder().setCustomId(buttonId('delete', jobId)).setLabel('Delete').setStyle(ButtonStyle.Danger));
-  return row;
 }

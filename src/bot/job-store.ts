@@ -4,9 +4,9 @@
  * so that any bot process can answer any button).
  *
  * On disk (DATA_DIR), each job is
- * `<id>.img` (the input picture) plus `<id>.json` (everything else), and `<id>.out` (the result) when no delivery
- * route reached the user; the total is capped and the least recently used jobs go first. The JSON file's mtime
- * records when a job was last used. Disk faults are typed: start-up names the cause and the directory, and a save
+ * `<id>.img` (the input picture) plus `<id>.json` (everything else), and `<id>.out` (the result, bytes this store
+ * does not read: see undelivered-result.ts) when no delivery route reached the user; the total is capped and the
+ * least recently used jobs go first. The JSON file's mtime records when a job was last used. Disk faults are typed: start-up names the cause and the directory, and a save
  * on a full disk evicts old jobs to make room before it gives up.
  */
 import { randomBytes } from 'node:crypto';

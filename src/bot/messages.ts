@@ -60,14 +60,15 @@ export function resultLine(summary: ResultSummary): string {
   return truncate(lines.join('\n'), MAX_CONTENT);
 }
 
-/** The line of a result delivered late (kept undelivered, or finished while the bot restarted). */
+/** The small line under a result delivered late (kept undelivered, or finished while the bot restarted). */
+export function lateNote(kind: 'diffedit' | 'mask', createdAt: number): string {
+  return `Your ${kind === 'mask' ? 'mask' : 'edit'} from <t:${Math.floor(createdAt / 1000)}:R>: I could not deliver it then.`;
+}
+
+/** The line of a late result kept by bot versions that kept only its panel: what its stored job still tells. */
 export function lateResultLine(summary: { kind: 'diffedit' | 'mask'; ref: string; query: string; seed: unknown; createdAt: number }): string {
   const seed = typeof summary.seed === 'number' ? ` | seed ${summary.seed}` : '';
-  const what = summary.kind === 'mask' ? 'mask' : 'edit';
-  return truncate(
-    `**${inline(summary.ref)}** -> **${inline(summary.query)}**${seed}\n-# Your ${what} from <t:${Math.floor(summary.createdAt / 1000)}:R>: I could not deliver it then.`,
-    MAX_CONTENT,
-  );
+  return truncate(`**${inline(summary.ref)}** -> **${inline(summary.query)}**${seed}\n-# ${lateNote(summary.kind, summary.createdAt)}`, MAX_CONTENT);
 }
 
 /** Prompts are user text: keep them on one line, without markdown that would break the bold, and short. */

@@ -3,9 +3,10 @@
  * faults real Discord produces: the real bot and discord.js against the fake Discord, which injects each fault;
  * the real engine on tiny models. Each test names the item of issue #8 it reproduces.
  */
-import { rm } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { EditRunner } from '../../src/bot/job-lifecycle.js';
+import { decodeUndelivered } from '../../src/bot/undelivered-result.js';
 import type { DiffEditEngine } from '../../src/engine/engine.js';
 import { type FakeDiscord, Permission, type RecordedRequest } from '../fake-discord/index.js';
 import {
@@ -76,6 +77,33 @@ const dmPost = (userId: string) => (r: RecordedRequest) =>
 /** Waits for the job's first status edit (the placeholder exists and the bot knows its id). */
 const firstStatus = (token: string) => fake.waitForRequest((r) => forToken(token)(r) && r.method === 'PATCH' && r.status === 200, 5000);
 
+/** Closes every route to Alice (channel, DMs, token) under a /mask job with mask seed 31; resolves with the kept job's id. */
+async function leaveUndelivered(logger: ReturnType<typeof recordingLogger>): Promise<string> {
+  fake.setChannelAccess(fake.defaultChannelId, 'no-access');
+  fake.closeDirectMessages(ALICE.id);
+  cleanup.push(async () => (fake.setChannelAccess(fake.defaultChannelId, 'full'), fake.openDirectMessages(ALICE.id)));
+  const slash = command('mask', { maskSeed: 31 });
+  await firstStatus(slash.token);
+  fake.expireInteractionTokens();
+  await until(() => logger.lines.some((l) => l.msg.includes('result kept as undelivered')), 10_000, 'the undelivered log line');
+  return String(logger.lines.find((l) => l.msg.includes('result kept as undelivered'))?.fields['job']);
+}
+
+/** Alice's post in the channel of the job's result (its buttons name the job). */
+const latePost = (jobId: string) => (r: RecordedRequest) => channelPost(`<@${ALICE.id}>`)(r) && customIds(r).includes(`reroll:${jobId}`);
+
+/** Discord lets the bot in again; a new process on the same DATA_DIR posts what it kept of the job. */
+async function startAgainWithAccess(dataDir: string, jobId: string) {
+  fake.setChannelAccess(fake.defaultChannelId, 'full');
+  fake.openDirectMessages(ALICE.id);
+  const logger = recordingLogger();
+  const second = await startBot(fake, { engine, dataDir, logger });
+  cleanup.push(() => second.stop(500));
+  const post = await fake.waitForRequest(latePost(jobId), 10_000);
+  await until(() => logger.lines.some((l) => l.msg === 'undelivered result delivered at last'), 5000, 'the delivered line');
+  return post;
+}
+
 describe('delivery ladder', () => {
   it('#1 token expired and the channel forbidden (403 50013): the result arrives by DM', async () => {
     const { logger } = await bot();
@@ -94,50 +122,69 @@ describe('delivery ladder', () => {
     expect(logger.lines.filter((l) => l.level === 'error')).toEqual([]);
   });
 
-  it('#1 and every route closed (DMs too): the result is kept as undelivered and logged at error level with the job id', async () => {
+  it('#1 and every route closed (DMs too): the whole result is kept as undelivered and logged at error level with the job id', async () => {
     const { logger, dataDir } = await bot();
-    fake.setChannelAccess(fake.defaultChannelId, 'no-access');
-    fake.closeDirectMessages(ALICE.id);
-    cleanup.push(async () => (fake.setChannelAccess(fake.defaultChannelId, 'full'), fake.openDirectMessages(ALICE.id)));
-    const slash = command('mask');
-    await firstStatus(slash.token);
-    fake.expireInteractionTokens();
-    await until(() => logger.lines.some((l) => l.msg.includes('result kept as undelivered')), 10_000, 'the undelivered log line');
+    const jobId = await leaveUndelivered(logger);
     const line = logger.lines.find((l) => l.msg.includes('result kept as undelivered'));
     expect(line?.level).toBe('error');
-    const { readdir, readFile } = await import('node:fs/promises');
     const kept = (await readdir(`${dataDir}/jobs`)).filter((f) => f.endsWith('.out'));
-    expect(kept).toEqual([`${String(line?.fields['job'])}.out`]);
-    const png = await readFile(`${dataDir}/jobs/${kept[0] as string}`);
-    expect(png.subarray(1, 4).toString()).toBe('PNG');
+    expect(kept).toEqual([`${jobId}.out`]);
+    const back = decodeUndelivered(await readFile(`${dataDir}/jobs/${jobId}.out`));
+    const output = back?.kind === 'output' ? back.output : undefined;
+    expect(output?.png.subarray(1, 4).toString()).toBe('PNG');
+    expect(output?.photo?.data.subarray(1, 4).toString()).toBe('PNG');
+    expect(output?.parameters.maskSeed).toBe(31);
   });
 
-  it('#1 an undelivered result is tried again when the bot next starts: posted in the channel once, with its buttons', async () => {
+  it('#1 an undelivered result is tried again when the bot next starts: posted in the channel once, whole, with its buttons', async () => {
     const first = await bot();
-    fake.setChannelAccess(fake.defaultChannelId, 'no-access');
-    fake.closeDirectMessages(ALICE.id);
-    const slash = command('mask');
-    await firstStatus(slash.token);
-    fake.expireInteractionTokens();
-    await until(() => first.logger.lines.some((l) => l.msg.includes('result kept as undelivered')), 10_000, 'the undelivered log line');
-    const jobId = String(first.logger.lines.find((l) => l.msg.includes('result kept as undelivered'))?.fields['job']);
+    const jobId = await leaveUndelivered(first.logger);
     await first.bot.stop(500);
 
-    // Discord lets the bot in again; a new process on the same DATA_DIR delivers what was kept.
-    fake.setChannelAccess(fake.defaultChannelId, 'full');
-    fake.openDirectMessages(ALICE.id);
+    const post = await startAgainWithAccess(first.dataDir, jobId);
+    expect(post.files.map((f) => f.filename)).toEqual(['mask.png', 'mask-full.png']);
+    expect(post.files.map((f) => f.data.subarray(1, 4).toString())).toEqual(['PNG', 'PNG']);
+    expect(contentOf(post)).toMatch(/mask covers \d+% \| mask seed 31 \|/);
+    expect(contentOf(post)).toMatch(/-# Your mask from <t:\d+:R>: I could not deliver it then\./);
+    expect(customIds(post)).toEqual([`reroll:${jobId}`, `edit:${jobId}`, `delete:${jobId}`]);
+    expect((await readdir(`${first.dataDir}/jobs`)).filter((f) => f.endsWith('.out'))).toEqual([]);
+    expect(fake.requests.filter(latePost(jobId))).toHaveLength(1);
+  });
+
+  it('#1 a bare panel PNG kept by the previous version is still delivered, panel only, with its line and buttons', async () => {
+    const first = await bot();
+    const jobId = await leaveUndelivered(first.logger);
+    await first.bot.stop(500);
+    // What the previous version kept: the panel's bytes alone.
+    const out = `${first.dataDir}/jobs/${jobId}.out`;
+    const back = decodeUndelivered(await readFile(out));
+    const panel = back?.kind === 'output' ? back.output.png : Buffer.alloc(0);
+    expect(panel.subarray(1, 4).toString()).toBe('PNG');
+    await writeFile(out, panel);
+
+    const post = await startAgainWithAccess(first.dataDir, jobId);
+    expect(post.files.map((f) => f.filename)).toEqual(['mask.png']);
+    expect(post.files[0]?.data.equals(panel)).toBe(true);
+    expect(contentOf(post)).toMatch(
+      /^<@\d+> \*\*[^*]+\*\* -> \*\*[^*]+\*\* \| seed \d+\n-# Your mask from <t:\d+:R>: I could not deliver it then\.$/,
+    );
+    expect(customIds(post)).toEqual([`reroll:${jobId}`, `edit:${jobId}`, `delete:${jobId}`]);
+    expect((await readdir(`${first.dataDir}/jobs`)).filter((f) => f.endsWith('.out'))).toEqual([]);
+  });
+
+  it('#1 a kept result that cannot be read is not posted: logged at error level and left for an operator', async () => {
+    const first = await bot();
+    const jobId = await leaveUndelivered(first.logger);
+    await first.bot.stop(500);
+    await writeFile(`${first.dataDir}/jobs/${jobId}.out`, '{"truncated');
+
     const logger = recordingLogger();
     const second = await startBot(fake, { engine, dataDir: first.dataDir, logger });
     cleanup.push(() => second.stop(500));
-    const post = await fake.waitForRequest(channelPost(`<@${ALICE.id}>`), 10_000);
-    expect(post.files[0]?.filename).toBe('mask.png');
-    expect(post.files[0]?.data.subarray(1, 4).toString()).toBe('PNG');
-    expect(contentOf(post)).toMatch(/I could not deliver it then/);
-    expect(customIds(post)).toEqual([`reroll:${jobId}`, `edit:${jobId}`, `delete:${jobId}`]);
-    await until(() => logger.lines.some((l) => l.msg === 'undelivered result delivered at last'), 5000, 'the delivered line');
-    const { readdir } = await import('node:fs/promises');
-    expect((await readdir(`${first.dataDir}/jobs`)).filter((f) => f.endsWith('.out'))).toEqual([]);
-    expect(fake.requests.filter(channelPost(`<@${ALICE.id}>`))).toHaveLength(1);
+    await until(() => logger.lines.some((l) => l.msg.includes('cannot be read')), 5000, 'the unreadable line');
+    expect(logger.lines.find((l) => l.msg.includes('cannot be read'))?.fields['job']).toBe(jobId);
+    expect(fake.requests.some(latePost(jobId))).toBe(false);
+    expect(await readdir(`${first.dataDir}/jobs`)).toContain(`${jobId}.out`);
   });
 
   it('#2 Discord fails the result PATCH with 500 more often than discord.js retries: the result still arrives', async () => {

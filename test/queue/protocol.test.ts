@@ -8,18 +8,9 @@ import type { EditOutput } from '../../src/bot/edit-backend.js';
 import { DEFAULT_PARAMETERS } from '../../src/engine/parameters.js';
 import { packMask } from '../../src/engine/diffedit/packed-mask.js';
 import { decodeOutcome, decodeRequest, encodeOutput, encodeRequest, type EditOutcome } from '../../src/queue/protocol.js';
+import { SAMPLE_OUTPUT } from './sample-output.js';
 
-const output: EditOutput = {
-  parameters: { ...DEFAULT_PARAMETERS, seed: 5, maskSeed: 6 },
-  ref: 'a cat',
-  query: 'a dog',
-  coverage: 0.25,
-  packedMask: packMask(Float32Array.of(1, 0, 0, 1), 2, 2),
-  png: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 1, 2, 255]),
-  photo: { data: Buffer.from([0xff, 0xd8, 0xff, 7, 0, 200]), format: 'jpeg', width: 1600, height: 1200 },
-  timings: { prepare: 1, mask: 2, invert: 3, decode: 4, render: 5, output: 6, total: 21 },
-  warnings: ['a warning'],
-};
+const output = SAMPLE_OUTPUT;
 
 /** Through JSON, as the job's return value is stored in Redis. */
 function overTheWire(value: EditOutput): EditOutput {
