@@ -20,6 +20,7 @@ import {
   type RESTPostAPIContextMenuApplicationCommandsJSONBody,
 } from 'discord.js';
 import { isAcceptedImage } from '../src/bot/attachments.js';
+import { EDITED_PHOTO_NAME } from '../src/bot/result-message.js';
 import { DiffEditError, ErrorCode } from '../src/errors.js';
 import { DEFAULT_PARAMETERS, MAX_PROMPT_CHARS, PARAMETER_RANGES, type EditParameters } from '../src/engine/parameters.js';
 import { definedOnly } from '../src/util/objects.js';
@@ -57,9 +58,13 @@ export function parsePictureModalId(customId: string): PictureLocation | undefin
   return { channelId, messageId, attachmentId };
 }
 
-/** The first attachment of `message` that is a picture the engine decodes, judged as admission judges it. */
+/**
+ * The picture of `message` to edit, judged as admission judges types: on one of our results the edited photo (its
+ * first attachment is the three-panel strip, which nobody means to edit), else the first picture.
+ */
 export function findPicture(message: Pick<Message, 'attachments'>): Attachment | undefined {
-  return message.attachments.find((attachment) => isAcceptedImage({ contentType: attachment.contentType, filename: attachment.name }));
+  const pictures = message.attachments.filter((attachment) => isAcceptedImage({ contentType: attachment.contentType, filename: attachment.name }));
+  return pictures.find((attachment) => attachment.name.startsWith(`${EDITED_PHOTO_NAME}.`)) ?? pictures.first();
 }
 
 /** The two prompts, required; their placeholders are examples. */

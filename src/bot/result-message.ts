@@ -38,12 +38,15 @@ export function resultMessage(
   };
 }
 
+/** The edited photo's file name without its extension ("DiffEdit this image" on a result picks that file). */
+export const EDITED_PHOTO_NAME = 'edited';
+
 /** The panel to look at, then the full-size photo (or, under /mask, the mask) to download. */
 function resultFiles(kind: 'diffedit' | 'mask', result: EditOutput): ResultMessage['files'] {
   const panel = { data: result.png, name: resultFileName(kind) };
   const { photo } = result;
   if (photo === undefined) return [panel];
-  const name = kind === 'mask' ? 'mask-full.png' : `edited.${PHOTO_EXTENSION[photo.format]}`;
+  const name = kind === 'mask' ? 'mask-full.png' : `${EDITED_PHOTO_NAME}.${PHOTO_EXTENSION[photo.format]}`;
   return [panel, { data: photo.data, name }];
 }
 

@@ -45,6 +45,11 @@ describe('findPicture', () => {
     ['a type from the extension when none is declared', [attachment('1', 'a.tiff'), attachment('2', 'photo.JPEG')], '2'],
     ['the declared type over the extension', [attachment('1', 'a.png', 'image/tiff'), attachment('2', 'b.webp', 'image/webp; charset=x')], '2'],
     ['a GIF (its first frame is used)', [attachment('1', 'a.txt', 'text/plain'), attachment('2', 'anim.gif', 'image/gif')], '2'],
+    [
+      "on one of the bot's results, the edited photo rather than the panel",
+      [attachment('1', 'diffedit.png', 'image/png'), attachment('2', 'edited.jpg', 'image/jpeg')],
+      '2',
+    ],
     ['nothing without a picture', [attachment('1', 'a.txt', 'text/plain'), attachment('2', 'logo.svg', 'image/svg+xml')], undefined],
     ['nothing without attachments', [], undefined],
   ])('%s', (_name, attachments, expected) => {
