@@ -21,10 +21,12 @@ import {
   renderPanel,
   tensorToImage,
   upscaleMask,
+  type DecodedPicture,
   type EncodedPhoto,
   type GrayMask,
   type RgbImage,
 } from './image/index.js';
+import { once, phaseClock, type Job, type JobMask, type PhaseLaps } from './job.js';
 import { StableDiffusion, type LoadOptions } from './models/stable-diffusion.js';
 import type { ProviderName } from './models/sessions.js';
 import { gaussian } from './noise.js';
@@ -155,9 +157,70 @@ export class DiffEditEngine {
     return new DiffEditEngine(models, options, await modelIdentity(models));
   }
 
-  /** Runs one job. Bad input throws a {@link DiffEditError} before any model runs. */
+  /**
+   * Runs one job: prepare -> mask -> edit (skipped for mask-only jobs) -> render -> full-size output, each stage
+   * recording its phase's time. Bad input throws a {@link DiffEditError} before any model runs.
+   */
   async run(request: EditRequest, controls: RunControls = {}): Promise<EditResult> {
+    const job = await this.prepare(request, controls);
+    const masked = await this.mask(job);
+    const output = job.maskOnly ? undefined : await this.edit(job, masked);
+    const png = await this.render(job, masked, output);
+    const photo = await this.fullSizeOutput(job, masked, output, png);
+    checkpoint(controls, { phase: 'render', step: 1, total: 1 });
+    return this.result(job, masked, output, png, photo);
+  }
+
+  /**
+   * Validates the request, decodes the picture and encodes the prompts (the picture's latents wait for the first
+   * stage that needs them). The phase clock starts after validation.
+   */
+  private async prepare(request: EditRequest, controls: RunControls): Promise<Job> {
     const started = performance.now();
+    const { prompts, parameters } = this.validate(request);
+    const evaluationsBefore = this.models.unetEvaluations;
+    const warnings: string[] = [];
+    const clock = phaseClock();
+
+    const picture = await this.decode(request.image);
+    const input = picture.model;
+    if (picture.pages > 1) warnings.push(`The picture is animated (${picture.pages} frames): only its first frame was used.`);
+    throwIfAborted(controls.signal);
+    const maskOnly = request.maskOnly === true;
+    const embeddings = await this.encodePrompts(prompts, maskOnly, warnings);
+    const pixels = imageToTensor(input);
+    const imageLatents = once(() => this.models.encodeImage(pixels, input.width, input.height));
+    const f = this.models.vaeScaleFactor;
+    const shape: LatentShape = { channels: 4, height: input.height / f, width: input.width / f };
+    const laps: PhaseLaps = { prepare: clock.lap(), mask: 0, invert: 0, decode: 0, render: 0, output: 0 };
+
+    // Hashed after the lap: the picture's digest is timed with the mask, the first phase to read the cache.
+    const cache = this.options.cache;
+    const cacheInputs = cache === undefined ? undefined : { model: this.identity, size: this.size, image: imageDigest(request.image), ...prompts };
+    return {
+      request,
+      controls,
+      prompts,
+      parameters,
+      maskOnly,
+      picture,
+      input,
+      pixels,
+      imageLatents,
+      shape,
+      embeddings,
+      cacheInputs,
+      warnings,
+      unetCalls: 0,
+      evaluationsBefore,
+      started,
+      clock,
+      laps,
+    };
+  }
+
+  /** The cleaned prompts and the resolved parameters; throws a typed error for bad input. */
+  private validate(request: EditRequest): Pick<Job, 'prompts' | 'parameters'> {
     const prompts = validatePrompts(request.ref, request.query);
     const parameters = resolveParameters(request);
     if (parameters.decoder === 'inpaint' && !this.models.hasInpaintUnet) {
@@ -165,136 +228,147 @@ export class DiffEditEngine {
         option: 'decoder',
       });
     }
-    const evaluationsBefore = this.models.unetEvaluations;
-    const warnings: string[] = [];
-    const clock = phaseClock();
+    return { prompts, parameters };
+  }
 
-    const picture = await decodePicture(request.image, {
+  /** The upload decoded at the model size, within the configured limits. */
+  private decode(image: Uint8Array): Promise<DecodedPicture> {
+    return decodePicture(image, {
       size: this.size,
       ...(this.options.maxInputPixels !== undefined ? { maxInputPixels: this.options.maxInputPixels } : {}),
       ...(this.options.maxInputBytes !== undefined ? { maxInputBytes: this.options.maxInputBytes } : {}),
       ...(this.options.maxOutputSide !== undefined ? { maxOutputSide: this.options.maxOutputSide } : {}),
     });
-    const input = picture.model;
-    if (picture.pages > 1) warnings.push(`The picture is animated (${picture.pages} frames): only its first frame was used.`);
-    throwIfAborted(controls.signal);
+  }
+
+  /** The prompts' embeddings; a warning for each prompt cut at CLIP's 75 tokens. */
+  private async encodePrompts(prompts: Job['prompts'], maskOnly: boolean, warnings: string[]): Promise<EditPrompts> {
     // The empty prompt (the unconditional branch, and the 'uncond' inversion's) is only needed past the mask,
     // which cancels it.
-    const maskOnly = request.maskOnly === true;
     const embeddings = await this.models.encodePrompts(maskOnly ? [prompts.ref, prompts.query] : [prompts.ref, prompts.query, '']);
     for (const text of embeddings.truncated) {
       warnings.push(`"${text.slice(0, 40)}..." is longer than CLIP's 75 tokens and was cut.`);
       this.logger.warn('prompt truncated to 75 tokens', { prompt: text });
     }
     const rowSize = embeddings.sequenceLength * embeddings.hiddenSize;
-    const editPrompts: EditPrompts = {
+    return {
       ref: row(embeddings.data, 0, rowSize),
       query: row(embeddings.data, 1, rowSize),
       uncond: maskOnly ? new Float32Array(0) : row(embeddings.data, 2, rowSize),
     };
-    const pixels = imageToTensor(input);
-    // Encoded on first use: a job whose mask and inversion are cached never needs it.
-    const imageLatents = once(() => this.models.encodeImage(pixels, input.width, input.height));
-    const f = this.models.vaeScaleFactor;
-    const shape: LatentShape = { channels: 4, height: input.height / f, width: input.width / f };
-    const prepare = clock.lap();
+  }
 
-    const cache = this.options.cache;
-    const stageInputs = cache === undefined ? undefined : { model: this.identity, size: this.size, image: imageDigest(request.image), ...prompts };
-    let unetCalls = 0;
+  /** The mask stage: the request's mask when it fits, else the cached one, else computed (and cached). */
+  private async mask(job: Job): Promise<JobMask> {
+    const { request, shape, input } = job;
     const given = request.latentMask === undefined ? undefined : requestedMask(request.latentMask, shape);
     if (request.latentMask !== undefined && given === undefined) this.logger.warn('stored mask does not fit this picture: computing it', { shape });
     // A given mask is used as it is, and not cached under this job's mask key: it need not be that key's value.
     const latentMask =
       given ??
       soleArray(
-        await cachedStage(cache, stageInputs && maskKey(stageInputs, parameters), async () => {
-          const computed = await this.computeLatentMask(await imageLatents(), shape, editPrompts, parameters, controls);
-          unetCalls += computed.unetCalls;
+        await cachedStage(this.options.cache, job.cacheInputs && maskKey(job.cacheInputs, job.parameters), async () => {
+          const computed = await this.computeLatentMask(await job.imageLatents(), shape, job.embeddings, job.parameters, job.controls);
+          job.unetCalls += computed.unetCalls;
           return [computed.mask];
         }),
       );
     const mask = upscaleMask(latentMask, shape.width, shape.height, input.width, input.height);
     const coverage = maskCoverageOf(latentMask);
-    if (coverage === 0) warnings.push('The mask is empty: ref and query lead to the same picture here, so nothing was changed.');
-    const maskMs = clock.lap();
+    if (coverage === 0) job.warnings.push('The mask is empty: ref and query lead to the same picture here, so nothing was changed.');
+    job.laps.mask = job.clock.lap();
+    return { latentMask, mask, coverage };
+  }
 
-    let output: RgbImage | undefined;
-    let invertMs = 0;
-    let decodeMs = 0;
-    if (!maskOnly) {
-      const editOptions: EditOptions = {
-        steps: parameters.steps,
-        strength: parameters.strength,
-        guidance: parameters.guidance,
-        eta: parameters.eta,
-        inversion: parameters.inversion,
-      };
-      const decodeInputs: DecodeInputs = {
-        shape,
-        mask: latentMask,
-        prompts: editPrompts,
-        noise: gaussian(parameters.seed, DECODE_STREAM),
-        options: editOptions,
-      };
-      let latents: Float32Array;
-      if (parameters.decoder === 'inpaint') {
-        const maskedPixels = maskOutPixels(pixels, mask);
-        const maskedLatents = await this.models.encodeImage(maskedPixels, input.width, input.height);
-        invertMs = clock.lap();
-        latents = await decodeWithInpaintUnet(this.models, await imageLatents(), maskedLatents, decodeInputs, controls);
-      } else {
-        const inversion = await cachedStage(cache, stageInputs && inversionKey(stageInputs, parameters), async () =>
-          invertLatents(this.models, await imageLatents(), shape, editPrompts, editOptions, controls),
-        );
-        if (inversion.computed) unetCalls += inversion.arrays.length - 1;
-        invertMs = clock.lap();
-        latents = await decodeWithMask(this.models, inversion.arrays, decodeInputs, controls);
-      }
-      unetCalls += decodeSteps(parameters);
-      const decoded = await this.models.decodeLatents(latents, input.width, input.height);
-      output = tensorToImage(decoded, input.width, input.height);
-      decodeMs = clock.lap();
-    }
+  /**
+   * The edit stage: the edited picture, from the inverted latents (cached) decoded under the mask, or from the
+   * inpainting decoder. The invert lap ends where the decoding starts.
+   */
+  private async edit(job: Job, masked: JobMask): Promise<RgbImage> {
+    const { parameters, input } = job;
+    const options: EditOptions = {
+      steps: parameters.steps,
+      strength: parameters.strength,
+      guidance: parameters.guidance,
+      eta: parameters.eta,
+      inversion: parameters.inversion,
+    };
+    const decodeInputs: DecodeInputs = {
+      shape: job.shape,
+      mask: masked.latentMask,
+      prompts: job.embeddings,
+      noise: gaussian(parameters.seed, DECODE_STREAM),
+      options,
+    };
+    const latents =
+      parameters.decoder === 'inpaint' ? await this.inpaint(job, masked.mask, decodeInputs) : await this.invertAndDecode(job, decodeInputs);
+    job.unetCalls += decodeSteps(parameters);
+    const decoded = await this.models.decodeLatents(latents, input.width, input.height);
+    const output = tensorToImage(decoded, input.width, input.height);
+    job.laps.decode = job.clock.lap();
+    return output;
+  }
 
+  /** The inpainting decoder's latents; its "inversion" is encoding the picture with the masked region blanked. */
+  private async inpaint(job: Job, mask: GrayMask, inputs: DecodeInputs): Promise<Float32Array> {
+    const maskedLatents = await this.models.encodeImage(maskOutPixels(job.pixels, mask), job.input.width, job.input.height);
+    job.laps.invert = job.clock.lap();
+    return decodeWithInpaintUnet(this.models, await job.imageLatents(), maskedLatents, inputs, job.controls);
+  }
+
+  /** The DDIM decoder's latents, from the inverted latents (cached: a Reroll skips the inversion). */
+  private async invertAndDecode(job: Job, inputs: DecodeInputs): Promise<Float32Array> {
+    const inversion = await cachedStage(this.options.cache, job.cacheInputs && inversionKey(job.cacheInputs, job.parameters), async () =>
+      invertLatents(this.models, await job.imageLatents(), job.shape, job.embeddings, inputs.options, job.controls),
+    );
+    if (inversion.computed) job.unetCalls += inversion.arrays.length - 1;
+    job.laps.invert = job.clock.lap();
+    return decodeWithMask(this.models, inversion.arrays, inputs, job.controls);
+  }
+
+  /** The render stage: the three-panel PNG, or the mask panel for mask-only jobs. */
+  private async render(job: Job, masked: JobMask, output: RgbImage | undefined): Promise<Buffer> {
+    const { input, prompts } = job;
     const png =
       output === undefined
-        ? await renderMaskImage(input, mask, `mask: ${prompts.ref} -> ${prompts.query}`)
-        : await renderPanel(input, mask, output, { mask: 'mask', input: prompts.ref, output: prompts.query });
-    const renderMs = clock.lap();
-    const full = await fullSizeAttachment(picture, { data: latentMask, width: shape.width, height: shape.height }, output, {
-      composite: parameters.composite,
+        ? await renderMaskImage(input, masked.mask, `mask: ${prompts.ref} -> ${prompts.query}`)
+        : await renderPanel(input, masked.mask, output, { mask: 'mask', input: prompts.ref, output: prompts.query });
+    job.laps.render = job.clock.lap();
+    return png;
+  }
+
+  /** The full-size output stage: the attachment beside the panel, within what the upload limit leaves. */
+  private async fullSizeOutput(job: Job, masked: JobMask, output: RgbImage | undefined, png: Buffer): Promise<EncodedPhoto | undefined> {
+    const { shape } = job;
+    const full = await fullSizeAttachment(job.picture, { data: masked.latentMask, width: shape.width, height: shape.height }, output, {
+      composite: job.parameters.composite,
       cell: this.models.vaeScaleFactor,
       maxBytes: (this.options.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES) - png.length,
     });
-    warnings.push(...full.warnings);
-    const outputMs = clock.lap();
-    checkpoint(controls, { phase: 'render', step: 1, total: 1 });
+    job.warnings.push(...full.warnings);
+    job.laps.output = job.clock.lap();
+    return full.photo;
+  }
 
+  /** What the job produced, its total time taken now. */
+  private result(job: Job, masked: JobMask, output: RgbImage | undefined, png: Buffer, photo: EncodedPhoto | undefined): EditResult {
+    const { latentMask, mask, coverage } = masked;
     return {
-      parameters,
-      ...prompts,
-      input,
+      parameters: job.parameters,
+      ...job.prompts,
+      input: job.input,
       mask,
       latentMask,
-      packedMask: packMask(latentMask, shape.width, shape.height),
+      packedMask: packMask(latentMask, job.shape.width, job.shape.height),
       coverage,
       output,
       png,
-      photo: full.photo,
-      timings: {
-        prepare,
-        mask: maskMs,
-        invert: invertMs,
-        decode: decodeMs,
-        render: renderMs,
-        output: outputMs,
-        total: performance.now() - started,
-      },
-      unetEvaluations: this.models.unetEvaluations - evaluationsBefore,
-      unetCalls,
+      photo,
+      timings: { ...job.laps, total: performance.now() - job.started },
+      unetEvaluations: this.models.unetEvaluations - job.evaluationsBefore,
+      unetCalls: job.unetCalls,
       provider: this.models.providers.unet ?? 'cpu',
-      warnings,
+      warnings: job.warnings,
     };
   }
 
@@ -364,23 +438,4 @@ function maskOutPixels(pixels: Float32Array, mask: GrayMask): Float32Array {
   const out = new Float32Array(pixels.length);
   for (let i = 0; i < pixels.length; i++) out[i] = (mask.data[i % plane] as number) > 127 ? 0 : (pixels[i] as number);
   return out;
-}
-
-/** `make`'s promise, made on the first call only. */
-function once<T>(make: () => Promise<T>): () => Promise<T> {
-  let made: Promise<T> | undefined;
-  return () => (made ??= make());
-}
-
-/** Milliseconds since the previous lap. */
-function phaseClock(): { lap(): number } {
-  let last = performance.now();
-  return {
-    lap() {
-      const now = performance.now();
-      const elapsed = now - last;
-      last = now;
-      return Math.round(elapsed * 10) / 10;
-    },
-  };
 }
