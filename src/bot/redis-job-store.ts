@@ -16,10 +16,15 @@ const JOB_PREFIX = `${KEY_PREFIX}store:job:`;
 const LRU_KEY = `${KEY_PREFIX}store:lru`;
 const BYTES_KEY = `${KEY_PREFIX}store:bytes`;
 const UNDELIVERED_KEY = `${KEY_PREFIX}store:undelivered`;
-const KEYS = [LRU_KEY, BYTES_KEY, UNDELIVERED_KEY] as const;
+/**
+ * The LRU order's clock: a counter, not the time, so that every use gets a strictly greater score even within one
+ * millisecond or across processes whose clocks differ (equal scores would fall back to ordering by id, at random).
+ */
+const CLOCK_KEY = `${KEY_PREFIX}store:clock`;
+const KEYS = [LRU_KEY, BYTES_KEY, UNDELIVERED_KEY, CLOCK_KEY] as const;
 
 /**
- * Shared by the scripts: KEYS = lru, bytes, undelivered; ARGV[1] = the job prefix, ARGV[2] = the cap. Removes least
+ * Shared by the scripts: KEYS = lru, bytes, undelivered, clock; ARGV[1] = the job prefix, ARGV[2] = the cap. Removes least
  * recently used jobs, never `keep`, until the bytes in use fit the cap; returns how many went.
  */
 const EVICT = `
@@ -46,10 +51,10 @@ local function evict(keep)
 end
 `;
 
-/** ARGV[3] = id, [4] = json, [5] = picture, [6] = bytes, [7] = now. */
+/** ARGV[3] = id, [4] = json, [5] = picture, [6] = bytes. */
 const SAVE = `${EVICT}
 redis.call('HSET', ARGV[1] .. ARGV[3], 'json', ARGV[4], 'img', ARGV[5], 'bytes', ARGV[6])
-redis.call('ZADD', KEYS[1], ARGV[7], ARGV[3])
+redis.call('ZADD', KEYS[1], redis.call('INCR', KEYS[4]), ARGV[3])
 redis.call('INCRBY', KEYS[2], ARGV[6])
 return evict(ARGV[3])
 `;
@@ -64,6 +69,12 @@ redis.call('HINCRBY', key, 'bytes', delta)
 redis.call('INCRBY', KEYS[2], delta)
 redis.call('SADD', KEYS[3], ARGV[3])
 return evict(ARGV[3])
+`;
+
+/** ARGV[3] = id: a use, which makes it the most recently used job (if it is still there). */
+const TOUCH = `
+if redis.call('ZSCORE', KEYS[1], ARGV[3]) then redis.call('ZADD', KEYS[1], 'XX', redis.call('INCR', KEYS[4]), ARGV[3]) end
+return 0
 `;
 
 /** ARGV[3] = id. */
@@ -105,7 +116,7 @@ export class RedisJobStore implements JobStore {
     const stored = storedJob(job, image);
     const json = Buffer.from(JSON.stringify(stored));
     const picture = Buffer.from(image.buffer, image.byteOffset, image.byteLength);
-    const evicted = await this.run(SAVE, stored.id, json, picture, json.byteLength + image.byteLength, Date.now());
+    const evicted = await this.run(SAVE, stored.id, json, picture, json.byteLength + image.byteLength);
     if (evicted > 0) this.#logger.info('evicted old jobs', { jobs: evicted });
     return stored;
   }
@@ -116,7 +127,12 @@ export class RedisJobStore implements JobStore {
       return undefined;
     }
     const key = JOB_PREFIX + id;
-    const replies = await this.redis.multi().hgetBuffer(key, 'json').hgetBuffer(key, 'img').zadd(LRU_KEY, 'XX', Date.now(), id).exec();
+    const replies = await this.redis
+      .multi()
+      .hgetBuffer(key, 'json')
+      .hgetBuffer(key, 'img')
+      .eval(TOUCH, KEYS.length, ...KEYS, JOB_PREFIX, this.maxBytes, id)
+      .exec();
     const [json, image] = (replies ?? []).map(([, value]) => value) as [Buffer | null, Buffer | null];
     if (json === null || image === null) return undefined;
     const job = parseJob(json.toString('utf8'), id);
