@@ -79,8 +79,9 @@ export function checkAttachment(info: AttachmentInfo, limits: AttachmentLimits, 
   }
 
   const { width, height } = info;
-  if (typeof width === 'number' && typeof height === 'number' && width > 0 && height > 0) assertAspect(width, height);
-  if (typeof width === 'number' && typeof height === 'number' && width * height > limits.maxPixels) {
+  if (typeof width !== 'number' || typeof height !== 'number') return;
+  if (width > 0 && height > 0) assertAspect(width, height);
+  if (width * height > limits.maxPixels) {
     throw new DiffEditError(
       ErrorCode.AttachmentTooLarge,
       `The picture is ${width}x${height} pixels (${megapixels(width * height)} megapixels); the limit is ${megapixels(limits.maxPixels)} megapixels.`,

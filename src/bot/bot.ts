@@ -166,8 +166,8 @@ export class DiffEditBot {
   /** The one error boundary: whatever a handler throws is told to the user privately, with a logged reference. */
   private async dispatch(interaction: Interaction): Promise<void> {
     if (!interaction.isRepliable()) return;
-    const { config, logger } = this.options;
-    const reply = JobReply.forInteraction(interaction, { retryMs: config.deliveryRetryMs, logger });
+    const { logger } = this.options;
+    const reply = JobReply.forInteraction(interaction, this.replyOptions);
     try {
       if (interaction.isChatInputCommand()) {
         await handleCommand(interaction, reply, { lifecycle: this.lifecycle, attachmentLimits: this.attachmentLimits });
@@ -181,7 +181,7 @@ export class DiffEditBot {
         throw new DiffEditError(ErrorCode.StaleCommand, 'I do not handle this kind of interaction.', { type: interaction.type });
       }
     } catch (error) {
-      if (isDiffEditError(error) && error.code === ErrorCode.HandedOver) {
+      if (isDiffEditError(error, ErrorCode.HandedOver)) {
         logger.info('job left to the next bot process', { interaction: interaction.id, ...error.details });
         return;
       }

@@ -102,7 +102,7 @@ export class JobLifecycle {
     try {
       result = await orphan.outcome;
     } catch (error) {
-      if (isHandedOver(error) || !(await orphan.claimDelivery())) return;
+      if (isDiffEditError(error, ErrorCode.HandedOver) || !(await orphan.claimDelivery())) return;
       await reply.fail(userMessageFor(error, logger, { user: orphan.target.userId, kind: orphan.job.kind, resumed: true }));
       metrics.jobEnded(orphan.job.kind, 'failed');
       await orphan.settleDelivery();
@@ -171,8 +171,4 @@ export class JobLifecycle {
 /** What the job store keeps of a plan for the result's buttons. */
 function jobToKeep(plan: JobPlan): NewJob {
   return { kind: plan.kind, ...plan.owner, ref: plan.ref, query: plan.query, parameters: { ...plan.parameters } };
-}
-
-function isHandedOver(error: unknown): boolean {
-  return isDiffEditError(error) && error.code === ErrorCode.HandedOver;
 }

@@ -110,7 +110,7 @@ export function isJobId(id: string): boolean {
 }
 
 /** Makes a new job id: short, URL-safe, random. */
-export function newJobId(): string {
+function newJobId(): string {
   return randomBytes((JOB_ID_LENGTH * 3) / 4).toString('base64url');
 }
 

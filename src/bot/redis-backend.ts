@@ -152,7 +152,7 @@ export class RedisBackend implements EditBackend {
         const outcome = this.submit(slotId, userId, rank, request, hooks, handover).catch(async (error: unknown) => {
           await this.caps.release(slotId, userId).catch(() => undefined);
           // This process tells its user why (or, handed over, another process delivers): no one else should.
-          if (!isHandedOver(error)) await this.ledger.drop(slotId).catch(() => undefined);
+          if (!isDiffEditError(error, ErrorCode.HandedOver)) await this.ledger.drop(slotId).catch(() => undefined);
           throw error;
         });
         // As in memory mode: a job cancelled by shutdown before its caller awaits it is no unhandled rejection.
@@ -356,10 +356,6 @@ export class RedisBackend implements EditBackend {
 /** Stopped waiting at shutdown: the job stays pending in Redis for the next bot process to deliver. */
 function handedOver(jobId: string): DiffEditError {
   return new DiffEditError(ErrorCode.HandedOver, 'Left to the next bot process.', { job: jobId });
-}
-
-function isHandedOver(error: unknown): boolean {
-  return isDiffEditError(error) && error.code === ErrorCode.HandedOver;
 }
 
 /** Not node:events' once: that rejects on the 'error' events ioredis emits while it retries, and we wait them out. */

@@ -84,7 +84,7 @@ return 0
 `;
 
 /** ARGV[3] = id: drops the delivered result. */
-const DROP_RESULT = `${EVICT}
+const DROP_RESULT = `
 local key = ARGV[1] .. ARGV[3]
 local bytes = redis.call('HSTRLEN', key, 'out')
 if bytes == 0 then return 0 end
