@@ -13,6 +13,7 @@ import { row, type LatentShape } from './diffedit/latents.js';
 import { packMask, type PackedMask } from './diffedit/packed-mask.js';
 import { checkpoint, throwIfAborted, type RunControls } from './diffedit/progress.js';
 import {
+  DEFAULT_MAX_OUTPUT_SIDE,
   DEFAULT_MAX_RESULT_BYTES,
   decodePicture,
   fullSizeAttachment,
@@ -33,6 +34,7 @@ import { gaussian } from './noise.js';
 import { DEFAULT_PARAMETERS, resolveParameters, validatePrompts, type EditParameters } from './parameters.js';
 import { cachedStage, requestedMask, soleArray } from './stages.js';
 import { unetBatchSizes } from './warm-up.js';
+import { definedOnly } from '../util/objects.js';
 
 /** How to build an engine. */
 export interface EngineOptions extends LoadOptions {
@@ -138,6 +140,8 @@ export class DiffEditEngine {
   readonly models: StableDiffusion;
   /** Model resolution (longer side). */
   readonly size: number;
+  /** The photo's long-side cap: the output's and, through the model's picture, the cache keys'. */
+  private readonly outputSide: number;
   private readonly options: EngineOptions;
   private readonly logger: Logger;
   /** {@link modelIdentity}: part of every cache key. */
@@ -148,6 +152,7 @@ export class DiffEditEngine {
     this.options = options;
     this.identity = identity;
     this.size = options.size ?? 512;
+    this.outputSide = options.maxOutputSide ?? DEFAULT_MAX_OUTPUT_SIDE;
     this.logger = options.logger ?? silentLogger;
   }
 
@@ -196,7 +201,10 @@ export class DiffEditEngine {
 
     // Hashed after the lap: the picture's digest is timed with the mask, the first phase to read the cache.
     const cache = this.options.cache;
-    const cacheInputs = cache === undefined ? undefined : { model: this.identity, size: this.size, image: imageDigest(request.image), ...prompts };
+    const cacheInputs =
+      cache === undefined
+        ? undefined
+        : { model: this.identity, size: this.size, outputSide: this.outputSide, image: imageDigest(request.image), ...prompts };
     return {
       request,
       controls,
@@ -235,9 +243,8 @@ export class DiffEditEngine {
   private decode(image: Uint8Array): Promise<DecodedPicture> {
     return decodePicture(image, {
       size: this.size,
-      ...(this.options.maxInputPixels !== undefined ? { maxInputPixels: this.options.maxInputPixels } : {}),
-      ...(this.options.maxInputBytes !== undefined ? { maxInputBytes: this.options.maxInputBytes } : {}),
-      ...(this.options.maxOutputSide !== undefined ? { maxOutputSide: this.options.maxOutputSide } : {}),
+      maxOutputSide: this.outputSide,
+      ...definedOnly({ maxInputPixels: this.options.maxInputPixels, maxInputBytes: this.options.maxInputBytes }),
     });
   }
 

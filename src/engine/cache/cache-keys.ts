@@ -20,6 +20,11 @@ export interface StageInputs {
   readonly model: string;
   /** The engine's model size (the picture's long side at model resolution). */
   readonly size: number;
+  /**
+   * The photo's long-side cap (MAX_OUTPUT_SIDE): the model's picture is resized from the capped photo, so its pixels
+   * depend on it too.
+   */
+  readonly outputSide: number;
   /** {@link imageDigest} of the picture's bytes. */
   readonly image: string;
   /** The cleaned prompts. */
@@ -30,8 +35,8 @@ export interface StageInputs {
 /** The key of a job's mask. */
 export function maskKey(inputs: StageInputs, parameters: EditParameters): string {
   const { maskSeed, maskDraws, maskStrength, thresholding, dilate } = parameters;
-  const { model, size, image, ref, query } = inputs;
-  return digest(['mask', model, size, image, ref, query, maskSeed, maskDraws, maskStrength, thresholding, dilate]);
+  const { model, size, outputSide, image, ref, query } = inputs;
+  return digest(['mask', model, size, outputSide, image, ref, query, maskSeed, maskDraws, maskStrength, thresholding, dilate]);
 }
 
 /** The key of a job's inverted latents (the DDIM decoder's; the inpainting decoder has none). */
@@ -39,7 +44,7 @@ export function inversionKey(inputs: StageInputs, parameters: EditParameters): s
   const { inversion, steps, strength } = parameters;
   // An unconditional inversion reads the empty prompt only: any ref shares it.
   const ref = inversion === 'ref' ? inputs.ref : null;
-  return digest(['inversion', inputs.model, inputs.size, inputs.image, ref, steps, strength, inversion]);
+  return digest(['inversion', inputs.model, inputs.size, inputs.outputSide, inputs.image, ref, steps, strength, inversion]);
 }
 
 /** SHA-256 of the picture's bytes, hex. */

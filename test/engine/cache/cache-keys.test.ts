@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { digest, imageDigest, inversionKey, maskKey, type StageInputs } from '../../../src/engine/cache/cache-keys.js';
 import { DEFAULT_PARAMETERS, type EditParameters } from '../../../src/engine/parameters.js';
 
-const INPUTS: StageInputs = { model: 'm1', size: 512, image: imageDigest(new Uint8Array([1, 2, 3])), ref: 'a cat', query: 'a dog' };
+const INPUTS: StageInputs = { model: 'm1', size: 512, outputSide: 2048, image: imageDigest(new Uint8Array([1, 2, 3])), ref: 'a cat', query: 'a dog' };
 const PARAMETERS: EditParameters = { ...DEFAULT_PARAMETERS, seed: 1, maskSeed: 2, inversion: 'ref' };
 
 type Change = [string, Partial<StageInputs>, Partial<EditParameters>];
@@ -11,6 +11,7 @@ type Change = [string, Partial<StageInputs>, Partial<EditParameters>];
 const CASES: [...Change, boolean, boolean][] = [
   ['the models', { model: 'm2' }, {}, true, true],
   ['the model size', { size: 768 }, {}, true, true],
+  ['the photo cap (the model picture is resized from the capped photo)', { outputSide: 1024 }, {}, true, true],
   ['the picture', { image: imageDigest(new Uint8Array([1, 2, 4])) }, {}, true, true],
   ['the ref prompt', { ref: 'a lion' }, {}, true, true],
   ['the query prompt', { query: 'a wolf' }, {}, true, false],
