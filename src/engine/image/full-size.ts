@@ -24,10 +24,16 @@ export interface LatentMask {
 export function photoMask(latent: LatentMask, photo: { width: number; height: number }, frame: Rect): GrayMask {
   const inFrame = upscaleMask(latent.data, latent.width, latent.height, frame.width, frame.height);
   const data = new Uint8Array(photo.width * photo.height);
-  for (let y = 0; y < frame.height; y++) {
-    data.set(inFrame.data.subarray(y * frame.width, (y + 1) * frame.width), (frame.top + y) * photo.width + frame.left);
-  }
+  pasteRows(data, photo.width, inFrame.data, frame, 1);
   return { width: photo.width, height: photo.height, data };
+}
+
+/** Writes `inner` (frame-sized, `channels` bytes per pixel) over `frame` of the row-major `target`, `width` wide. */
+function pasteRows(target: Uint8Array, width: number, inner: Uint8Array, frame: Rect, channels: number): void {
+  const row = channels * frame.width;
+  for (let y = 0; y < frame.height; y++) {
+    target.set(inner.subarray(y * row, (y + 1) * row), channels * ((frame.top + y) * width + frame.left));
+  }
 }
 
 /** Photo pixels per model pixel: the larger of the two axes' scales (they differ by rounding only). */
@@ -36,21 +42,21 @@ export function frameScale(frame: Rect, model: { width: number; height: number }
 }
 
 /**
- * The edited photo. With `composite`, the photo with the decoded frame blended in through `mask` grown by one latent
- * cell of `cell` model pixels and feathered ({@link blendWeights}); without, the decoded frame alone upscaled to the
- * frame's size in the photo (what diffusers returns, at the photo's resolution).
+ * The edited photo. With `composite`, the photo with the decoded frame blended in through the photo-sized mask grown
+ * by one latent cell of `cell` model pixels and feathered ({@link blendWeights}); without, the decoded frame alone
+ * upscaled to the frame's size in the photo (what diffusers returns, at the photo's resolution), no mask needed.
  */
 export async function editedPhoto(
   picture: DecodedPicture,
   decoded: RgbImage,
-  mask: GrayMask,
+  latent: LatentMask,
   options: { readonly composite: boolean; readonly cell: number },
 ): Promise<RgbImage> {
   const { photo, frame, model } = picture;
   const upscaled = await resizeRgb(decoded, frame.width, frame.height);
   if (!options.composite) return upscaled;
   const scale = frameScale(frame, model);
-  const weights = blendWeights(mask, dilationRadius(scale, options.cell), featherWidth(scale));
+  const weights = blendWeights(photoMask(latent, photo, frame), dilationRadius(scale, options.cell), featherWidth(scale));
   return blend(photo, pasted(photo, frame, upscaled), weights);
 }
 
@@ -67,10 +73,7 @@ async function resizeRgb(img: RgbImage, width: number, height: number): Promise<
 /** A copy of `photo` with `inner` written over `frame`. */
 function pasted(photo: RgbImage, frame: Rect, inner: RgbImage): RgbImage {
   const data = photo.data.slice();
-  const row = 3 * frame.width;
-  for (let y = 0; y < frame.height; y++) {
-    data.set(inner.data.subarray(y * row, (y + 1) * row), 3 * ((frame.top + y) * photo.width + frame.left));
-  }
+  pasteRows(data, photo.width, inner.data, frame, 3);
   return { width: photo.width, height: photo.height, data };
 }
 
@@ -95,19 +98,17 @@ export async function fullSizeAttachment(
   decoded: RgbImage | undefined,
   options: AttachmentOptions,
 ): Promise<{ photo: EncodedPhoto | undefined; warnings: string[] }> {
-  const mask = photoMask(latent, picture.photo, picture.frame);
-  let pixels: RawPixels;
-  let format: PhotoFormat;
-  if (decoded === undefined) {
-    pixels = { ...mask, channels: 1 };
-    format = 'png';
-  } else {
-    pixels = { ...(await editedPhoto(picture, decoded, mask, options)), channels: 3 };
-    format = photoFormatFor(picture.format);
-  }
-  const photo = options.maxBytes > 0 ? await encodeWithin(pixels, format, options.maxBytes) : undefined;
   const what = decoded === undefined ? 'full-size mask' : 'full-size photo';
-  if (photo === undefined) return { photo, warnings: [`The ${what} does not fit within the upload limit; only the panel is attached.`] };
+  const doesNotFit = { photo: undefined, warnings: [`The ${what} does not fit within the upload limit; only the panel is attached.`] };
+  // The panel alone fills the budget: nothing to build.
+  if (options.maxBytes <= 0) return doesNotFit;
+  const pixels: RawPixels =
+    decoded === undefined
+      ? { ...photoMask(latent, picture.photo, picture.frame), channels: 1 }
+      : { ...(await editedPhoto(picture, decoded, latent, options)), channels: 3 };
+  const format: PhotoFormat = decoded === undefined ? 'png' : photoFormatFor(picture.format);
+  const photo = await encodeWithin(pixels, format, options.maxBytes);
+  if (photo === undefined) return doesNotFit;
   if (photo.width !== pixels.width) {
     return { photo, warnings: [`The ${what} was scaled down to ${photo.width}x${photo.height} to fit within the upload limit.`] };
   }
