@@ -10,6 +10,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { endianness } from 'node:os';
 import { silentLogger, type Logger } from '../../logger.js';
 import { entryBytes, type StageCache } from './stage-cache.js';
 
@@ -141,8 +142,10 @@ export function encodeEntry(key: string, arrays: readonly Float32Array[]): Buffe
   Buffer.from(key, 'hex').copy(head, MAGIC.length);
   head.writeUInt32LE(arrays.length, MAGIC.length + DIGEST);
   arrays.forEach((a, i) => head.writeUInt32LE(a.length, MAGIC.length + DIGEST + 4 + 4 * i));
-  const body = Buffer.concat([head, ...arrays.map((a) => littleEndian(a))], head.length + entryBytes(arrays));
-  return Buffer.concat([body, createHash('sha256').update(body).digest()]);
+  const parts = [head, ...arrays.map((a) => littleEndian(a))];
+  const hash = createHash('sha256');
+  for (const part of parts) hash.update(part);
+  return Buffer.concat([...parts, hash.digest()], head.length + entryBytes(arrays) + DIGEST);
 }
 
 /** The arrays of an entry file, or undefined when it is damaged, truncated or holds another key. */
@@ -165,18 +168,28 @@ export function decodeEntry(bytes: Buffer, key: string): Float32Array[] | undefi
   for (let i = 0; i < count; i++) {
     const length = body.readUInt32LE(headEnd + 4 * i);
     if (offset + 4 * length > body.length) return undefined;
-    // A copy: aligned, and independent of the file buffer.
-    const array = new Float32Array(length);
-    for (let j = 0; j < length; j++) array[j] = body.readFloatLE(offset + 4 * j);
-    arrays.push(array);
+    arrays.push(fromLittleEndian(body, offset, length));
     offset += 4 * length;
   }
   return offset === body.length ? arrays : undefined;
 }
 
-/** The array's bytes in little-endian order (the platform's own on every machine Node supports, but said here). */
+/** Entries are little-endian; on a little-endian machine (nearly all) the arrays' own bytes are that already. */
+const NATIVE_LITTLE_ENDIAN = endianness() === 'LE';
+
+/** The array's bytes in little-endian order: a view of them where that is the machine's order. */
 function littleEndian(array: Float32Array): Buffer {
+  if (NATIVE_LITTLE_ENDIAN) return Buffer.from(array.buffer, array.byteOffset, array.byteLength);
   const out = Buffer.alloc(array.byteLength);
   for (let i = 0; i < array.length; i++) out.writeFloatLE(array[i] as number, 4 * i);
   return out;
+}
+
+/** `length` little-endian floats of `bytes` from `offset`, as a copy (aligned, independent of the file's buffer). */
+function fromLittleEndian(bytes: Buffer, offset: number, length: number): Float32Array {
+  const start = bytes.byteOffset + offset;
+  if (NATIVE_LITTLE_ENDIAN) return new Float32Array(bytes.buffer.slice(start, start + 4 * length));
+  const array = new Float32Array(length);
+  for (let j = 0; j < length; j++) array[j] = bytes.readFloatLE(offset + 4 * j);
+  return array;
 }
