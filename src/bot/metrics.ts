@@ -35,12 +35,15 @@ export class BotMetrics {
   });
 
   constructor(counts: QueueCounts) {
+    // A scrape collects both gauges at once: they share one reading (in redis mode, two round trips, not four).
+    let reading: ReturnType<QueueCounts> | undefined;
+    const read: QueueCounts = () => (reading ??= counts().finally(() => (reading = undefined)));
     new Gauge({
       name: 'diffedit_queue_waiting',
       help: 'Jobs downloading or waiting for a worker, in the whole queue (every bot process in redis mode)',
       registers: [this.registry],
       async collect() {
-        this.set((await counts()).waiting);
+        this.set((await read()).waiting);
       },
     });
     new Gauge({
@@ -48,7 +51,7 @@ export class BotMetrics {
       help: 'Jobs running, in the whole queue (every worker in redis mode)',
       registers: [this.registry],
       async collect() {
-        this.set((await counts()).running);
+        this.set((await read()).running);
       },
     });
     collectDefaultMetrics({ register: this.registry });
