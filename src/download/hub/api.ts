@@ -2,28 +2,21 @@
  * `getHubJson`: one GET of the hub's JSON API (file listing, model info), retried when another attempt can cure
  * the failure, with the token for the hub's origin only and errors a user can act on.
  */
-import type { Dispatcher } from 'undici';
 import { silentLogger, type Logger } from '../../logger.js';
 import { headerValue } from '../../util/headers.js';
 import { withRetries, type RetryOptions } from '../transfer/retry.js';
 import { abortedError, badAnswer, httpStatusError, isNetworkError, networkError } from './errors.js';
-import { discard, hubGet } from './http.js';
+import { discard, hubGet, type HubGetOptions, type HubResponse } from './http.js';
 import type { RepoRef } from './url.js';
 
-/** Options of the hub's API calls. */
-export interface HubApiOptions extends Omit<RetryOptions, 'onRetry'> {
-  /** Hub token (HF_TOKEN), sent to the endpoint's origin only. */
-  readonly token?: string | undefined;
-  readonly timeoutMs?: number;
+/** Options of the hub's API calls: a GET's (the token goes to the endpoint's origin only) and the retries'. */
+export interface HubApiOptions extends Omit<RetryOptions, 'onRetry'>, Pick<HubGetOptions, 'token' | 'timeoutMs' | 'dispatcher'> {
   readonly logger?: Logger;
-  readonly dispatcher?: Dispatcher | undefined;
 }
 
 /** A parsed answer and where it came from (after redirects). */
-export interface HubJson {
+export interface HubJson extends Pick<HubResponse, 'url' | 'headers'> {
   readonly json: unknown;
-  readonly url: string;
-  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
 }
 
 /** GETs `url` of `ref`'s hub as JSON; `resource` names it in messages (e.g. 'file list'). */
