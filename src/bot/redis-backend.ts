@@ -218,11 +218,8 @@ export class RedisBackend implements EditBackend {
   private async follow(pending: PendingDelivery): Promise<Orphan> {
     const { jobId } = pending;
     const job: Job<EditJobData, EditOutcome> | undefined = await this.queue.getJob(jobId);
-    let abandon: (error: DiffEditError) => void = () => undefined;
-    const abandoned = new Promise<never>((_, reject) => {
-      abandon = reject;
-    });
-    this.orphans.set(jobId, (error) => abandon(error));
+    const { abandoned, abandon } = abandonable();
+    this.orphans.set(jobId, abandon);
     const lost = new DiffEditError(ErrorCode.JobExpired, 'Your job was lost while the bot restarted; run the command again.', { job: jobId });
     const outcome = job === undefined ? Promise.reject(lost) : Promise.race([job.waitUntilFinished(this.events).then(decodeOutcome), abandoned]);
     outcome.catch(() => undefined);
@@ -277,11 +274,8 @@ export class RedisBackend implements EditBackend {
     handover: Handover,
   ): Promise<EditOutput> {
     checkInlineSize(request.image.byteLength, this.options.maxInlinePictureBytes);
-    let abandon: (error: DiffEditError) => void = () => undefined;
-    const abandoned = new Promise<never>((_, reject) => {
-      abandon = reject;
-    });
-    const local: LocalJob = { hooks, state: 'waiting', position: undefined, abandon: (error) => abandon(error) };
+    const { abandoned, abandon } = abandonable();
+    const local: LocalJob = { hooks, state: 'waiting', position: undefined, abandon };
     this.jobs.set(slotId, local);
     try {
       await this.redisCall(() => this.ledger.add({ jobId: slotId, ...handover }));
@@ -366,4 +360,13 @@ function once(emitter: Redis, event: string): Promise<void> {
 /** A throwing hook is the caller's bug: log it, never let it break the backend. */
 function notify(logger: Logger, call: () => void): void {
   callHook(logger, 'backend hook threw', {}, call);
+}
+
+/** A promise that only ever rejects, when `abandon` is called: raced against a job's end to stop waiting for it. */
+function abandonable(): { abandoned: Promise<never>; abandon: (error: DiffEditError) => void } {
+  let abandon: (error: DiffEditError) => void = () => undefined;
+  const abandoned = new Promise<never>((_, reject) => {
+    abandon = reject;
+  });
+  return { abandoned, abandon };
 }
