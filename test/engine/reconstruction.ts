@@ -6,7 +6,8 @@
 import sharp from 'sharp';
 import { decodeWithMask, type EditOptions, type EditPrompts } from '../../src/engine/diffedit/edit.js';
 import type { LatentShape } from '../../src/engine/diffedit/latents.js';
-import { decodeInputImage, imageToTensor, tensorToImage, type RgbImage } from '../../src/engine/image/index.js';
+import { imageToTensor, tensorToImage, type RgbImage } from '../../src/engine/image/index.js';
+import { decodeModelPicture } from './image/fixtures.js';
 import type { StableDiffusion } from '../../src/engine/models/stable-diffusion.js';
 import { gaussian } from '../../src/engine/noise.js';
 
@@ -30,7 +31,7 @@ export interface ReconstructionError {
 
 /** Decodes `image` at model `size` and encodes its latents, as the engine does. */
 export async function encodePicture(sd: StableDiffusion, image: Uint8Array, size: number): Promise<EncodedPicture> {
-  const input = await decodeInputImage(image, { size });
+  const input = await decodeModelPicture(image, { size });
   const x0 = await sd.encodeImage(imageToTensor(input), input.width, input.height);
   const f = sd.vaeScaleFactor;
   return { input, x0, shape: { channels: 4, height: input.height / f, width: input.width / f }, roundTrip: await decodePicture(sd, x0, input) };

@@ -20,7 +20,7 @@ export const DEFAULT_MAX_OUTPUT_SIDE = 2048;
 /** Default cap on a picture's declared width x height: 50 megapixels. */
 export const DEFAULT_MAX_INPUT_PIXELS = 50_000_000;
 
-/** Options of {@link decodeInputImage}. */
+/** Options of {@link decodePicture}. */
 export interface DecodeOptions {
   /** The model's side in pixels (512 for Stable Diffusion 1.x), a positive multiple of 64. */
   readonly size: number;
@@ -48,15 +48,6 @@ export interface DecodedPicture {
 
 /** What to send instead; GIFs last, as only their first frame is used. */
 const ACCEPTED_PICTURE = 'a JPEG, PNG or WebP picture (or a GIF)';
-
-/**
- * Decodes an upload into the model's picture (see {@link decodePicture}).
- *
- * @throws DiffEditError as {@link decodePicture}.
- */
-export async function decodeInputImage(bytes: Uint8Array, options: DecodeOptions): Promise<RgbImage> {
-  return (await decodePicture(bytes, options)).model;
-}
 
 /**
  * Decodes a JPEG, PNG, WebP or GIF upload (the first frame of an animation): EXIF orientation applied, transparency

@@ -4,7 +4,6 @@ export {
   ACCEPTED_FORMATS,
   DEFAULT_MAX_INPUT_PIXELS,
   DEFAULT_MAX_OUTPUT_SIDE,
-  decodeInputImage,
   decodePicture,
   type DecodedPicture,
   type DecodeOptions,

@@ -1,9 +1,9 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { decodeInputImage, decodePicture } from '../../../src/engine/image/decode.js';
+import { decodePicture } from '../../../src/engine/image/decode.js';
 import type { RgbImage } from '../../../src/engine/image/types.js';
 import { ErrorCode } from '../../../src/errors.js';
-import { forgedPng, pixel, rawRgb, rejection, solid } from './fixtures.js';
+import { decodeModelPicture, forgedPng, pixel, rawRgb, rejection, solid } from './fixtures.js';
 
 const RED = [220, 30, 40] as const;
 
@@ -18,14 +18,14 @@ function expectAll(img: RgbImage, colour: readonly number[], tolerance: number):
   }
 }
 
-describe('decodeInputImage', () => {
+describe('decodePicture: the model picture', () => {
   it.each([
     ['JPEG', 300, 200, 256, 192, () => solid(300, 200, RED).jpeg({ quality: 95 })],
     ['PNG', 200, 300, 192, 256, () => solid(200, 300, RED).png()],
     ['WebP', 500, 130, 256, 64, () => solid(500, 130, RED).webp({ quality: 95 })],
   ])('decodes a %s of odd aspect to the model dimensions, keeping its colour', async (_name, _w, _h, outWidth, outHeight, make) => {
     const bytes = await make().toBuffer();
-    const img = await decodeInputImage(bytes, { size: 256 });
+    const img = await decodeModelPicture(bytes, { size: 256 });
     expect(img.width).toBe(outWidth);
     expect(img.height).toBe(outHeight);
     expect(img.data.length).toBe(3 * outWidth * outHeight);
@@ -39,7 +39,7 @@ describe('decodeInputImage', () => {
     const bytes = await sharp(raw, { raw: { width: 256, height: 100, channels: 3 } })
       .png()
       .toBuffer();
-    const img = await decodeInputImage(bytes, { size: 256 });
+    const img = await decodeModelPicture(bytes, { size: 256 });
     expect([img.width, img.height]).toEqual([256, 128]);
     for (const x of [0, 128, 255]) {
       const [r, g, b] = pixel(img.data, img.width, x, 64);
@@ -58,7 +58,7 @@ describe('decodeInputImage', () => {
     const bytes = await sharp(rgba, { raw: { width: 64, height: 64, channels: 4 } })
       .png()
       .toBuffer();
-    const img = await decodeInputImage(bytes, { size: 64 });
+    const img = await decodeModelPicture(bytes, { size: 64 });
     expect(img.data.length).toBe(3 * 64 * 64);
     expect(pixel(img.data, 64, 5, 30)).toEqual([255, 255, 255]);
     expect(pixel(img.data, 64, 60, 30)).toEqual([255, 0, 0]);
@@ -68,7 +68,7 @@ describe('decodeInputImage', () => {
     const bytes = await sharp(new Uint8Array(64 * 64).fill(77), { raw: { width: 64, height: 64, channels: 1 } })
       .png()
       .toBuffer();
-    const img = await decodeInputImage(bytes, { size: 64 });
+    const img = await decodeModelPicture(bytes, { size: 64 });
     expect(img.data.length).toBe(3 * 64 * 64);
     expect(pixel(img.data, 64, 10, 10)).toEqual([77, 77, 77]);
   });
@@ -76,7 +76,7 @@ describe('decodeInputImage', () => {
   it('decodes a 16-bit PNG to 8 bits per channel', async () => {
     const bytes = await solid(64, 64, RED).toColourspace('rgb16').png().toBuffer();
     expect((await sharp(bytes).metadata()).depth).toBe('ushort');
-    const img = await decodeInputImage(bytes, { size: 64 });
+    const img = await decodeModelPicture(bytes, { size: 64 });
     expect(img.data.length).toBe(3 * 64 * 64);
     expectAll(img, RED, 1);
   });
@@ -84,7 +84,7 @@ describe('decodeInputImage', () => {
   it('converts a CMYK JPEG to sRGB', async () => {
     const bytes = await solid(64, 64, RED).toColourspace('cmyk').jpeg({ quality: 95 }).toBuffer();
     expect((await sharp(bytes).metadata()).space).toBe('cmyk');
-    const img = await decodeInputImage(bytes, { size: 64 });
+    const img = await decodeModelPicture(bytes, { size: 64 });
     expect(img.data.length).toBe(3 * 64 * 64);
     expectAll(img, RED, 40);
   });
@@ -98,7 +98,7 @@ describe('decodeInputImage', () => {
       .withMetadata({ orientation: 6 })
       .toBuffer();
     expect((await sharp(bytes).metadata()).orientation).toBe(6);
-    const img = await decodeInputImage(bytes, { size: 128 });
+    const img = await decodeModelPicture(bytes, { size: 128 });
     expect([img.width, img.height]).toEqual([64, 128]);
     const top = pixel(img.data, 64, 32, 20);
     const bottom = pixel(img.data, 64, 32, 108);
@@ -121,18 +121,18 @@ describe('decodeInputImage', () => {
   });
 
   it('refuses empty bytes with EmptyImage', async () => {
-    expect((await rejection(decodeInputImage(new Uint8Array(0), { size: 512 }))).code).toBe(ErrorCode.EmptyImage);
+    expect((await rejection(decodeModelPicture(new Uint8Array(0), { size: 512 }))).code).toBe(ErrorCode.EmptyImage);
   });
 
   it('refuses text with UnsupportedImage, naming the accepted formats', async () => {
-    const error = await rejection(decodeInputImage(Buffer.from('this is not a picture, just some text\n'), { size: 512 }));
+    const error = await rejection(decodeModelPicture(Buffer.from('this is not a picture, just some text\n'), { size: 512 }));
     expect(error.code).toBe(ErrorCode.UnsupportedImage);
     expect(error.message).toContain('JPEG, PNG or WebP');
   });
 
   it('refuses a TIFF with UnsupportedImage', async () => {
     const bytes = await solid(32, 32, RED).tiff().toBuffer();
-    const error = await rejection(decodeInputImage(bytes, { size: 512 }));
+    const error = await rejection(decodeModelPicture(bytes, { size: 512 }));
     expect(error.code).toBe(ErrorCode.UnsupportedImage);
     expect(error.details['format']).toBe('tiff');
   });
@@ -150,7 +150,7 @@ describe('decodeInputImage', () => {
     [300, 100, 128, /at the model's 128 pixels its short side would be under 64 pixels/],
   ])('refuses a %sx%s picture at size %s with UnsupportedShape, before decoding', async (width, height, size, message) => {
     const bytes = await solid(width, height, RED).png().toBuffer();
-    const error = await rejection(decodeInputImage(bytes, { size }));
+    const error = await rejection(decodeModelPicture(bytes, { size }));
     expect(error.code).toBe(ErrorCode.UnsupportedShape);
     expect(error.message).toMatch(message);
   });
@@ -171,7 +171,7 @@ describe('decodeInputImage', () => {
       .toBuffer();
     const truncated = full.subarray(0, Math.floor(full.length / 2));
     expect((await sharp(truncated).metadata()).format).toBe('jpeg'); // the header alone still reads
-    const error = await rejection(decodeInputImage(truncated, { size: 256 }));
+    const error = await rejection(decodeModelPicture(truncated, { size: 256 }));
     expect(error.code).toBe(ErrorCode.UnsupportedImage);
     expect(error.cause).toBeInstanceOf(Error);
     expect(error.message).not.toContain((error.cause as Error).message);
@@ -180,7 +180,7 @@ describe('decodeInputImage', () => {
   it('refuses a forged 20000x20000 PNG header with ImageTooLarge from the metadata alone', async () => {
     const bytes = forgedPng(20000, 20000);
     expect(bytes.length).toBeLessThan(200);
-    const error = await rejection(decodeInputImage(bytes, { size: 512 }));
+    const error = await rejection(decodeModelPicture(bytes, { size: 512 }));
     expect(error.code).toBe(ErrorCode.ImageTooLarge);
     expect(error.message).toContain('20000x20000');
     expect(error.message).toContain('50 megapixels');
@@ -189,21 +189,21 @@ describe('decodeInputImage', () => {
 
   it('refuses a real picture over maxInputPixels with ImageTooLarge', async () => {
     const bytes = await solid(300, 200, RED).png().toBuffer();
-    const error = await rejection(decodeInputImage(bytes, { size: 256, maxInputPixels: 50_000 }));
+    const error = await rejection(decodeModelPicture(bytes, { size: 256, maxInputPixels: 50_000 }));
     expect(error.code).toBe(ErrorCode.ImageTooLarge);
     expect(error.details).toMatchObject({ pixels: 60_000, maxInputPixels: 50_000 });
   });
 
   it('refuses bytes over maxInputBytes with ImageTooLarge before looking at them', async () => {
     const bytes = await solid(300, 200, RED).png().toBuffer();
-    const error = await rejection(decodeInputImage(bytes, { size: 256, maxInputBytes: bytes.length - 1 }));
+    const error = await rejection(decodeModelPicture(bytes, { size: 256, maxInputBytes: bytes.length - 1 }));
     expect(error.code).toBe(ErrorCode.ImageTooLarge);
     expect(error.details).toMatchObject({ bytes: bytes.length, maxInputBytes: bytes.length - 1 });
-    await expect(decodeInputImage(bytes, { size: 256, maxInputBytes: bytes.length })).resolves.toMatchObject({ width: 256 });
+    await expect(decodeModelPicture(bytes, { size: 256, maxInputBytes: bytes.length })).resolves.toMatchObject({ width: 256 });
   });
 
   it.each([0, 100, -512, 512.5])('refuses size %s with InvalidOption', async (size) => {
     const bytes = await solid(8, 8, RED).png().toBuffer();
-    expect((await rejection(decodeInputImage(bytes, { size }))).code).toBe(ErrorCode.InvalidOption);
+    expect((await rejection(decodeModelPicture(bytes, { size }))).code).toBe(ErrorCode.InvalidOption);
   });
 });

@@ -1,6 +1,8 @@
 /** Pictures made on the fly for the image tests: real encoded files from sharp, and a forged PNG header. */
 import { deflateSync } from 'node:zlib';
 import sharp, { type Sharp } from 'sharp';
+import { decodePicture, type DecodeOptions } from '../../../src/engine/image/decode.js';
+import type { RgbImage } from '../../../src/engine/image/types.js';
 import { type DiffEditError, isDiffEditError } from '../../../src/errors.js';
 
 /** An RGB colour. */
@@ -80,4 +82,9 @@ export async function rejection(promise: Promise<unknown>): Promise<DiffEditErro
     throw error;
   }
   throw new Error('expected a DiffEditError, the promise resolved');
+}
+
+/** An upload decoded into the model's picture only (the engine also keeps the photo and the frame). */
+export async function decodeModelPicture(bytes: Uint8Array, options: DecodeOptions): Promise<RgbImage> {
+  return (await decodePicture(bytes, options)).model;
 }
