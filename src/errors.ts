@@ -19,6 +19,8 @@ export const ErrorCode = {
   SamePrompts: 'SamePrompts',
   /** A numeric option is out of range. */
   InvalidOption: 'InvalidOption',
+  /** The model directory is absent or holds no Stable Diffusion export at all (a fresh clone's models/). */
+  NoModelExport: 'NoModelExport',
   /** A file the model directory must have is absent. */
   ModelFileMissing: 'ModelFileMissing',
   /** A model's inputs or outputs do not match the Stable Diffusion contract. */

@@ -9,6 +9,7 @@ import { readBotConfig } from './config/bot.js';
 import { readEngineConfig } from './config/engine.js';
 import { EnvReader } from './config/env.js';
 import type { DiffEditEngine } from './engine/engine.js';
+import { assertExportPresent } from './engine/models/layout.js';
 import { describeFailure } from './cli/failure.js';
 import { loadWarmEngine } from './cli/load-engine.js';
 import { createLogger } from './logger.js';
@@ -28,7 +29,10 @@ async function main(): Promise<void> {
   const logger = createLogger(engineConfig.logLevel);
   const token = botConfig.token;
   if (token === undefined) {
-    process.stderr.write(`${SETUP_HELP}\n`);
+    // A newcomer's first `npm start` usually lacks both: say both at once. (QUEUE_BACKEND=redis: the workers load models.)
+    const models =
+      botConfig.queueBackend === 'memory' ? await assertExportPresent(engineConfig.modelDir).then(() => undefined, describeFailure) : undefined;
+    process.stderr.write(`${[models, SETUP_HELP].filter((text) => text !== undefined).join('\n\n')}\n`);
     process.exitCode = 2;
     return;
   }

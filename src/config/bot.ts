@@ -1,6 +1,6 @@
 /**
  * The bot's settings from the environment. {@link BOT_DEFAULTS} is the single source of every default: the reader
- * uses it, and a test checks that .env.example and the README say the same.
+ * uses it, and a test checks that .env.example and docs/settings.md say the same.
  */
 import path from 'node:path';
 import { DEFAULT_ATTACHMENT_HOSTS } from '../bot/attachments.js';

@@ -11,7 +11,7 @@ import type { EnvReader } from './env.js';
 
 const MIB = 1024 * 1024;
 
-/** Every engine setting that has a default, by variable name (the single source: .env.example and README agree). */
+/** Every engine setting that has a default, by variable name (the single source: .env.example and docs/settings.md agree). */
 export const ENGINE_DEFAULTS = {
   MODEL_DIR: 'models',
   EXECUTION_PROVIDERS: PROVIDERS.join(','),

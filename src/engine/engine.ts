@@ -54,7 +54,7 @@ export interface EngineOptions extends LoadOptions {
   /**
    * Most UNet batch items in one call (the mask's draws are chunked to fit). Default: 20 (the whole mask in one
    * call) on GPU providers, 2 on the CPU, where the full SD 1.5 UNet measured the same time per item at batch 1,
-   * 2, 4 and 8 (5.3-6.7 s) while its peak memory grew from 3.6 to 5.2 GB (README, "Performance").
+   * 2, 4 and 8 (5.3-6.7 s) while its peak memory grew from 3.6 to 5.2 GB (docs/performance.md).
    */
   readonly maxBatch?: number | undefined;
   /** Where masks and inverted latents are kept between jobs (a Reroll then runs only the decoding); none: no reuse. */

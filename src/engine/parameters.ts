@@ -51,7 +51,7 @@ export const DEFAULT_PARAMETERS: Omit<EditParameters, SeedKey> = {
   thresholding: DEFAULT_THRESHOLDING,
   dilate: 0,
   decoder: 'ddim',
-  // Chosen by reconstruction error (npm run bench:inversion; README, "Inversion conditioning").
+  // Chosen by reconstruction error (npm run bench:inversion; docs/how-it-works.md, "Inversion conditioning").
   inversion: 'ref',
   composite: true,
 };

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -68,9 +68,42 @@ describe('npm start', () => {
   it('with a token but no models names the missing folder and how to get models', async () => {
     const r = await start('src/main.ts', [], { DISCORD_TOKEN: 'x', MODEL_DIR: path.join(cwd, 'nothing'), LOG_LEVEL: 'silent' }, cwd);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/does not exist.*npm run models/);
+    expect(r.stderr).toMatch(/No Stable Diffusion export in .*nothing: no such folder/);
+    expect(r.stderr).toMatch(/npm run models/);
+  });
+
+  it('in a fresh clone (models/ holds only its README, no token) says both: no export, how to get one, the demo model, and the token', async () => {
+    const clone = await freshClone();
+    const r = await start('src/main.ts', [], {}, clone);
+    expect(r.code).toBe(2);
+    expectNoExportMessage(r.stderr, path.join(clone, 'models'));
+    expect(r.stderr).toMatch(/DISCORD_TOKEN is not set/);
+  });
+
+  it('in a fresh clone with a token stops before loading anything, with the same message', async () => {
+    const clone = await freshClone();
+    const r = await start('src/main.ts', [], { DISCORD_TOKEN: 'x', DATA_DIR: path.join(clone, 'data'), LOG_LEVEL: 'info' }, clone);
+    expect(r.code).toBe(1);
+    expectNoExportMessage(r.stderr, path.join(clone, 'models'));
+    expect(r.stderr).not.toMatch(/"msg":"models from|engine ready|logged in/);
   });
 });
+
+/** A folder laid out as a fresh clone before `npm run models`: models/ holds only its README. */
+async function freshClone(): Promise<string> {
+  const clone = await mkdtemp(path.join(cwd, 'clone-'));
+  await mkdir(path.join(clone, 'models'));
+  await writeFile(path.join(clone, 'models/README.md'), await readFile(path.join(root, 'models/README.md')));
+  return clone;
+}
+
+/** What a process says when MODEL_DIR holds no export: that, how to get one, the demo model by name; no stack. */
+function expectNoExportMessage(stderr: string, dir: string): void {
+  expect(stderr).toContain(`No Stable Diffusion export in ${dir}: the folder holds no model files.`);
+  expect(stderr).toMatch(/npm run models +downloads Stable Diffusion 1\.5/);
+  expect(stderr).toContain('MODEL_DIR=demo/model');
+  expect(stderr).not.toMatch(/\s+at .+:\d+:\d+/);
+}
 
 describe('npm run diffedit', () => {
   it('writes the panel PNG and prints one JSON line with both seeds, provider, per-phase ms, UNet evaluations and coverage', async () => {
@@ -144,6 +177,16 @@ describe('npm run diffedit', () => {
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/inversion must be one of uncond, ref/);
+  });
+
+  it('in a fresh clone (models/ holds only its README) says there is no export and how to get one, and edits nothing', async () => {
+    const clone = await freshClone();
+    await writeFile(path.join(clone, 'in.png'), await smoothPhoto());
+    const r = await start('src/cli/diffedit.ts', ['--image', 'in.png', '--ref', 'a cat', '--query', 'a dog'], {}, clone);
+    expect(r.code).toBe(1);
+    expectNoExportMessage(r.stderr, path.join(clone, 'models'));
+    expect(r.stdout).toBe('');
+    await expect(readFile(path.join(clone, 'panel.png'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });
 

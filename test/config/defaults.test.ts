@@ -1,6 +1,6 @@
 /**
  * One source for every default: the config readers take them from BOT_DEFAULTS / ENGINE_DEFAULTS / HUB_DEFAULTS,
- * and .env.example and the README's settings table must say the same. Also: every variable in .env.example is
+ * and .env.example and the settings table in docs/settings.md must say the same. Also: every variable in .env.example is
  * read by some config reader, and no reader reads a variable .env.example does not document.
  */
 import { readFileSync } from 'node:fs';
@@ -21,9 +21,9 @@ function envExample(): Map<string, string> {
   return new Map([...text.matchAll(/^([A-Z0-9_]+)=(.*)$/gm)].map((m) => [m[1] as string, (m[2] as string).trim()]));
 }
 
-/** `| \`NAME\` | value | ... |` rows of the README's settings table. */
-function readmeSettings(): Map<string, string> {
-  const text = readFileSync(path.join(root, 'README.md'), 'utf8');
+/** `| \`NAME\` | value | ... |` rows of the settings table in docs/settings.md. */
+function documentedSettings(): Map<string, string> {
+  const text = readFileSync(path.join(root, 'docs/settings.md'), 'utf8');
   return new Map(
     [...text.matchAll(/^\| `([A-Z0-9_]+)` \| ([^|]*) \|/gm)].map((m) => [m[1] as string, (m[2] as string).trim().replace(/^`|`$/g, '')]),
   );
@@ -46,15 +46,15 @@ describe('defaults have one source', () => {
     expect(envExample().get(name)).toBe(String(value));
   });
 
-  it.each(Object.entries(DEFAULTS))('the README settings table says %s defaults to %s', (name, value) => {
-    expect(readmeSettings().get(name)).toBe(String(value));
+  it.each(Object.entries(DEFAULTS))('docs/settings.md says %s defaults to %s', (name, value) => {
+    expect(documentedSettings().get(name)).toBe(String(value));
   });
 
-  it('variables without a default are empty in .env.example and "unset" in the README', () => {
+  it('variables without a default are empty in .env.example and "unset" in docs/settings.md', () => {
     const withoutDefault = [...envExample()].filter(([name]) => !(name in DEFAULTS));
     for (const [name, value] of withoutDefault) {
       expect(value, name).toBe('');
-      expect(readmeSettings().get(name), name).toBe('unset');
+      expect(documentedSettings().get(name), name).toBe('unset');
     }
   });
 
@@ -62,7 +62,7 @@ describe('defaults have one source', () => {
     expect([...envExample().keys()].sort()).toEqual([...variablesRead()].sort());
   });
 
-  it('the README table lists the same variables', () => {
-    expect([...readmeSettings().keys()].sort()).toEqual([...envExample().keys()].sort());
+  it('docs/settings.md lists the same variables', () => {
+    expect([...documentedSettings().keys()].sort()).toEqual([...envExample().keys()].sort());
   });
 });

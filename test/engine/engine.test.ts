@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -237,7 +237,23 @@ describe('model files', () => {
 
   it('a model directory that does not exist says how to get one', async () => {
     await expect(tinyEngine({}, { modelDir: '/nonexistent/models' })).rejects.toSatisfy(
-      (e: unknown) => isDiffEditError(e, 'ModelFileMissing') && /npm run models/.test((e as Error).message),
+      (e: unknown) => isDiffEditError(e, 'NoModelExport') && /npm run models/.test((e as Error).message),
     );
+  });
+
+  it("a folder without any model (a fresh clone's models/) is NoModelExport naming the demo model, not a missing file", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'diffedit-empty-'));
+    try {
+      await writeFile(path.join(dir, 'README.md'), '# models/\n');
+      const error = await tinyEngine({}, { modelDir: dir }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(isDiffEditError(error, 'NoModelExport')).toBe(true);
+      expect((error as Error).message).toMatch(/^No Stable Diffusion export in .*: the folder holds no model files\./);
+      expect((error as Error).message).toMatch(/npm run models.*\n(.*\n)*.*MODEL_DIR=demo\/model/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -6,7 +6,7 @@
  * Inversion conditioning ({@link InversionConditioning}): the paper inverts unconditionally ('uncond', the empty
  * prompt's embedding); diffusers' `StableDiffusionDiffEditPipeline.invert` defaults to guidance 7.5 on the source
  * prompt; 'ref' here is the source prompt at guidance 1 (one UNet item per step, no guidance). The default is
- * the one with the lower reconstruction error in `npm run bench:inversion` (README, "Inversion conditioning").
+ * the one with the lower reconstruction error in `npm run bench:inversion` (docs/how-it-works.md, "Inversion conditioning").
  *
  * Blending level: after the step t -> t - ratio the latents are at noise level t - ratio, so the inverted latent
  * blended in outside the mask is the one of level t - ratio, and the clean latents after the last step. diffusers'

@@ -35,6 +35,36 @@ export const SD_V1_LATENT_SCALE = 0.18215;
 const HOW_TO_GET =
   'Run `npm run models` to download an export, or export one with `optimum-cli export onnx --model <sd-repo> <dir>` (see models/README.md).';
 
+/** The small demo model committed with the repository: named for a trial run, never loaded unless asked for. */
+export const DEMO_MODEL_DIR = 'demo/model';
+
+/**
+ * Throws `NoModelExport` when `dir` does not exist or holds none of an export's files (a fresh clone's models/
+ * holds only its README): one message saying there is no export and how to get one, not a missing file's name.
+ */
+export async function assertExportPresent(dir: string): Promise<void> {
+  const root = path.resolve(dir);
+  const isDir = await stat(root).then((s) => s.isDirectory(), () => false);
+  const markers = [path.join(root, 'model_index.json'), ...PARTS.map((part) => path.join(root, part, 'model.onnx'))];
+  if (isDir && (await Promise.all(markers.map(exists))).some(Boolean)) return;
+  throw new DiffEditError(
+    ErrorCode.NoModelExport,
+    [
+      `No Stable Diffusion export in ${root}: ${isDir ? 'the folder holds no model files' : 'no such folder'}.`,
+      'Get one:',
+      '  npm run models    downloads Stable Diffusion 1.5 as ONNX (about 4 GB) into MODEL_DIR (default models/)',
+      '  or export one with optimum (models/README.md), or set MODEL_DIR to a folder that holds one.',
+      'For a trial run on the small demo model in the repository (a toy trained on coloured shapes, not photos):',
+      `  MODEL_DIR=${DEMO_MODEL_DIR}    (npm run diffedit: --models ${DEMO_MODEL_DIR})`,
+    ].join('\n'),
+    { dir: root, exists: isDir },
+  );
+}
+
+function exists(file: string): Promise<boolean> {
+  return access(file).then(() => true, () => false);
+}
+
 /** Checks that `dir` holds a complete export and returns its files; a missing file names itself. */
 export async function locateModelFiles(dir: string, parts: readonly ModelPart[] = PARTS): Promise<ModelFiles> {
   const root = path.resolve(dir);
@@ -54,7 +84,7 @@ export async function locateModelFiles(dir: string, parts: readonly ModelPart[] 
     await mustExist(path.join(tokenizerDir, 'merges.txt'), 'the CLIP tokenizer merges');
   }
   const schedulerFile = path.join(root, 'scheduler', 'scheduler_config.json');
-  const hasScheduler = await access(schedulerFile).then(() => true, () => false);
+  const hasScheduler = await exists(schedulerFile);
   return {
     dir: root,
     onnx,
@@ -66,8 +96,7 @@ export async function locateModelFiles(dir: string, parts: readonly ModelPart[] 
 }
 
 async function mustExist(file: string, what: string): Promise<void> {
-  const ok = await access(file).then(() => true, () => false);
-  if (!ok) {
+  if (!(await exists(file))) {
     throw new DiffEditError(ErrorCode.ModelFileMissing, `Missing ${file} (expected ${what}). ${HOW_TO_GET}`, { file, expected: what });
   }
 }

@@ -16,7 +16,7 @@ import {
   type UnetContract,
   type VaeDecoderContract,
 } from './contract.js';
-import { locateModelFiles, type ModelPart } from './layout.js';
+import { assertExportPresent, locateModelFiles, type ModelPart } from './layout.js';
 import { chooseModelDir } from './optimized-copy.js';
 import { probeProviders } from './provider-probe.js';
 import { silentLogger } from '../../logger.js';
@@ -112,6 +112,7 @@ export class StableDiffusion {
 
   /** Loads every model of `options.modelDir` (and the inpainting UNet when configured) and checks the contract. */
   static async load(options: LoadOptions): Promise<StableDiffusion> {
+    await assertExportPresent(options.modelDir);
     const files = await locateModelFiles(await pickModelDir(options, options.modelDir, 'models'));
     const inpaintFiles =
       options.inpaintModelDir === undefined
