@@ -3,21 +3,8 @@
  * tabulates them. Masks are one byte per pixel, non-zero = inside; pictures are 8-bit RGB, interleaved.
  */
 import type { GrayMask, RgbImage } from '../../src/engine/image/index.js';
+export { intersectionOverUnion as iou } from '../../src/engine/diffedit/mask-stats.js';
 import { namedRgb } from './scenes.js';
-
-/** Intersection over union of two same-sized masks (1 when both are empty). */
-export function iou(a: Uint8Array, b: Uint8Array): number {
-  if (a.length !== b.length) throw new RangeError(`iou: ${a.length} vs ${b.length} pixels`);
-  let inter = 0;
-  let union = 0;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i] !== 0;
-    const y = b[i] !== 0;
-    if (x && y) inter++;
-    if (x || y) union++;
-  }
-  return union === 0 ? 1 : inter / union;
-}
 
 /** Fraction of `mask`'s pixels that are inside. */
 export function coverage(mask: Uint8Array): number {

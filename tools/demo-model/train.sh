@@ -7,3 +7,4 @@ work="${1:-/tmp/demo-train}"
 shift || true
 npx tsx tools/demo-model/write-tokenizer.ts demo/model
 /usr/bin/python3 tools/demo-model/train.py --out demo/model --work "$work" "$@"
+/usr/bin/python3 tools/demo-model/write_readme.py --out demo/model --work "$work" --command "npm run demo-model:train"
