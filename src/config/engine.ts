@@ -15,7 +15,6 @@ const MIB = 1024 * 1024;
 export const ENGINE_DEFAULTS = {
   MODEL_DIR: 'models',
   EXECUTION_PROVIDERS: PROVIDERS.join(','),
-  MODEL_SIZE: 512,
   MAX_OUTPUT_SIDE: DEFAULT_MAX_OUTPUT_SIDE,
   MAX_RESULT_MB: DEFAULT_MAX_RESULT_BYTES / MIB,
   GRAPH_OPTIMIZATION: 'all',
@@ -32,8 +31,8 @@ export interface EngineConfig {
   readonly inpaintModelDir: string | undefined;
   /** Execution providers in order of preference (EXECUTION_PROVIDERS, default cuda,webgpu,cpu). */
   readonly providers: readonly ProviderName[];
-  /** Model resolution, the longer side (MODEL_SIZE, default 512, a multiple of 64). */
-  readonly size: number;
+  /** Model resolution, the longer side (MODEL_SIZE, a multiple of 64); unset: the model's own (see EngineOptions.size). */
+  readonly size: number | undefined;
   /** The full-size photo's longer side in pixels (MAX_OUTPUT_SIDE, default 2048). */
   readonly maxOutputSide: number;
   /** Bytes a result's files may take together, panel and photo (MAX_RESULT_MB, default 10: Discord's upload limit). */
@@ -51,8 +50,8 @@ export interface EngineConfig {
 /** Reads the engine settings; problems are collected in `env`. */
 export function readEngineConfig(env: EnvReader): EngineConfig {
   const d = ENGINE_DEFAULTS;
-  const size = env.number('MODEL_SIZE', d.MODEL_SIZE, { min: 64, max: 2048, integer: true });
-  if (size % 64 !== 0) env.problems.push({ variable: 'MODEL_SIZE', message: `${size} is not a multiple of 64` });
+  const size = env.string('MODEL_SIZE') === undefined ? undefined : env.number('MODEL_SIZE', 0, { min: 64, max: 2048, integer: true });
+  if (size !== undefined && size % 64 !== 0) env.problems.push({ variable: 'MODEL_SIZE', message: `${size} is not a multiple of 64` });
   const threads = env.string('CPU_THREADS') === undefined ? undefined : env.number('CPU_THREADS', 0, { min: 1, max: 1024, integer: true });
   const inpaint = env.string('INPAINT_MODEL_DIR');
   return {

@@ -38,8 +38,11 @@ import { definedOnly } from '../util/objects.js';
 
 /** How to build an engine. */
 export interface EngineOptions extends LoadOptions {
-  /** Model resolution: the longer side of the picture, a multiple of 64 (512 for SD v1). */
-  readonly size?: number;
+  /**
+   * Model resolution: the longer side of the picture, a multiple of 64. Default: the model's own size (unet
+   * sample_size x the VAE factor: 512 for SD 1.5, 768 for SD 2.1, 1024 for SDXL; 512 when the export has no UNet config).
+   */
+  readonly size?: number | undefined;
   /** Largest picture accepted, in declared pixels (checked before decoding). */
   readonly maxInputPixels?: number;
   /** Largest picture accepted, in bytes. */
@@ -151,7 +154,7 @@ export class DiffEditEngine {
     this.models = models;
     this.options = options;
     this.identity = identity;
-    this.size = options.size ?? 512;
+    this.size = options.size ?? models.modelSize;
     this.outputSide = options.maxOutputSide ?? DEFAULT_MAX_OUTPUT_SIDE;
     this.logger = options.logger ?? silentLogger;
   }

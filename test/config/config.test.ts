@@ -17,7 +17,7 @@ describe('configuration from the environment', () => {
     expect(() => reader.assertValid()).not.toThrow();
     expect(engine).toMatchObject({
       providers: ['cuda', 'webgpu', 'cpu'],
-      size: 512,
+      size: undefined,
       maxOutputSide: 2048,
       maxResultBytes: 10 * 1024 * 1024,
       maxBatch: undefined,

@@ -23,6 +23,8 @@ export interface ModelFiles {
   readonly latentScale: number;
   /** The VAE's spatial factor from vae_decoder/config.json's block_out_channels; undefined when not there (then probed). */
   readonly vaeScaleFactor: number | undefined;
+  /** unet/config.json's `sample_size` (latent cells per side the UNet was trained at); undefined when not there. */
+  readonly unetSampleSize: number | undefined;
 }
 
 const PARTS: readonly ModelPart[] = ['text_encoder', 'unet', 'vae_encoder', 'vae_decoder'];
@@ -59,6 +61,7 @@ export async function locateModelFiles(dir: string, parts: readonly ModelPart[] 
     tokenizerDir,
     schedulerConfig: hasScheduler ? schedulerFile : undefined,
     ...(await readVaeConfig(path.join(root, 'vae_decoder', 'config.json'))),
+    unetSampleSize: await readUnetSampleSize(path.join(root, 'unet', 'config.json')),
   };
 }
 
@@ -69,10 +72,22 @@ async function mustExist(file: string, what: string): Promise<void> {
   }
 }
 
-async function readVaeConfig(configFile: string): Promise<Pick<ModelFiles, 'latentScale' | 'vaeScaleFactor'>> {
+/** A JSON config of the export, or undefined when the file is not there (the old diffusers exports have none). */
+export async function readOptionalConfig(configFile: string): Promise<Readonly<Record<string, unknown>> | undefined> {
   const text = await readFile(configFile, 'utf8').catch(() => undefined);
-  if (text === undefined) return { latentScale: SD_V1_LATENT_SCALE, vaeScaleFactor: undefined };
-  const config = parseJsonObject(text, configFile);
+  return text === undefined ? undefined : parseJsonObject(text, configFile);
+}
+
+async function readUnetSampleSize(configFile: string): Promise<number | undefined> {
+  const value = (await readOptionalConfig(configFile))?.['sample_size'];
+  // diffusers also allows [height, width]; SD's UNets are square, so the first (the height) stands for both.
+  const side = Array.isArray(value) ? (value[0] as unknown) : value;
+  return typeof side === 'number' && Number.isInteger(side) && side > 0 ? side : undefined;
+}
+
+async function readVaeConfig(configFile: string): Promise<Pick<ModelFiles, 'latentScale' | 'vaeScaleFactor'>> {
+  const config = await readOptionalConfig(configFile);
+  if (config === undefined) return { latentScale: SD_V1_LATENT_SCALE, vaeScaleFactor: undefined };
   const value = config['scaling_factor'];
   return {
     latentScale: typeof value === 'number' && value > 0 ? value : SD_V1_LATENT_SCALE,

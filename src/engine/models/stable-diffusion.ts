@@ -23,7 +23,7 @@ import { silentLogger } from '../../logger.js';
 import { openSession, type OpenedSession, type ProviderName, type SessionOptions } from './sessions.js';
 import { floatTensor, intTensor, readFloats } from './tensors.js';
 import { parseJsonObject } from './json-file.js';
-import { PROBE_LATENT_SIDE, scaleFactorFromProbe } from './vae-geometry.js';
+import { PROBE_LATENT_SIDE, modelSizeFromConfig, scaleFactorFromProbe } from './vae-geometry.js';
 
 /** Where to load from and how. */
 export interface LoadOptions extends SessionOptions {
@@ -75,6 +75,8 @@ export class StableDiffusion {
   readonly latentScale: number;
   /** Pixels per latent cell on each side (8 for SD v1), from the VAE config or the decoder graph. */
   readonly vaeScaleFactor: number;
+  /** The model's own size (longer side): unet/config.json's sample_size x vaeScaleFactor, else 512. */
+  readonly modelSize: number;
   /** The CLIP tokenizer. */
   readonly tokenizer: ClipTokenizer;
   /** UNet batch items evaluated since load (a batch of 20 counts 20). */
@@ -91,13 +93,14 @@ export class StableDiffusion {
     contract: ModelContract,
     tokenizer: ClipTokenizer,
     scheduler: SchedulerConfig,
-    vae: { readonly latentScale: number; readonly vaeScaleFactor: number },
+    vae: { readonly latentScale: number; readonly vaeScaleFactor: number; readonly modelSize: number },
   ) {
     this.contract = contract;
     this.tokenizer = tokenizer;
     this.scheduler = scheduler;
     this.latentScale = vae.latentScale;
     this.vaeScaleFactor = vae.vaeScaleFactor;
+    this.modelSize = vae.modelSize;
     this.providers = {
       text_encoder: sessions.textEncoder.provider,
       unet: sessions.unet.provider,
@@ -137,6 +140,7 @@ export class StableDiffusion {
     return new StableDiffusion({ textEncoder, unet, vaeEncoder, vaeDecoder, inpaintUnet }, contract, tokenizer, scheduler, {
       latentScale: files.latentScale,
       vaeScaleFactor,
+      modelSize: modelSizeFromConfig(files.unetSampleSize, vaeScaleFactor),
     });
   }
 

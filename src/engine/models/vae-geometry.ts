@@ -48,3 +48,16 @@ function refusal(file: string, found: string, details: Record<string, unknown>):
     { file, ...details },
   );
 }
+
+/** The model size when neither MODEL_SIZE nor the export's unet/config.json says: SD v1's 512. */
+export const SD_V1_MODEL_SIZE = 512;
+
+/**
+ * The model's own working size (the picture's longer side): the UNet's trained `sample_size` in latent cells times
+ * the VAE's factor (SD 1.5: 64 x 8 = 512, SD 2.1: 96 x 8 = 768, SD 2.1-base 512, SDXL: 128 x 8 = 1024), rounded to
+ * the nearest multiple of 64 the picture sides need (never below 64); `fallback` when the export has no UNet config.
+ */
+export function modelSizeFromConfig(sampleSize: number | undefined, vaeScaleFactor: number, fallback: number = SD_V1_MODEL_SIZE): number {
+  if (sampleSize === undefined) return fallback;
+  return Math.max(64, Math.round((sampleSize * vaeScaleFactor) / 64) * 64);
+}
