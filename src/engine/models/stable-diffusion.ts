@@ -170,7 +170,8 @@ export class StableDiffusion {
   }
 
   /**
-   * The UNet's noise prediction for a batch of latents at one timestep.
+   * The UNet's prediction for a batch of latents at one timestep: the noise ε, or v for a v-prediction model
+   * (`scheduler.predictionType`; the scheduler's steps and the mask convert it with `modelOutputToEpsilon`).
    * @param sample [batch, channels, height, width] float32 (channels 4, or 9 for the inpainting UNet)
    * @param embeddings [batch, 77, hidden] float32, one row per batch item
    */
