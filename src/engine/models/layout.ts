@@ -55,18 +55,14 @@ export async function locateModelFiles(dir: string, parts: readonly ModelPart[] 
   if (!isDir) {
     throw new DiffEditError(ErrorCode.ModelFileMissing, `Model directory ${root} does not exist. ${HOW_TO_GET}`, { file: root });
   }
-  const onnx = {} as Record<ModelPart, string>;
-  for (const part of ALL_PARTS) {
-    const file = path.join(root, part, 'model.onnx');
-    if (parts.includes(part)) await mustExist(file, `the ${part} ONNX model`);
-    onnx[part] = file;
-  }
+  const onnx = Object.fromEntries(ALL_PARTS.map((part) => [part, path.join(root, part, 'model.onnx')])) as Record<ModelPart, string>;
   const tokenizerDir = path.join(root, 'tokenizer');
   const tokenizer2Dir = path.join(root, 'tokenizer_2');
   const modelIndexFile = path.join(root, 'model_index.json');
   const modelIndex = await readOptionalConfig(modelIndexFile);
   // Before any missing file is reported: an SDXL refiner lacks text_encoder/, and should hear why it is refused.
   assertSupportedPipeline(modelIndex, modelIndexFile, await exists(onnx.text_encoder));
+  for (const part of PARTS) if (parts.includes(part)) await mustExist(onnx[part], `the ${part} ONNX model`);
   // An SDXL export: a second text encoder, or a model_index.json that names one (then it must be there).
   const hasSecondTextEncoder = parts.includes('text_encoder') && ((await exists(onnx.text_encoder_2)) || namesComponent(modelIndex, 'text_encoder_2'));
   if (parts.includes('text_encoder')) {
