@@ -61,7 +61,7 @@ describe('an SDXL model behind the bot', () => {
   it('/diffedit delivers the three-panel PNG and the photo, with both seeds', async () => {
     expect(result.files.map((f) => f.filename)).toEqual(['diffedit.png', 'edited.png']);
     const meta = await sharp(result.files[0]?.data).metadata();
-    expect([meta.format, meta.width, meta.height! >= 128]).toEqual(['png', 3 * 128 + 2 * 8, true]);
+    expect([meta.format, meta.width, (meta.height ?? 0) >= 128]).toEqual(['png', 3 * 128 + 2 * 8, true]);
     expect(contentOf(result)).toMatch(/seed 42 \| mask seed 8/);
   });
 
