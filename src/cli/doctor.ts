@@ -5,6 +5,7 @@
  */
 import 'dotenv/config';
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
@@ -15,7 +16,10 @@ import {
   readVaeEncoderContract,
   type ModelSignature,
 } from '../engine/models/contract.js';
+import { familyOf } from '../engine/models/family.js';
 import { locateModelFiles } from '../engine/models/layout.js';
+import { modelSizeFromConfig } from '../engine/models/vae-geometry.js';
+import { SD_V1_SCHEDULER, parseSchedulerConfig } from '../engine/scheduler.js';
 import { chooseModelDir } from '../engine/models/optimized-copy.js';
 import { probeProviders } from '../engine/models/provider-probe.js';
 import { PROVIDERS } from '../engine/models/sessions.js';
@@ -39,15 +43,29 @@ async function gpuAdapters(): Promise<string> {
 async function contractLines(dir: string): Promise<string[]> {
   const files = await locateModelFiles(dir);
   const sig = (file: string): Promise<ModelSignature> => signatureFromFile(file);
-  const text = readTextEncoderContract(await sig(files.onnx.text_encoder));
+  const scheduler =
+    files.schedulerConfig === undefined
+      ? SD_V1_SCHEDULER
+      : parseSchedulerConfig(JSON.parse(await readFile(files.schedulerConfig, 'utf8')), files.schedulerConfig);
+  const family = familyOf({ ...files, predictionType: scheduler.predictionType });
+  const encoders = await Promise.all(family.textEncoders.map(async (use) => readTextEncoderContract(await sig(files.onnx[use.part]), use)));
   const unet = readUnetContract(await sig(files.onnx.unet), 'standard');
   const encoder = readVaeEncoderContract(await sig(files.onnx.vae_encoder));
   const decoder = readVaeDecoderContract(await sig(files.onnx.vae_decoder));
+  const factor = files.vaeScaleFactor;
+  const size =
+    factor === undefined || files.unetSampleSize === undefined
+      ? `${family.defaultSize} px unless the probed VAE factor and unet sample_size say otherwise`
+      : `${modelSizeFromConfig(files.unetSampleSize, factor, family.defaultSize)} px (unet sample_size ${files.unetSampleSize} x VAE factor ${factor})`;
   return [
-    `text_encoder: input_ids ${text.inputIds.type}, ${text.hiddenState.name} ${text.hiddenState.type}${text.hiddenSize !== undefined ? ` x ${text.hiddenSize}` : ''}`,
-    `unet: sample ${unet.sample.type}, ${unet.inChannels} channels, timestep ${unet.timestep.type} rank ${unet.timestep.rank}, ${unet.output.name} ${unet.output.type}`,
+    `family: ${family.label} (${scheduler.predictionType} prediction); model size ${size}; MODEL_SIZE overrides it`,
+    ...encoders.map(
+      (text, i) =>
+        `${family.textEncoders[i]?.part ?? 'text_encoder'}: input_ids ${text.inputIds.type}, ${text.hiddenState.name} ${text.hiddenState.type}${text.hiddenSize !== undefined ? ` x ${text.hiddenSize}` : ''}${text.pooled ? `, pooled ${text.pooled.name}` : ''}`,
+    ),
+    `unet: sample ${unet.sample.type}, ${unet.inChannels} channels, timestep ${unet.timestep.type} rank ${unet.timestep.rank}, ${unet.output.name} ${unet.output.type}${unet.addedConditions ? ', text_embeds + time_ids' : ''}`,
     `vae_encoder: ${encoder.output.name} (${encoder.output.kind === 'latent_parameters' ? 'mean ++ logvar' : 'a sample, or the mean after npm run optimize'})`,
-    `vae_decoder: ${decoder.input.name} -> ${decoder.output.name} ${decoder.output.type}; latent scale ${files.latentScale}; spatial factor ${files.vaeScaleFactor ?? 'not in the config (probed at load)'}`,
+    `vae_decoder: ${decoder.input.name} -> ${decoder.output.name} ${decoder.output.type}; latent scale ${files.latentScale}; spatial factor ${files.vaeScaleFactor ?? 'not in the config (probed at load)'}${files.vaeForceUpcast ? '; force_upcast (kept float32 by npm run optimize --fp16)' : ''}`,
   ];
 }
 

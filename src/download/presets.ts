@@ -42,6 +42,13 @@ export const MODEL_PRESETS = {
     layout: 'diffusers-onnx',
     about: 'SD 1.5 as exported by the onnx-community organisation',
   },
+  sdxl: {
+    repo: 'stabilityai/stable-diffusion-xl-base-1.0',
+    revision: 'main',
+    role: 'standard',
+    layout: 'optimum',
+    about: 'SDXL base 1.0: its ONNX export beside the PyTorch weights (~13 GB of ONNX; 1024 px; a GPU is advised)',
+  },
   'sd15-inpainting': {
     repo: 'botp/stable-diffusion-v1-5-inpainting',
     revision: 'onnx',

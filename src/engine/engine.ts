@@ -260,7 +260,7 @@ export class DiffEditEngine {
       warnings.push(`"${text.slice(0, 40)}..." is longer than CLIP's 75 tokens and was cut.`);
       this.logger.warn('prompt truncated to 75 tokens', { prompt: text });
     }
-    const rowSize = embeddings.sequenceLength * embeddings.hiddenSize;
+    const rowSize = embeddings.rowSize;
     return {
       ref: row(embeddings.data, 0, rowSize),
       query: row(embeddings.data, 1, rowSize),
@@ -414,7 +414,7 @@ export class DiffEditEngine {
     const started = performance.now();
     const side = this.size / this.models.vaeScaleFactor;
     const prompts = await this.models.encodePrompts(['', '', '']);
-    const empty = prompts.data.subarray(0, prompts.sequenceLength * prompts.hiddenSize);
+    const empty = prompts.data.subarray(0, prompts.rowSize);
     const latent = 4 * side * side;
     for (const batch of unetBatchSizes(DEFAULT_PARAMETERS.maskDraws, this.maxBatch)) {
       const embeddings = new Float32Array(batch * empty.length);

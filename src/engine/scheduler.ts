@@ -19,7 +19,16 @@ export interface SchedulerConfig {
    */
   readonly setAlphaToOne: boolean;
   readonly timestepSpacing: 'leading' | 'trailing' | 'linspace';
+  /**
+   * What the UNet predicts: the noise ('epsilon', SD 1.x, SDXL, SD 2.x-base) or v = √ᾱ·ε − √(1−ᾱ)·x0
+   * ('v_prediction', the SD 2.x 768 models). The steps convert v to ε, so DiffEdit's maths never sees v.
+   */
+  readonly predictionType: PredictionType;
 }
+
+/** The UNet outputs this DDIM can use. */
+export const PREDICTION_TYPES = ['epsilon', 'v_prediction'] as const;
+export type PredictionType = (typeof PREDICTION_TYPES)[number];
 
 /** Stable Diffusion v1.x's scheduler configuration, used when the model directory has none. */
 export const SD_V1_SCHEDULER: SchedulerConfig = {
@@ -30,6 +39,7 @@ export const SD_V1_SCHEDULER: SchedulerConfig = {
   stepsOffset: 1,
   setAlphaToOne: false,
   timestepSpacing: 'leading',
+  predictionType: 'epsilon',
 };
 
 /** DDIMScheduler's default for `set_alpha_to_one`, used when a config does not say. */
@@ -42,8 +52,8 @@ const UNSUPPORTED_FLAGS = ['clip_sample', 'thresholding'] as const;
  * Reads the DDIM-relevant keys of a diffusers scheduler_config.json (any scheduler class: SD ships PNDM's,
  * whose betas are the same). Absent keys take SD v1's values, except `set_alpha_to_one`, which takes
  * DDIMScheduler's default (true) as diffusers' `DDIMScheduler.from_config` would. Options this DDIM does not
- * implement (`clip_sample`, `thresholding` set to true, other prediction types) throw, naming `source` and the
- * key, rather than being silently ignored. An absent `clip_sample` is read as false although DDIMScheduler
+ * implement (`clip_sample`, `thresholding` set to true, prediction types other than epsilon and v, flow-matching
+ * schedulers) throw, naming `source` and the key, rather than being silently ignored. An absent `clip_sample` is read as false although DDIMScheduler
  * defaults it to true: every SD v1 config says false, and clamping SD's latents to [-1, 1] would be wrong.
  */
 export function parseSchedulerConfig(json: unknown, source: string): SchedulerConfig {
@@ -51,11 +61,20 @@ export function parseSchedulerConfig(json: unknown, source: string): SchedulerCo
     throw new DiffEditError(ErrorCode.ModelContractMismatch, `${source} is not a JSON object.`, { source });
   }
   const raw = json as Record<string, unknown>;
-  const predictionType = raw['prediction_type'] ?? 'epsilon';
-  if (predictionType !== 'epsilon') {
+  const className = raw['_class_name'];
+  // SD 3 and Flux train a velocity field along straight paths: no alphas, no DDIM, no inversion of this kind.
+  if (typeof className === 'string' && className.startsWith('FlowMatch')) {
     throw new DiffEditError(
       ErrorCode.ModelContractMismatch,
-      `${source}: prediction_type ${JSON.stringify(predictionType)} is not supported; DiffEdit here needs an epsilon-predicting (SD v1.x) model.`,
+      `${source}: ${className} is a flow-matching scheduler (SD 3, Flux); DiffEdit here runs DDIM on SD 1.x, SD 2.x and SDXL models only.`,
+      { source, key: '_class_name' },
+    );
+  }
+  const predictionType = raw['prediction_type'] ?? 'epsilon';
+  if (!PREDICTION_TYPES.includes(predictionType as PredictionType)) {
+    throw new DiffEditError(
+      ErrorCode.ModelContractMismatch,
+      `${source}: prediction_type ${JSON.stringify(predictionType)} is not supported; DiffEdit here needs an epsilon- or v-predicting model (SD 1.x, SD 2.x, SDXL).`,
       { source, predictionType },
     );
   }
@@ -102,6 +121,7 @@ export function parseSchedulerConfig(json: unknown, source: string): SchedulerCo
     stepsOffset: num('steps_offset', SD_V1_SCHEDULER.stepsOffset),
     setAlphaToOne: flag('set_alpha_to_one', DDIM_SET_ALPHA_TO_ONE),
     timestepSpacing: oneOf('timestep_spacing', ['leading', 'trailing', 'linspace'], SD_V1_SCHEDULER.timestepSpacing),
+    predictionType: predictionType as PredictionType,
   };
 }
 
@@ -203,6 +223,8 @@ export interface DdimSchedule {
   readonly alphasCumprod: Float64Array;
   readonly finalAlphaCumprod: number;
   readonly ratio: number;
+  /** What the model outputs that the steps take: see {@link modelOutputToEpsilon}. */
+  readonly predictionType: PredictionType;
 }
 
 /** Precomputes what every step needs for `steps` inference steps. */
@@ -212,7 +234,24 @@ export function ddimSchedule(config: SchedulerConfig, steps: number): DdimSchedu
     alphasCumprod: alphas,
     finalAlphaCumprod: config.setAlphaToOne ? 1 : (alphas[0] ?? 1),
     ratio: stepRatio(config, steps),
+    predictionType: config.predictionType,
   };
+}
+
+/**
+ * The noise ε a model output stands for, for a `sample` at noise level `alpha` (alphas_cumprod): the output itself
+ * for 'epsilon' (the same array, nothing copied), and for 'v_prediction' ε = √ᾱ·v + √(1−ᾱ)·x (diffusers' DDIM
+ * steps). With ε, x0 = (x − √(1−ᾱ)·ε)/√ᾱ equals diffusers' √ᾱ·x − √(1−ᾱ)·v, so every step, the mask and the
+ * guidance (linear in the output, the x terms cancel) stay DiffEdit's ε maths. `sample` holds the latents the
+ * output is for (its first `output.length` values: an inpainting UNet's extra input channels are not among them).
+ */
+export function modelOutputToEpsilon(type: PredictionType, alpha: number, sample: Float32Array, output: Float32Array): Float32Array {
+  if (type === 'epsilon') return output;
+  const a = Math.sqrt(alpha);
+  const b = Math.sqrt(1 - alpha);
+  const eps = new Float32Array(output.length);
+  for (let i = 0; i < output.length; i++) eps[i] = a * (output[i] as number) + b * (sample[i] as number);
+  return eps;
 }
 
 /** alpha_cumprod at timestep t, or the clean end's alpha when t < 0 (before the first training step). */
@@ -229,11 +268,12 @@ export function ddimSigma(alphaT: number, alphaPrev: number, eta: number): numbe
 }
 
 /**
- * One DDIM denoising step from timestep t to t - ratio (diffusers `DDIMScheduler.step`, epsilon prediction,
- * no clipping). `noise` is required when eta > 0 (the sigma * z term). Returns a new array.
+ * One DDIM denoising step from timestep t to t - ratio (diffusers `DDIMScheduler.step`, no clipping) on the model's
+ * `output` (ε, or v converted at t's level). `noise` is required when eta > 0 (the sigma * z term). Returns a new array.
  */
-export function ddimStep(schedule: DdimSchedule, t: number, sample: Float32Array, eps: Float32Array, eta = 0, noise?: Float32Array): Float32Array {
+export function ddimStep(schedule: DdimSchedule, t: number, sample: Float32Array, output: Float32Array, eta = 0, noise?: Float32Array): Float32Array {
   const alphaT = alphaAt(schedule, t);
+  const eps = modelOutputToEpsilon(schedule.predictionType, alphaT, sample, output);
   const alphaPrev = alphaAt(schedule, t - schedule.ratio);
   const sigma = eta > 0 ? ddimSigma(alphaT, alphaPrev, eta) : 0;
   if (sigma > 0 && noise === undefined) throw new Error('ddimStep: eta > 0 needs a noise tensor');
@@ -254,10 +294,12 @@ export function ddimStep(schedule: DdimSchedule, t: number, sample: Float32Array
 
 /**
  * One DDIM inversion step (diffusers `DDIMInverseScheduler.step`): the UNet was evaluated at the noisier
- * timestep t, and the sample moves from the level of t - ratio (the clean end when negative) up to t.
+ * timestep t, and the sample moves from the level of t - ratio (the clean end when negative) up to t. A v output is
+ * converted at the level the sample is at (t - ratio), as diffusers does.
  */
-export function ddimInverseStep(schedule: DdimSchedule, t: number, sample: Float32Array, eps: Float32Array): Float32Array {
+export function ddimInverseStep(schedule: DdimSchedule, t: number, sample: Float32Array, output: Float32Array): Float32Array {
   const alphaFrom = alphaAt(schedule, t - schedule.ratio);
+  const eps = modelOutputToEpsilon(schedule.predictionType, alphaFrom, sample, output);
   const alphaTo = alphaAt(schedule, Math.min(t, schedule.alphasCumprod.length - 1));
   const sqrtAlphaFrom = Math.sqrt(alphaFrom);
   const sqrtOneMinusAlphaFrom = Math.sqrt(1 - alphaFrom);

@@ -7,6 +7,7 @@
 import { copyFile, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DiffEditError, ErrorCode } from '../errors.js';
+import { readOptionalConfig } from '../engine/models/layout.js';
 import { OPTIMIZED_SUBDIR, RECORD_FILE, type OptimizedRecord } from '../engine/models/optimized-copy.js';
 import { optimizeModelFile, type ModelPasses, type ModelReport } from './optimize-model.js';
 import { sampleToMean } from './vae-mean.js';
@@ -17,13 +18,14 @@ import { sampleToMean } from './vae-mean.js';
  */
 const PART_PASSES: Readonly<Record<string, ModelPasses>> = {
   text_encoder: { fuseAttention: false },
+  text_encoder_2: { fuseAttention: false },
   unet: { fuseAttention: true },
   vae_encoder: { fuseAttention: true, rewrites: [sampleToMean] },
   vae_decoder: { fuseAttention: true },
 };
 
 /** Side files copied unchanged when present. */
-const SIDE_DIRS = ['tokenizer', 'scheduler'];
+const SIDE_DIRS = ['tokenizer', 'tokenizer_2', 'scheduler'];
 const SIDE_FILES = ['model_index.json', ...Object.keys(PART_PASSES).map((part) => `${part}/config.json`)];
 
 export interface OptimizeOptions {
@@ -50,13 +52,16 @@ export async function optimizeExport(options: OptimizeOptions): Promise<Optimize
     throw new DiffEditError(ErrorCode.InvalidOption, 'The optimised copy must go to another folder than the export itself.', { option: 'out' });
   }
   const say = options.say ?? (() => undefined);
+  // SDXL's VAE overflows in float16 (its config says force_upcast, diffusers then decodes in float32): keep it float32.
+  const vaeUpcast = (await readOptionalConfig(path.join(source, 'vae_decoder', 'config.json')))?.['force_upcast'] === true;
+  if (options.fp16 === true && vaeUpcast) say('vae_encoder, vae_decoder: kept float32 (the VAE config says force_upcast)');
   const parts: Record<string, ModelReport> = {};
   const recorded: Record<string, OptimizedRecord['parts'][string]> = {};
   for (const [part, passes] of Object.entries(PART_PASSES)) {
     const file = path.join(source, part, 'model.onnx');
     const stamp = await stat(file).catch(() => undefined);
     if (stamp === undefined) continue;
-    const fp16 = options.fp16 === true && passes.fuseAttention;
+    const fp16 = options.fp16 === true && passes.fuseAttention && !(vaeUpcast && part.startsWith('vae_'));
     const report = await optimizeModelFile(file, path.join(outDir, part, 'model.onnx'), { ...passes, fp16 });
     const summary = summarise(report);
     say(`${part}: ${summary}`);

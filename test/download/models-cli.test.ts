@@ -121,7 +121,7 @@ describe('npm run models', () => {
     const r = await models(['--preset', 'sd15-inpainting', '--endpoint', hub.endpoint], {}, await tempDir());
 
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('--preset "sd15-inpainting" is an inpainting preset; use one of sd15, sd15-community.');
+    expect(r.stderr).toContain('--preset "sd15-inpainting" is an inpainting preset; use one of sd15, sd15-community, sdxl.');
     expect(hub.requests).toEqual([]);
   });
 

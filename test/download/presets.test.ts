@@ -119,11 +119,11 @@ describe('model presets', () => {
     expect(repoHint.message).toContain('nobody/nothing');
     expect(repoHint.message).toContain(`--preset sd15 (${sd15.repo}@${sd15.revision})`);
     expect(repoHint.message).toContain(`--preset sd15-community (${MODEL_PRESETS['sd15-community'].repo}@main)`);
-    expect(repoHint.details).toMatchObject({ reason: 'not-found', alternatives: ['sd15', 'sd15-community'] });
+    expect(repoHint.details).toMatchObject({ reason: 'not-found', alternatives: ['sd15', 'sd15-community', 'sdxl'] });
 
     // The failing source is sd15 itself: only the other one is worth naming.
     const branchHint = withPresetHint(noBranch, 'standard', { repo: sd15.repo, revision: 'onnx' }) as DiffEditError;
-    expect(branchHint.details['alternatives']).toEqual(['sd15-community']);
+    expect(branchHint.details['alternatives']).toEqual(['sd15-community', 'sdxl']);
     const inpaintHint = withPresetHint(noRepo, 'inpainting', { repo: 'nobody/nothing', revision: 'onnx' }) as DiffEditError;
     expect(inpaintHint.message).toContain(`--inpaint-preset sd15-inpainting (${MODEL_PRESETS['sd15-inpainting'].repo}@onnx)`);
   });
@@ -143,8 +143,8 @@ describe('model presets', () => {
   });
 
   it('refuses an unknown name or a preset of the other use, listing the right ones', () => {
-    expect(() => findPreset('sd99', 'standard', '--preset')).toThrow('--preset "sd99" is not a preset; use one of sd15, sd15-community.');
-    expect(() => findPreset('sd15-inpainting', 'standard', '--preset')).toThrow(/is an inpainting preset; use one of sd15, sd15-community/);
+    expect(() => findPreset('sd99', 'standard', '--preset')).toThrow('--preset "sd99" is not a preset; use one of sd15, sd15-community, sdxl.');
+    expect(() => findPreset('sd15-inpainting', 'standard', '--preset')).toThrow(/is an inpainting preset; use one of sd15, sd15-community, sdxl/);
     expect(() => findPreset('sd15', 'inpainting', '--inpaint-preset')).toThrow(/is a standard preset; use one of sd15-inpainting/);
     expect(errorCode(() => findPreset('sd99', 'standard', '--preset'))).toBe(ErrorCode.InvalidOption);
   });

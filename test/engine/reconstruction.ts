@@ -45,7 +45,7 @@ async function decodePicture(sd: StableDiffusion, latents: Float32Array, like: R
 /** The prompt embeddings of the empty prompt and `ref`, with query = ref. */
 export async function samePromptEmbeddings(sd: StableDiffusion, ref: string): Promise<EditPrompts> {
   const embeddings = await sd.encodePrompts(['', ref]);
-  const size = embeddings.sequenceLength * embeddings.hiddenSize;
+  const size = embeddings.rowSize;
   const refRow = embeddings.data.slice(size, 2 * size);
   return { uncond: embeddings.data.slice(0, size), ref: refRow, query: refRow };
 }

@@ -9,6 +9,9 @@ import { generateTinyModels, type TinyModelOptions } from './generate.js';
 
 const USAGE = `Usage: npm run tiny-models -- --out DIR [options]
   --layout optimum|diffusers-onnx   folder/external-data layout (default optimum)
+  --family sd1|sd2|sdxl             SD 2.1's v-prediction files, or SDXL's two encoders and files (default sd1)
+  --unet-from DIR                   copy DIR/model.onnx (+ config.json) as the UNet (SDXL needs one with
+                                    text_embeds and time_ids, e.g. a real-architecture export)
   --timestep DTYPE:RANK             UNet timestep, DTYPE int64|float32|float16, RANK 0|1 (default float32:0)
   --input-ids int64|int32           text encoder input type (default int64)
   --vae-output latent_parameters|latent_sample
@@ -48,6 +51,8 @@ async function main(): Promise<void> {
     options: {
       out: { type: 'string' },
       layout: { type: 'string' },
+      family: { type: 'string' },
+      'unet-from': { type: 'string' },
       timestep: { type: 'string' },
       'input-ids': { type: 'string' },
       'vae-output': { type: 'string' },
@@ -76,6 +81,9 @@ async function main(): Promise<void> {
   const options: TinyModelOptions = {};
   const layout = oneOf('layout', values.layout, ['optimum', 'diffusers-onnx'] as const);
   if (layout !== undefined) options.layout = layout;
+  const family = oneOf('family', values.family, ['sd1', 'sd2', 'sdxl'] as const);
+  if (family !== undefined) options.family = family;
+  if (values['unet-from'] !== undefined) options.unetFrom = values['unet-from'];
   if (values.timestep !== undefined) {
     const [dtype, rank] = values.timestep.split(':');
     const d = oneOf('timestep', dtype, ['int64', 'float32', 'float16'] as const);

@@ -6,6 +6,7 @@
 import { mkdir, open, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { modelIndexJson, partConfigs, schedulerConfigJson } from './configs.js';
+import { applyFamily } from './families.js';
 import type { SerializedModel } from './graph-builder.js';
 import { resolveOptions, type TinyModelOptions } from './options.js';
 import { buildTextEncoder } from './text-encoder.js';
@@ -17,6 +18,7 @@ export type { Region, ResolvedOptions, TinyModelOptions } from './options.js';
 export { DEFAULT_REGION, resolveOptions } from './options.js';
 export { regionMask, unetTimeScales } from './unet.js';
 export { TINY_PROMPT_WORDS } from './tokenizer-files.js';
+export { TINY_SDXL_LAYERS } from './families.js';
 
 /** The external-data file of the UNet for each layout. */
 export function unetExternalDataFile(layout: 'optimum' | 'diffusers-onnx'): string {
@@ -39,7 +41,8 @@ async function writeModel(file: string, model: SerializedModel, externalName?: s
 export async function generateTinyModels(dir: string, options: TinyModelOptions = {}): Promise<void> {
   const opts = resolveOptions(options);
   const root = path.resolve(dir);
-  for (const sub of ['text_encoder', 'unet', 'vae_encoder', 'vae_decoder', 'tokenizer', 'scheduler']) {
+  const sdxl = opts.family === 'sdxl' ? ['text_encoder_2', 'tokenizer_2'] : [];
+  for (const sub of ['text_encoder', 'unet', 'vae_encoder', 'vae_decoder', 'tokenizer', 'scheduler', ...sdxl]) {
     await mkdir(path.join(root, sub), { recursive: true });
   }
   const tok = buildTinyTokenizer();
@@ -58,4 +61,5 @@ export async function generateTinyModels(dir: string, options: TinyModelOptions 
   await writeModel(path.join(root, 'unet', 'model.onnx'), serializeUnet(buildUnet(opts), opts, external), external);
   await writeModel(path.join(root, 'vae_encoder', 'model.onnx'), buildVaeEncoder(opts));
   await writeModel(path.join(root, 'vae_decoder', 'model.onnx'), buildVaeDecoder(opts));
+  await applyFamily(root, opts, tok, writeModel);
 }

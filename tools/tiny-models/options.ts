@@ -14,7 +14,19 @@ export type FloatIo = 'float32' | 'float16';
 
 export type BenchmarkAttention = 'unfused' | 'fused' | 'sdpa';
 
+/** The model families the generator writes (see families.ts). */
+export type TinyFamily = 'sd1' | 'sd2' | 'sdxl';
+
 export interface TinyModelOptions {
+  /**
+   * 'sd1' (default); 'sd2': SD 2.1's model_index.json and v-prediction scheduler; 'sdxl': SDXL base's model_index,
+   * scheduler and VAE config values, two text encoders with optimum's hidden_states.* outputs (text_encoder_2 with
+   * text_embeds), tokenizer_2/ padding with "!", as optimum exports SDXL. An SDXL folder needs `unetFrom`: a UNet
+   * with text_embeds and time_ids (the generator's own UNet has neither).
+   */
+  family?: TinyFamily;
+  /** A folder whose model.onnx (and config.json, when there) replace the generated UNet: e.g. a real-architecture export. */
+  unetFrom?: string;
   /**
    * 'optimum' (default): <part>/model.onnx (+ model.onnx_data when externalData), optimum's dimension names.
    * 'diffusers-onnx': the old diffusers "onnx" branches: same folders, the UNet's external data in unet/weights.pb.
@@ -64,6 +76,8 @@ export interface TinyModelOptions {
 }
 
 export interface ResolvedOptions {
+  readonly family: TinyFamily;
+  readonly unetFrom: string | undefined;
   readonly layout: 'optimum' | 'diffusers-onnx';
   readonly externalData: boolean;
   readonly timestep: { readonly dtype: 'int64' | 'float32' | 'float16'; readonly rank: 0 | 1 };
@@ -116,7 +130,12 @@ export function resolveOptions(options: TinyModelOptions = {}): ResolvedOptions 
   if (![x0, y0, x1, y1].every((v) => Number.isFinite(v) && v >= 0 && v <= 1) || x0 >= x1 || y0 >= y1) {
     throw new Error(`region must satisfy 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1`);
   }
+  const family = options.family ?? 'sd1';
+  if (family !== 'sd1' && family !== 'sd2' && family !== 'sdxl') throw new Error(`family must be sd1, sd2 or sdxl, not ${String(family)}`);
+  if (family === 'sdxl' && options.unetFrom === undefined) throw new Error('an SDXL folder needs unetFrom (a UNet with text_embeds and time_ids)');
   return {
+    family,
+    unetFrom: options.unetFrom,
     layout,
     externalData: options.externalData ?? (layout === 'diffusers-onnx' || benchmarkBlocks > 0),
     timestep: { dtype: timestep.dtype, rank: timestep.rank },

@@ -22,8 +22,13 @@ export interface TextEncoderWeights {
 }
 
 /** The random weights (exported so tests can compute expected embeddings). */
-export function textEncoderWeights(opts: ResolvedOptions, vocabSize: number, specialIds: readonly number[]): TextEncoderWeights {
-  const rng = new Random(partSeed(opts.seed, 'text_encoder'));
+export function textEncoderWeights(
+  opts: ResolvedOptions,
+  vocabSize: number,
+  specialIds: readonly number[],
+  part: 'text_encoder' | 'text_encoder_2' = 'text_encoder',
+): TextEncoderWeights {
+  const rng = new Random(partSeed(opts.seed, part));
   const h = opts.hiddenSize;
   const tokenEmbedding = rng.normals(vocabSize * h, 1);
   for (const id of specialIds) {
@@ -33,10 +38,27 @@ export function textEncoderWeights(opts: ResolvedOptions, vocabSize: number, spe
   return { tokenEmbedding, positionEmbedding };
 }
 
-export function buildTextEncoder(opts: ResolvedOptions, vocabSize: number, specialIds: readonly number[]): SerializedModel {
+/** SDXL's encoders as optimum exports them: `hidden_states.0` ... `hidden_states.N` after the usual outputs. */
+export interface SdxlEncoderOutputs {
+  readonly part: 'text_encoder' | 'text_encoder_2';
+  /** N: the encoder's layers (N + 1 hidden-state outputs). */
+  readonly layers: number;
+}
+
+/** `hidden_states.k` of the tiny SDXL encoders: (k + 1) · E + k, E = token + position embedding (so each layer differs). */
+export function sdxlHiddenState(e: number, k: number): number {
+  return (k + 1) * e + k;
+}
+
+export function buildTextEncoder(
+  opts: ResolvedOptions,
+  vocabSize: number,
+  specialIds: readonly number[],
+  sdxl?: SdxlEncoderOutputs,
+): SerializedModel {
   const dims = dimNames(opts.layout);
   const h = opts.hiddenSize;
-  const weights = textEncoderWeights(opts, vocabSize, specialIds);
+  const weights = textEncoderWeights(opts, vocabSize, specialIds, sdxl?.part);
   const g = new GraphBuilder('tiny_clip_text_encoder');
   const ids = g.input('input_ids', opts.inputIdsType, [dims.batch, dims.sequence]);
   const table = g.f32('text_model.embeddings.token_embedding.weight', [vocabSize, h], weights.tokenEmbedding);
@@ -47,7 +69,17 @@ export function buildTextEncoder(opts: ResolvedOptions, vocabSize: number, speci
   const pos = g.op1('Slice', [positions, g.constI64([0]), length, g.constI64([0])]); // [s, h]
   const hidden = g.op1('Add', [tokens, pos]); // [b, s, h]
   const pooled = g.op1('ReduceMean', [hidden], { axes: { ints: [1] }, keepdims: { i: 0 } }); // [b, h]
-  g.output('last_hidden_state', opts.io, [dims.batch, dims.sequence, h], hidden, 'float32');
-  g.output('pooler_output', opts.io, [dims.batch, h], pooled, 'float32');
+  if (sdxl?.part === 'text_encoder_2') {
+    // CLIPTextModelWithProjection: text_embeds (the projected pooled output; here minus the mean) comes first.
+    g.output('text_embeds', opts.io, [dims.batch, dims.sequence], g.op1('Neg', [pooled]), 'float32');
+    g.output('last_hidden_state', opts.io, [dims.batch, dims.sequence, h], hidden, 'float32');
+  } else {
+    g.output('last_hidden_state', opts.io, [dims.batch, dims.sequence, h], hidden, 'float32');
+    g.output('pooler_output', opts.io, [dims.batch, h], pooled, 'float32');
+  }
+  for (let k = 0; k <= (sdxl?.layers ?? -1); k++) {
+    const state = g.op1('Add', [g.op1('Mul', [hidden, g.constF32(k + 1)]), g.constF32(k)]);
+    g.output(`hidden_states.${k}`, opts.io, [dims.batch, dims.sequence, h], state, 'float32');
+  }
   return g.serialize({ docString: 'Tiny random CLIP text encoder with the Stable Diffusion v1 tensor contract (tests only).' });
 }

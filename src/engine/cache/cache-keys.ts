@@ -54,18 +54,19 @@ export function imageDigest(bytes: Uint8Array): string {
 
 /**
  * What identifies the loaded models for the cache: the files of the models the stages run (path, size, mtime: a
- * re-downloaded or re-optimised export is another model), the scheduler, the VAE's scale, and the UNet's provider
+ * re-downloaded or re-optimised export is another model; SDXL's second text encoder too), the family (what the UNet
+ * is fed), the scheduler (its prediction type included), the VAE's scale, and the UNet's provider
  * (providers differ in the last bits, which can move a mask threshold).
  */
 export async function modelIdentity(models: StableDiffusion): Promise<string> {
-  const { textEncoder, unet, vaeEncoder } = models.contract;
+  const { textEncoder, textEncoder2, unet, vaeEncoder } = models.contract;
   const files = await Promise.all(
-    [textEncoder.file, unet.file, vaeEncoder.file].map(async (file) => {
+    [textEncoder.file, ...(textEncoder2 ? [textEncoder2.file] : []), unet.file, vaeEncoder.file].map(async (file) => {
       const info = await stat(file);
       return [file, info.size, info.mtimeMs];
     }),
   );
-  return digest(['models', files, models.scheduler, models.latentScale, models.vaeScaleFactor, models.providers.unet ?? 'cpu']);
+  return digest(['models', files, models.family, models.scheduler, models.latentScale, models.vaeScaleFactor, models.providers.unet ?? 'cpu']);
 }
 
 /** SHA-256, hex, of the values' JSON (object keys sorted, so that key order never changes a key). */

@@ -12,7 +12,7 @@
  */
 import type { StableDiffusion } from '../models/stable-diffusion.js';
 import type { GaussianSource } from '../noise.js';
-import { addNoise, ddimSchedule, ddimTimesteps, timestepsForStrength, type SchedulerConfig } from '../scheduler.js';
+import { addNoise, alphaAt, ddimSchedule, ddimTimesteps, modelOutputToEpsilon, timestepsForStrength, type SchedulerConfig } from '../scheduler.js';
 import { latentSize, row, type LatentShape } from './latents.js';
 import { accumulateAbsDifference, blurDilate, scaleInPlace, thresholdMap, type MaskThresholding } from './mask-stats.js';
 import { checkpoint, type RunControls } from './progress.js';
@@ -89,7 +89,9 @@ export async function computeMask(
       batch.set(noised[item >> 1] as Float32Array, j * size);
       embeddings.set(item % 2 === 0 ? prompts.ref : prompts.query, j * prompts.ref.length);
     }
-    const eps = await sd.predictNoise('standard', batch, [count, shape.channels, shape.height, shape.width], timestep, embeddings);
+    const output = await sd.predictNoise('standard', batch, [count, shape.channels, shape.height, shape.width], timestep, embeddings);
+    // A v-prediction model's |v_q - v_r| is the ε difference over √ᾱ (the thresholds would not mind); converted all the same.
+    const eps = modelOutputToEpsilon(schedule.predictionType, alphaAt(schedule, timestep), batch, output);
     for (let j = 0; j < count; j++) outputs.push(row(eps, j, size));
     first += count;
     checkpoint(controls, { phase: 'mask', step: call + 1, total: calls });

@@ -4,6 +4,7 @@
  * decided here, so the runners never test names or dtypes again.
  */
 import { DiffEditError, ErrorCode } from '../../errors.js';
+import type { TextEncoderUse } from './family.js';
 
 /** What the contract reader needs to know about one input or output. */
 export interface TensorInfo {
@@ -36,10 +37,12 @@ export interface TextEncoderContract {
   readonly file: string;
   /** `input_ids` [batch, 77]: int64 from optimum, int32 from the old diffusers exports. */
   readonly inputIds: { readonly name: string; readonly type: 'int32' | 'int64' };
-  /** `last_hidden_state` [batch, 77, hidden]. */
+  /** `last_hidden_state`, or SDXL's penultimate `hidden_states.{N-1}` [batch, 77, hidden]. */
   readonly hiddenState: FloatSlot;
   /** Embedding width when the export fixes it (768 for SD v1). */
   readonly hiddenSize: number | undefined;
+  /** `text_embeds` [batch, projection] (SDXL's second encoder: the UNet's `text_embeds`); undefined when unused. */
+  readonly pooled: FloatSlot | undefined;
 }
 
 /** A UNet's contract (standard or inpainting). */
@@ -53,8 +56,10 @@ export interface UnetContract {
   readonly timestep: { readonly name: string; readonly type: 'int64' | 'float32' | 'float16'; readonly rank: 0 | 1 };
   /** `encoder_hidden_states` [batch, 77, hidden]. */
   readonly encoderHiddenStates: FloatSlot;
-  /** `out_sample` [batch, 4, h, w]: the predicted noise. */
+  /** `out_sample` [batch, 4, h, w]: the predicted noise (or v). */
   readonly output: FloatSlot;
+  /** SDXL's added conditions `text_embeds` [batch, projection] and `time_ids` [batch, 6]; undefined for SD 1.x/2.x. */
+  readonly addedConditions: { readonly textEmbeds: FloatSlot; readonly timeIds: FloatSlot } | undefined;
 }
 
 /** The VAE encoder's contract. */
@@ -81,6 +86,8 @@ export interface VaeDecoderContract {
 /** The whole pipeline's contract. */
 export interface ModelContract {
   readonly textEncoder: TextEncoderContract;
+  /** SDXL's second text encoder. */
+  readonly textEncoder2: TextEncoderContract | undefined;
   readonly unet: UnetContract;
   readonly vaeEncoder: VaeEncoderContract;
   readonly vaeDecoder: VaeDecoderContract;
@@ -127,20 +134,45 @@ function fixedDim(info: TensorInfo, axis: number): number | undefined {
   return typeof dim === 'number' && dim > 0 ? dim : undefined;
 }
 
-/** Reads the text encoder's contract. */
-export function readTextEncoderContract(sig: ModelSignature): TextEncoderContract {
+const SD_V1_TEXT_ENCODER: TextEncoderUse = { part: 'text_encoder', tokenizer: 'tokenizer', hiddenState: 'last', pooled: false };
+
+/** Reads a text encoder's contract for the way `use` reads it (default: SD 1.x's, `last_hidden_state`). */
+export function readTextEncoderContract(sig: ModelSignature, use: TextEncoderUse = SD_V1_TEXT_ENCODER): TextEncoderContract {
   const ids = find(sig.inputs, 'input_ids');
   if (ids === undefined || (ids.type !== 'int32' && ids.type !== 'int64')) {
     throw mismatch(sig.file, 'input "input_ids" [batch, 77] of type int32 or int64', ids ?? sig.inputs);
   }
-  const hiddenInfo = find(sig.outputs, 'last_hidden_state');
-  const hidden = floatSlot(sig.file, hiddenInfo, 'output "last_hidden_state" [batch, 77, hidden]', 3);
+  const hiddenInfo = use.hiddenState === 'last' ? find(sig.outputs, 'last_hidden_state') : penultimateHiddenState(sig);
+  const hidden = floatSlot(sig.file, hiddenInfo, `output "${hiddenInfo?.name ?? 'last_hidden_state'}" [batch, 77, hidden]`, 3);
+  const pooled = use.pooled ? floatSlot(sig.file, find(sig.outputs, 'text_embeds'), 'output "text_embeds" [batch, projection] (SDXL\'s pooled embeddings)', 2) : undefined;
   return {
     file: sig.file,
     inputIds: { name: ids.name, type: ids.type },
     hiddenState: hidden,
     hiddenSize: hiddenInfo === undefined ? undefined : fixedDim(hiddenInfo, 2),
+    pooled,
   };
+}
+
+/**
+ * `hidden_states.{N-1}` of the `hidden_states.0` ... `hidden_states.N` outputs optimum exports for SDXL's encoders
+ * (the embeddings, then one per layer): SDXL conditions on the penultimate layer, `hidden_states[-2]` in diffusers.
+ */
+function penultimateHiddenState(sig: ModelSignature): TensorInfo {
+  const layers = sig.outputs.flatMap((o) => {
+    const m = /^hidden_states\.(\d+)$/.exec(o.name);
+    return m === null ? [] : [Number(m[1])];
+  });
+  const last = Math.max(-1, ...layers);
+  const found = last >= 1 ? find(sig.outputs, `hidden_states.${last - 1}`) : undefined;
+  if (found === undefined) {
+    throw mismatch(
+      sig.file,
+      'outputs "hidden_states.0" ... "hidden_states.N" (an SDXL text encoder exported by optimum, which adds them), to read the penultimate layer',
+      sig.outputs,
+    );
+  }
+  return found;
 }
 
 /** Reads a UNet's contract; `role` says which UNet this must be, for the error when channels don't fit. */
@@ -182,6 +214,18 @@ export function readUnetContract(sig: ModelSignature, role: 'standard' | 'inpain
       3,
     ),
     output: floatSlot(sig.file, find(sig.outputs, 'out_sample') ?? sig.outputs[0], 'output "out_sample" [batch, 4, height, width]', 4),
+    addedConditions: readAddedConditions(sig),
+  };
+}
+
+/** SDXL's `text_embeds` and `time_ids` inputs: both or neither. */
+function readAddedConditions(sig: ModelSignature): UnetContract['addedConditions'] {
+  const textEmbeds = find(sig.inputs, 'text_embeds');
+  const timeIds = find(sig.inputs, 'time_ids');
+  if (textEmbeds === undefined && timeIds === undefined) return undefined;
+  return {
+    textEmbeds: floatSlot(sig.file, textEmbeds, 'input "text_embeds" [batch, projection] next to "time_ids" (SDXL)', 2),
+    timeIds: floatSlot(sig.file, timeIds, 'input "time_ids" [batch, 6] next to "text_embeds" (SDXL)', 2),
   };
 }
 

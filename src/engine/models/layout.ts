@@ -5,18 +5,30 @@
 import { access, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { DiffEditError, ErrorCode } from '../../errors.js';
+import { assertSupportedPipeline } from './family.js';
 import { parseJsonObject } from './json-file.js';
 import { scaleFactorFromConfig } from './vae-geometry.js';
 
-/** The model parts a DiffEdit pipeline loads. */
-export type ModelPart = 'text_encoder' | 'unet' | 'vae_encoder' | 'vae_decoder';
+/** The model parts a DiffEdit pipeline loads (text_encoder_2: SDXL's second encoder). */
+export type ModelPart = 'text_encoder' | 'text_encoder_2' | 'unet' | 'vae_encoder' | 'vae_decoder';
 
 /** Absolute paths of one model directory's files. */
 export interface ModelFiles {
   readonly dir: string;
+  /** Every part's model.onnx path (text_encoder_2's only exists in SDXL exports: see `hasSecondTextEncoder`). */
   readonly onnx: Readonly<Record<ModelPart, string>>;
   /** The folder holding vocab.json and merges.txt. */
   readonly tokenizerDir: string;
+  /** tokenizer_2/ (SDXL's second CLIP tokenizer). */
+  readonly tokenizer2Dir: string;
+  /** text_encoder_2/model.onnx exists (an SDXL export), checked with tokenizer_2/'s files. */
+  readonly hasSecondTextEncoder: boolean;
+  /** model_index.json (names the pipeline), when the export has one. */
+  readonly modelIndex: Readonly<Record<string, unknown>> | undefined;
+  /** unet/config.json, when the export has one. */
+  readonly unetConfig: Readonly<Record<string, unknown>> | undefined;
+  /** vae_decoder/config.json's `force_upcast` (SDXL's VAE overflows in float16). */
+  readonly vaeForceUpcast: boolean;
   /** scheduler/scheduler_config.json, when the export has one. */
   readonly schedulerConfig: string | undefined;
   /** The VAE's latent scaling factor: vae_decoder/config.json's scaling_factor, else SD v1's 0.18215. */
@@ -28,6 +40,7 @@ export interface ModelFiles {
 }
 
 const PARTS: readonly ModelPart[] = ['text_encoder', 'unet', 'vae_encoder', 'vae_decoder'];
+const ALL_PARTS: readonly ModelPart[] = [...PARTS, 'text_encoder_2'];
 
 /** SD v1's VAE scaling factor; neither ONNX VAE half applies it. */
 export const SD_V1_LATENT_SCALE = 0.18215;
@@ -72,27 +85,49 @@ export async function locateModelFiles(dir: string, parts: readonly ModelPart[] 
   if (!isDir) {
     throw new DiffEditError(ErrorCode.ModelFileMissing, `Model directory ${root} does not exist. ${HOW_TO_GET}`, { file: root });
   }
-  const onnx = {} as Record<ModelPart, string>;
-  for (const part of PARTS) {
-    const file = path.join(root, part, 'model.onnx');
-    if (parts.includes(part)) await mustExist(file, `the ${part} ONNX model`);
-    onnx[part] = file;
-  }
+  const onnx = Object.fromEntries(ALL_PARTS.map((part) => [part, path.join(root, part, 'model.onnx')])) as Record<ModelPart, string>;
   const tokenizerDir = path.join(root, 'tokenizer');
+  const tokenizer2Dir = path.join(root, 'tokenizer_2');
+  const modelIndexFile = path.join(root, 'model_index.json');
+  const modelIndex = await readOptionalConfig(modelIndexFile);
+  // Before any missing file is reported: an SDXL refiner lacks text_encoder/, and should hear why it is refused.
+  assertSupportedPipeline(modelIndex, modelIndexFile, await exists(onnx.text_encoder));
+  for (const part of PARTS) if (parts.includes(part)) await mustExist(onnx[part], `the ${part} ONNX model`);
+  // An SDXL export: a second text encoder, or a model_index.json that names one (then it must be there).
+  const hasSecondTextEncoder = parts.includes('text_encoder') && ((await exists(onnx.text_encoder_2)) || namesComponent(modelIndex, 'text_encoder_2'));
   if (parts.includes('text_encoder')) {
-    await mustExist(path.join(tokenizerDir, 'vocab.json'), 'the CLIP tokenizer vocabulary');
-    await mustExist(path.join(tokenizerDir, 'merges.txt'), 'the CLIP tokenizer merges');
+    await mustHaveTokenizer(tokenizerDir);
+    if (hasSecondTextEncoder) {
+      await mustExist(onnx.text_encoder_2, 'the text_encoder_2 ONNX model (SDXL)');
+      await mustHaveTokenizer(tokenizer2Dir);
+    }
   }
   const schedulerFile = path.join(root, 'scheduler', 'scheduler_config.json');
-  const hasScheduler = await exists(schedulerFile);
+  const unetConfig = await readOptionalConfig(path.join(root, 'unet', 'config.json'));
   return {
     dir: root,
     onnx,
     tokenizerDir,
-    schedulerConfig: hasScheduler ? schedulerFile : undefined,
+    tokenizer2Dir,
+    hasSecondTextEncoder,
+    modelIndex,
+    unetConfig,
+    schedulerConfig: (await exists(schedulerFile)) ? schedulerFile : undefined,
     ...(await readVaeConfig(path.join(root, 'vae_decoder', 'config.json'))),
-    unetSampleSize: await readUnetSampleSize(path.join(root, 'unet', 'config.json')),
+    unetSampleSize: sampleSizeOf(unetConfig),
   };
+}
+
+/** model_index.json lists `name` as a component (`["transformers", "CLIPTextModelWithProjection"]`, not `[null, null]`). */
+function namesComponent(modelIndex: Readonly<Record<string, unknown>> | undefined, name: string): boolean {
+  const entry = modelIndex?.[name];
+  return Array.isArray(entry) && entry.some((x) => x !== null);
+}
+
+
+async function mustHaveTokenizer(dir: string): Promise<void> {
+  await mustExist(path.join(dir, 'vocab.json'), 'the CLIP tokenizer vocabulary');
+  await mustExist(path.join(dir, 'merges.txt'), 'the CLIP tokenizer merges');
 }
 
 async function mustExist(file: string, what: string): Promise<void> {
@@ -107,19 +142,20 @@ export async function readOptionalConfig(configFile: string): Promise<Readonly<R
   return text === undefined ? undefined : parseJsonObject(text, configFile);
 }
 
-async function readUnetSampleSize(configFile: string): Promise<number | undefined> {
-  const value = (await readOptionalConfig(configFile))?.['sample_size'];
+function sampleSizeOf(unetConfig: Readonly<Record<string, unknown>> | undefined): number | undefined {
+  const value = unetConfig?.['sample_size'];
   // diffusers also allows [height, width]; SD's UNets are square, so the first (the height) stands for both.
   const side = Array.isArray(value) ? (value[0] as unknown) : value;
   return typeof side === 'number' && Number.isInteger(side) && side > 0 ? side : undefined;
 }
 
-async function readVaeConfig(configFile: string): Promise<Pick<ModelFiles, 'latentScale' | 'vaeScaleFactor'>> {
+async function readVaeConfig(configFile: string): Promise<Pick<ModelFiles, 'latentScale' | 'vaeScaleFactor' | 'vaeForceUpcast'>> {
   const config = await readOptionalConfig(configFile);
-  if (config === undefined) return { latentScale: SD_V1_LATENT_SCALE, vaeScaleFactor: undefined };
+  if (config === undefined) return { latentScale: SD_V1_LATENT_SCALE, vaeScaleFactor: undefined, vaeForceUpcast: false };
   const value = config['scaling_factor'];
   return {
     latentScale: typeof value === 'number' && value > 0 ? value : SD_V1_LATENT_SCALE,
     vaeScaleFactor: scaleFactorFromConfig(configFile, config),
+    vaeForceUpcast: config['force_upcast'] === true,
   };
 }
