@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- --models DIR] [--providers cpu] [--size 512] [--edits 3] [--sd-sized] [--mask-runs 5]
- *   [--reroll-runs 3] [--real-arch-size 128] [--reroll-only] [--steer-only] [--steer-runs 3]`
+ *   [--reroll-runs 3] [--real-arch-size 128] [--reroll-only] [--steer-only] [--steer-runs 3] [--steer-batches 20,2]`
  *
  * Prints one JSON object, for the engine on the CPU by default (generated models unless --models is given):
  *  - UNet evaluations per second at batch 1, 2 and 20;
@@ -42,6 +42,7 @@ const { values } = parseArgs({
     'reroll-only': { type: 'boolean', default: false },
     'steer-only': { type: 'boolean', default: false },
     'steer-runs': { type: 'string', default: '3' },
+    'steer-batches': { type: 'string', default: '20,2' },
   },
 });
 
@@ -243,7 +244,7 @@ async function steerReport(open: Open, dir: string): Promise<Record<string, unkn
   let picture = 100;
   const fresh = async () => photo(size, picture++);
   const report: Record<string, unknown> = {};
-  for (const maxBatch of [20, 2]) {
+  for (const maxBatch of values['steer-batches'].split(',').map(Number)) {
     const engine = await open(dir, maxBatch, { cache: new MemoryStageCache(cacheBytes) });
     const images: Buffer[] = [];
     const first = await measure(runs, async (i) => {
