@@ -204,6 +204,8 @@ describe('npm run deploy-commands', () => {
         'strength',
         'guidance',
         'composite',
+        'area',
+        'variations',
       ]);
       expect(diffedit.options.filter((o) => o.required).map((o) => o.name)).toEqual(['image', 'ref', 'query']);
     } finally {
