@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- --models DIR] [--providers cpu] [--size 512] [--edits 3] [--sd-sized] [--mask-runs 5]
- *   [--reroll-runs 3] [--real-arch-size 128] [--reroll-only]`
+ *   [--reroll-runs 3] [--real-arch-size 128] [--reroll-only] [--steer-only] [--steer-runs 3] [--steer-batches 20,2]`
  *
  * Prints one JSON object, for the engine on the CPU by default (generated models unless --models is given):
  *  - UNet evaluations per second at batch 1, 2 and 20;
@@ -11,6 +11,9 @@
  *  - a first edit vs a Reroll (new edit seed, same mask seed) with the stage cache: the Reroll runs only the
  *    decoding. On the compute-bearing model above and on the real-architecture fixtures (test/fixtures/sd-real-arch,
  *    whose VAE has a spatial factor of 2: --real-arch-size 128 gives SD 1.5's 64 x 64 latents at 512 px).
+ *  - steering (docs/steering.md): a first edit vs Smaller / Larger area (mask and inversion from the cache), and a
+ *    job of 1, 2 and 4 variations (first edits, and with the mask and inversion cached), each relative to one; at
+ *    MAX_BATCH 20 (4 candidates share each decoding call) and at the CPU default 2 (one call per candidate).
  * --sd-sized generates random models with SD 1.5 widths (hidden 768, 16 blocks of 320 channels), for GPU runs.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -37,6 +40,9 @@ const { values } = parseArgs({
     'real-arch-size': { type: 'string', default: '128' },
     'sd-sized': { type: 'boolean', default: false },
     'reroll-only': { type: 'boolean', default: false },
+    'steer-only': { type: 'boolean', default: false },
+    'steer-runs': { type: 'string', default: '3' },
+    'steer-batches': { type: 'string', default: '20,2' },
   },
 });
 
@@ -212,6 +218,64 @@ async function rerollReport(open: Open, computeDir: string, cleanup: string[]): 
   };
 }
 
+/** Median ms and the UNet work of `runs` jobs made by `job(i)` (the i-th run). */
+async function measure(runs: number, job: (i: number) => Promise<EditResult>): Promise<{ ms: number; unetItems: number; unetCalls: number }> {
+  const results: EditResult[] = [];
+  for (let i = 0; i < runs; i++) results.push(await job(i));
+  return {
+    ms: round(median(results.map((r) => r.timings.total))),
+    unetItems: results[0]?.unetEvaluations ?? 0,
+    unetCalls: results[0]?.unetCalls ?? 0,
+  };
+}
+
+/** ms and UNet work relative to `base`. */
+function relative(cost: { ms: number; unetItems: number }, base: { ms: number; unetItems: number }): Record<string, number> {
+  return { timeOverBase: Math.round((cost.ms / base.ms) * 100) / 100, unetItemsOverBase: Math.round((cost.unetItems / base.unetItems) * 100) / 100 };
+}
+
+/**
+ * Smaller / Larger area against a first edit, and 1 / 2 / 4 variations against one, on `dir` with a stage cache.
+ * Each run is another picture (another cache key), so that "first" really computes the mask and the inversion.
+ */
+async function steerReport(open: Open, dir: string): Promise<Record<string, unknown>> {
+  const runs = Number(values['steer-runs']);
+  const cacheBytes = 1024 * 1024 * 1024;
+  let picture = 100;
+  const fresh = async () => photo(size, picture++);
+  const report: Record<string, unknown> = {};
+  for (const maxBatch of values['steer-batches'].split(',').map(Number)) {
+    const engine = await open(dir, maxBatch, { cache: new MemoryStageCache(cacheBytes) });
+    const images: Buffer[] = [];
+    const first = await measure(runs, async (i) => {
+      images[i] = await fresh();
+      return engine.run({ ...REQUEST, image: images[i], seed: 1, maskSeed: 1, variations: 1 });
+    });
+    const smaller = await measure(runs, (i) => engine.run({ ...REQUEST, image: images[i] as Buffer, seed: 1, maskSeed: 1, area: -1, variations: 1 }));
+    const larger = await measure(runs, (i) => engine.run({ ...REQUEST, image: images[i] as Buffer, seed: 1, maskSeed: 1, area: 1, variations: 1 }));
+    const variations: Record<string, unknown> = {};
+    const cachedVariations: Record<string, unknown> = {};
+    let one: { ms: number; unetItems: number } | undefined;
+    let oneCached: { ms: number; unetItems: number } | undefined;
+    for (const n of [1, 2, 4]) {
+      const cost = await measure(runs, async () => engine.run({ ...REQUEST, image: await fresh(), seed: 1, maskSeed: 1, variations: n }));
+      one ??= cost;
+      variations[`${n}`] = { ...cost, ...relative(cost, one) };
+      const cached = await measure(runs, (i) => engine.run({ ...REQUEST, image: images[i] as Buffer, seed: 10 + n, maskSeed: 1, variations: n }));
+      oneCached ??= cached;
+      cachedVariations[`${n}`] = { ...cached, ...relative(cached, oneCached) };
+    }
+    report[`maxBatch ${maxBatch}`] = {
+      firstEdit: first,
+      smallerArea: { ...smaller, ...relative(smaller, first) },
+      largerArea: { ...larger, ...relative(larger, first) },
+      variationsFirstEdit: variations,
+      variationsMaskAndInversionCached: cachedVariations,
+    };
+  }
+  return { steering: { model: values.models ?? COMPUTE_MODEL, size, runs, ...report } };
+}
+
 async function main(): Promise<void> {
   const cleanup: string[] = [];
   const engines: DiffEditEngine[] = [];
@@ -229,10 +293,13 @@ async function main(): Promise<void> {
         cleanup,
       ));
     const computeDir = values.models ?? (await modelDir({ benchmarkBlocks: 1, benchmarkChannels: 32, benchmarkAttention: 'fused' }, cleanup));
-    const report = {
-      ...(values['reroll-only'] ? {} : await phaseReport(open, dir, computeDir)),
-      ...(await rerollReport(open, computeDir, cleanup)),
-    };
+    const report = values['steer-only']
+      ? await steerReport(open, computeDir)
+      : {
+          ...(values['reroll-only'] ? {} : await phaseReport(open, dir, computeDir)),
+          ...(await rerollReport(open, computeDir, cleanup)),
+          ...(await steerReport(open, computeDir)),
+        };
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } finally {
     await Promise.all(engines.map((e) => e.close()));

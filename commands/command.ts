@@ -10,6 +10,8 @@ export interface CommandRequest {
   readonly ref: string;
   readonly query: string;
   readonly parameters: Partial<EditParameters>;
+  /** Candidates to decode; undefined: the engine's default. */
+  readonly variations?: number;
 }
 
 /** One slash command. */

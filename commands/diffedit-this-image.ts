@@ -1,7 +1,11 @@
 /**
  * "DiffEdit this image", a message context-menu command: right-click a message that holds a picture, fill in a
- * modal (ref and query, and optional strength, guidance and seed whose placeholders show the defaults), and the same
- * job as /diffedit runs on the picture already in the channel, without uploading it again.
+ * modal (ref and query, and optional strength, variations and seed whose placeholders show the defaults), and the
+ * same job as /diffedit runs on the picture already in the channel, without uploading it again.
+ *
+ * Discord allows five fields in a modal: the two prompts take two, and of /diffedit's options the form offers the
+ * three a right-click user most often wants: strength, the number of candidates to choose from, and the seed (to
+ * repeat a result). Guidance, steps, the mask seed and the area stay /diffedit's (the area also has its buttons).
  *
  * The modal's custom_id names the picture (channel, message, attachment): the submit handler fetches the message
  * again, because the URL the menu saw is signed by Discord's CDN and may have expired while the user typed.
@@ -22,7 +26,7 @@ import {
 import { isAcceptedImage } from '../src/bot/attachments.js';
 import { EDITED_PHOTO_NAME } from '../src/bot/result-message.js';
 import { DiffEditError, ErrorCode } from '../src/errors.js';
-import { DEFAULT_PARAMETERS, MAX_PROMPT_CHARS, PARAMETER_RANGES, type EditParameters } from '../src/engine/parameters.js';
+import { DEFAULT_PARAMETERS, MAX_PROMPT_CHARS, PARAMETER_RANGES, VARIATIONS_RANGE, type EditParameters } from '../src/engine/parameters.js';
 import { definedOnly } from '../src/util/objects.js';
 import { OPTION } from './options.js';
 
@@ -87,10 +91,10 @@ const NUMBER_FIELDS = [
     placeholder: `${DEFAULT_PARAMETERS.strength} (default)`,
   },
   {
-    name: OPTION.guidance,
-    label: 'Guidance',
-    description: `How closely to follow the query, ${PARAMETER_RANGES.guidance.min}-${PARAMETER_RANGES.guidance.max}`,
-    placeholder: `${DEFAULT_PARAMETERS.guidance} (default)`,
+    name: OPTION.variations,
+    label: 'Variations',
+    description: `Candidates to choose from, ${VARIATIONS_RANGE.min}-${VARIATIONS_RANGE.max}`,
+    placeholder: 'the bot’s (default)',
   },
   {
     name: OPTION.seed,
@@ -99,11 +103,20 @@ const NUMBER_FIELDS = [
     placeholder: 'random (default)',
   },
 ] as const satisfies readonly {
-  name: keyof typeof PARAMETER_RANGES & keyof EditParameters;
+  name: NumberField;
   label: string;
   description: string;
   placeholder: string;
 }[];
+
+/** The numeric fields a form may hold: edit parameters, and the number of candidates. */
+type NumberField = (keyof typeof PARAMETER_RANGES & keyof EditParameters) | typeof OPTION.variations;
+
+/** Each numeric field's range, for the message that refuses what is not a number. */
+const FIELD_RANGES: Record<keyof typeof PARAMETER_RANGES | typeof OPTION.variations, { min: number; max: number; integer: boolean }> = {
+  ...PARAMETER_RANGES,
+  variations: VARIATIONS_RANGE,
+};
 
 /** Room for any accepted value as typed ("4294967295", "0.123456"), not for essays. */
 const NUMBER_MAX_CHARS = 16;
@@ -138,11 +151,12 @@ function textField(
     );
 }
 
-/** What the modal said: the prompts and the parameters typed (ranges are admission's to check). */
+/** What the modal said: the prompts, the parameters and the candidates typed (ranges are admission's to check). */
 export interface PictureModalFields {
   readonly ref: string;
   readonly query: string;
   readonly parameters: Partial<EditParameters>;
+  readonly variations?: number;
 }
 
 /**
@@ -162,19 +176,21 @@ export function readPictureModal(interaction: ModalSubmitInteraction): PictureMo
     if (value === undefined) throw staleModal(name);
     return value;
   };
+  const { variations, ...parameters } = Object.fromEntries(NUMBER_FIELDS.map((field) => [field.name, parseNumber(field.name, text(field.name))]));
   return {
     ref: required(OPTION.ref),
     query: required(OPTION.query),
-    parameters: definedOnly(Object.fromEntries(NUMBER_FIELDS.map((field) => [field.name, parseNumber(field.name, text(field.name))]))),
+    parameters: definedOnly(parameters),
+    ...definedOnly({ variations }),
   };
 }
 
 /** A typed number, or undefined when left empty; a decimal comma is accepted ("0,6"). */
-export function parseNumber(name: keyof typeof PARAMETER_RANGES, typed: string | undefined): number | undefined {
+export function parseNumber(name: keyof typeof FIELD_RANGES, typed: string | undefined): number | undefined {
   const trimmed = typed?.trim() ?? '';
   if (trimmed === '') return undefined;
   if (!/^[-+]?(?:\d+(?:[.,]\d*)?|[.,]\d+)$/.test(trimmed)) {
-    const range = PARAMETER_RANGES[name];
+    const range = FIELD_RANGES[name];
     const shown = trimmed.length > 20 ? `${trimmed.slice(0, 17)}...` : trimmed;
     throw new DiffEditError(
       ErrorCode.InvalidOption,

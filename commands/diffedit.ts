@@ -1,14 +1,17 @@
-/** `/diffedit image ref query [seed] [mask_seed] [steps] [strength] [guidance] [composite]`: the full three-panel edit. */
+/**
+ * `/diffedit image ref query [seed] [mask_seed] [steps] [strength] [guidance] [composite] [area] [variations]`: the full
+ * three-panel edit (one output panel per candidate).
+ */
 import { SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import { PARAMETER_RANGES } from '../src/engine/parameters.js';
 import { definedOnly } from '../src/util/objects.js';
 import type { CommandRequest, SlashCommand } from './command.js';
-import { OPTION, OptionReader, addImageAndPrompts, addMaskSeed, addSeed, readImageAndPrompts } from './options.js';
+import { OPTION, OptionReader, addArea, addImageAndPrompts, addMaskSeed, addSeed, addVariations, readImageAndPrompts } from './options.js';
 
 /** The command's name, as Discord sends it back. */
 export const DIFFEDIT_COMMAND = 'diffedit';
 
-const definition = addMaskSeed(
+const base = addMaskSeed(
   addSeed(
     addImageAndPrompts(
       new SlashCommandBuilder().setName(DIFFEDIT_COMMAND).setDescription('Change part of a photo: DiffEdit finds where, Stable Diffusion redraws it'),
@@ -39,6 +42,7 @@ const definition = addMaskSeed(
   .addBooleanOption((o) =>
     o.setName(OPTION.composite).setDescription('Keep the photo as is outside the edit (default true); false: the whole re-drawn frame'),
   );
+const definition = addVariations(addArea(base));
 
 function read(interaction: ChatInputCommandInteraction): CommandRequest {
   const options = new OptionReader(interaction);
@@ -52,7 +56,9 @@ function read(interaction: ChatInputCommandInteraction): CommandRequest {
       strength: options.decimal(OPTION.strength),
       guidance: options.decimal(OPTION.guidance),
       composite: options.boolean(OPTION.composite),
+      area: options.integer(OPTION.area),
     }),
+    ...definedOnly({ variations: options.integer(OPTION.variations) }),
   };
 }
 

@@ -13,7 +13,7 @@ import {
 } from 'discord.js';
 import type { AttachmentInfo } from '../src/bot/attachments.js';
 import { DiffEditError, ErrorCode } from '../src/errors.js';
-import { MAX_PROMPT_CHARS, PARAMETER_RANGES } from '../src/engine/parameters.js';
+import { MAX_PROMPT_CHARS, PARAMETER_RANGES, VARIATIONS_RANGE } from '../src/engine/parameters.js';
 
 /** Option names, as registered with Discord and as read back. */
 export const OPTION = {
@@ -26,6 +26,8 @@ export const OPTION = {
   strength: 'strength',
   guidance: 'guidance',
   composite: 'composite',
+  area: 'area',
+  variations: 'variations',
 } as const;
 
 type Builder = SlashCommandBuilder | SlashCommandOptionsOnlyBuilder;
@@ -55,6 +57,30 @@ export function addSeed<T extends Builder>(builder: T): T {
 /** The optional mask seed: which region is edited. */
 export function addMaskSeed<T extends Builder>(builder: T): T {
   return addSeedOption(builder, OPTION.maskSeed, 'Mask seed: which region is edited (Reroll keeps it)');
+}
+
+/** The optional region size: steps from the automatic threshold (docs/steering.md). */
+export function addArea<T extends Builder>(builder: T): T {
+  builder.addIntegerOption((o) =>
+    o
+      .setName(OPTION.area)
+      .setDescription('Region size, -3 (smaller) to +3 (larger); 0 = automatic (default)')
+      .setMinValue(PARAMETER_RANGES.area.min)
+      .setMaxValue(PARAMETER_RANGES.area.max),
+  );
+  return builder;
+}
+
+/** The optional number of candidates to choose from. */
+export function addVariations<T extends Builder>(builder: T): T {
+  builder.addIntegerOption((o) =>
+    o
+      .setName(OPTION.variations)
+      .setDescription('Candidates to choose from, 1-4 (default: the bot’s, 4 on a GPU)')
+      .setMinValue(VARIATIONS_RANGE.min)
+      .setMaxValue(VARIATIONS_RANGE.max),
+  );
+  return builder;
 }
 
 /** A seed option: both seeds share one range. */

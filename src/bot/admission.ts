@@ -4,7 +4,7 @@
  * come next, when the job reserves its place.
  */
 import type { PackedMask } from '../engine/diffedit/packed-mask.js';
-import { resolveParameters, validatePrompts, type EditParameters } from '../engine/parameters.js';
+import { resolveParameters, resolveVariations, validatePrompts, type EditParameters } from '../engine/parameters.js';
 import { checkAttachment, effectiveMaxBytes, type AttachmentInfo, type AttachmentLimits } from './attachments.js';
 
 /** Where the picture comes from: a fresh attachment, or a stored job's bytes (buttons). */
@@ -28,6 +28,8 @@ export interface JobAsk {
   readonly ref: string;
   readonly query: string;
   readonly parameters: Partial<EditParameters>;
+  /** Candidates to decode; undefined: the engine's default (VARIATIONS_DEFAULT, by its provider). */
+  readonly variations?: number | undefined;
   readonly image:
     | { readonly kind: 'attachment'; readonly info: AttachmentInfo; readonly sizeLimit: number | undefined }
     | { readonly kind: 'bytes'; readonly bytes: Uint8Array };
@@ -43,12 +45,16 @@ export interface JobPlan {
   readonly owner: JobOwner;
   /** The stored mask to edit with ("Edit with this mask"), instead of computing one. */
   readonly latentMask?: PackedMask;
+  /** Candidates to decode (checked); undefined: the engine's default. */
+  readonly variations?: number;
 }
 
 /** Checks `ask`; throws the typed error a user should read. */
 export function admit(ask: JobAsk, owner: JobOwner, limits: AttachmentLimits): JobPlan {
   const prompts = validatePrompts(ask.ref, ask.query);
   const parameters = resolveParameters(ask.parameters);
+  // Checked here when given, so that a bad number is refused before anything public; the default is the engine's.
+  const variations = ask.variations === undefined ? {} : { variations: resolveVariations(ask.variations, 1) };
   let image: ImageSource;
   if (ask.image.kind === 'attachment') {
     checkAttachment(ask.image.info, limits, ask.image.sizeLimit);
@@ -56,5 +62,5 @@ export function admit(ask: JobAsk, owner: JobOwner, limits: AttachmentLimits): J
   } else {
     image = ask.image;
   }
-  return { kind: ask.kind, ...prompts, parameters, image, owner };
+  return { kind: ask.kind, ...prompts, parameters, ...variations, image, owner };
 }

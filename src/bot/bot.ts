@@ -172,7 +172,7 @@ export class DiffEditBot {
       if (interaction.isChatInputCommand()) {
         await handleCommand(interaction, reply, { lifecycle: this.lifecycle, attachmentLimits: this.attachmentLimits });
       } else if (interaction.isButton()) {
-        await handleButton(interaction, reply, { lifecycle: this.lifecycle, store: this.store, attachmentLimits: this.attachmentLimits });
+        await handleButton(interaction, reply, { lifecycle: this.lifecycle, store: this.store, attachmentLimits: this.attachmentLimits, logger });
       } else if (interaction.isMessageContextMenuCommand()) {
         await handlePictureMenu(interaction, { attachmentLimits: this.attachmentLimits });
       } else if (interaction.isModalSubmit()) {

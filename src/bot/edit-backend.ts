@@ -9,7 +9,10 @@ import type { DeliveryTarget } from './delivery.js';
 import type { NewJob } from './job-store.js';
 
 /** What a finished edit hands back to the bot: what the result message needs, nothing a worker cannot send. */
-export type EditOutput = Pick<EditResult, 'parameters' | 'ref' | 'query' | 'coverage' | 'packedMask' | 'png' | 'photo' | 'timings' | 'warnings'>;
+export type EditOutput = Pick<
+  EditResult,
+  'parameters' | 'ref' | 'query' | 'coverage' | 'packedMask' | 'png' | 'photo' | 'candidates' | 'timings' | 'warnings'
+>;
 
 /** Hooks that follow one job; throwing ones are logged and ignored. */
 export interface EditHooks {

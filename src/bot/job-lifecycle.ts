@@ -27,6 +27,7 @@ import type { BotMetrics } from './metrics.js';
 import { resultMessage } from './result-message.js';
 import { ThrottledStatus } from './throttled-status.js';
 import { encodeUndelivered } from './undelivered-result.js';
+import { storedCandidate } from './candidates.js';
 import { userMessageFor } from './user-errors.js';
 
 export type { EditRunner } from './memory-backend.js';
@@ -70,6 +71,7 @@ export class JobLifecycle {
         maskOnly: plan.kind === 'mask',
         ...plan.parameters,
         ...(plan.latentMask !== undefined ? { latentMask: plan.latentMask } : {}),
+        ...(plan.variations !== undefined ? { variations: plan.variations } : {}),
       };
       const job = jobToKeep(plan);
       const hooks: EditHooks = {
@@ -139,13 +141,14 @@ export class JobLifecycle {
   }
 
   /**
-   * Saves the job for its buttons (a mask job with its mask, which "Edit with this mask" reuses exactly); a disk
-   * fault is logged and costs only the buttons.
+   * Saves the job for its buttons (a mask job with its mask, which "Edit with this mask" reuses exactly; a job of
+   * several candidates with their photos, which "Use k" posts); a disk fault is logged and costs only the buttons.
    */
   private async keep(job: NewJob, image: Uint8Array, result: EditOutput): Promise<StoredJob | undefined> {
     const latentMask = job.kind === 'mask' ? { latentMask: result.packedMask } : {};
+    const candidates = result.candidates.length > 1 ? { candidates: result.candidates.map(storedCandidate) } : {};
     try {
-      return await this.deps.store.save({ ...job, ...latentMask }, image);
+      return await this.deps.store.save({ ...job, ...latentMask, ...candidates }, image);
     } catch (error) {
       this.deps.logger.error('could not keep the job: delivering it without buttons', { user: job.userId, error });
       return undefined;
@@ -170,5 +173,6 @@ export class JobLifecycle {
 
 /** What the job store keeps of a plan for the result's buttons. */
 function jobToKeep(plan: JobPlan): NewJob {
-  return { kind: plan.kind, ...plan.owner, ref: plan.ref, query: plan.query, parameters: { ...plan.parameters } };
+  const variations = plan.variations === undefined ? {} : { variations: plan.variations };
+  return { kind: plan.kind, ...plan.owner, ref: plan.ref, query: plan.query, parameters: { ...plan.parameters }, ...variations };
 }

@@ -14,6 +14,7 @@ import { constants } from 'node:fs';
 import { access, mkdir, open, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { isPackedMask, type PackedMask } from '../engine/diffedit/packed-mask.js';
+import { isStoredCandidates, type StoredCandidate } from './candidates.js';
 import { DiffEditError, ErrorCode } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
 
@@ -43,6 +44,10 @@ export interface StoredJob {
   readonly imageBytes: number;
   /** A mask job's latent mask, which "Edit with this mask" reuses exactly (about 700 characters at 512 px). */
   readonly latentMask?: PackedMask;
+  /** Candidates asked for; absent: the engine's default (VARIATIONS_DEFAULT). */
+  readonly variations?: number;
+  /** A job of several candidates: each one's seed and full-size photo, which "Use k" posts (candidates.ts). */
+  readonly candidates?: readonly StoredCandidate[];
 }
 
 /** What the lifecycle hands the store: the job without what the store fills in. */
@@ -437,7 +442,9 @@ export function parseJob(text: string, id: string): StoredJob | undefined {
     !Array.isArray(job['parameters']) &&
     typeof job['createdAt'] === 'number' &&
     typeof job['imageBytes'] === 'number' &&
-    (job['latentMask'] === undefined || isPackedMask(job['latentMask']));
+    (job['latentMask'] === undefined || isPackedMask(job['latentMask'])) &&
+    (job['variations'] === undefined || typeof job['variations'] === 'number') &&
+    (job['candidates'] === undefined || isStoredCandidates(job['candidates']));
   // Jobs saved before sourceUserId existed: their author brought the picture.
   return valid ? ({ sourceUserId: job['userId'], ...job } as unknown as StoredJob) : undefined;
 }

@@ -43,21 +43,51 @@ export interface ResultSummary {
   readonly steps: number;
   readonly seconds: number;
   readonly coverage: number;
+  /** The region's size step (0: automatic); absent: 0. */
+  readonly area?: number | undefined;
+  /** Each candidate's edit seed, when there are several (the line lists them instead of the one seed). */
+  readonly seeds?: readonly number[] | undefined;
   /** Mentions the user when the result is posted in the channel instead of as the interaction's reply. */
   readonly mentionUserId?: string | undefined;
   readonly warnings?: readonly string[] | undefined;
 }
 
-/** "**strawberries** -> **grapes** | seed 42 | mask seed 7 | 50 steps | 12.3 s". */
+/**
+ * "**strawberries** -> **grapes** | seed 42 | mask seed 7 | 50 steps | 12.3 s | area: 25% of the picture"; with
+ * several candidates "seeds 42, 43, 44"; a mask's line starts with its size: "mask covers 25%".
+ */
 export function resultLine(summary: ResultSummary): string {
   const prompts = `**${inline(summary.ref)}** -> **${inline(summary.query)}**`;
+  const percent = `${Math.round(summary.coverage * 100)}%`;
+  const step = summary.area === undefined || summary.area === 0 ? '' : ` (${areaStep(summary.area)})`;
+  const seeds = summary.seeds !== undefined && summary.seeds.length > 1 ? `seeds ${summary.seeds.join(', ')}` : `seed ${summary.seed}`;
   const facts =
     summary.kind === 'mask'
-      ? [`mask covers ${Math.round(summary.coverage * 100)}%`, `mask seed ${summary.maskSeed}`, `${summary.seconds.toFixed(1)} s`]
-      : [`seed ${summary.seed}`, `mask seed ${summary.maskSeed}`, `${summary.steps} steps`, `${summary.seconds.toFixed(1)} s`];
+      ? [`mask covers ${percent}${step}`, `mask seed ${summary.maskSeed}`, `${summary.seconds.toFixed(1)} s`]
+      : [
+          seeds,
+          `mask seed ${summary.maskSeed}`,
+          `${summary.steps} steps`,
+          `${summary.seconds.toFixed(1)} s`,
+          `area: ${percent} of the picture${step}`,
+        ];
   const lines = [`${summary.mentionUserId !== undefined ? `<@${summary.mentionUserId}> ` : ''}${prompts} | ${facts.join(' | ')}`];
   for (const warning of summary.warnings ?? []) lines.push(`-# ${warning}`);
   return truncate(lines.join('\n'), MAX_CONTENT);
+}
+
+/** "area +2", "area -1": a region size step as the line and the refusals name it. */
+export function areaStep(step: number): string {
+  return `area ${step > 0 ? '+' : ''}${step}`;
+}
+
+/** The line of a candidate posted on its own ("Use k"). */
+export function candidateLine(summary: { ref: string; query: string; index: number; count: number; seed: number; maskSeed: number }): string {
+  const { index, count, seed, maskSeed } = summary;
+  return truncate(
+    `**${inline(summary.ref)}** -> **${inline(summary.query)}** | candidate ${index} of ${count} | seed ${seed} | mask seed ${maskSeed}`,
+    MAX_CONTENT,
+  );
 }
 
 /** The small line under a result delivered late (kept undelivered, or finished while the bot restarted). */

@@ -1,7 +1,8 @@
 /**
  * `npm run diffedit -- --image in.jpg --ref "..." --query "..." [options]`: one edit from the command line.
- * Writes the panel PNG and the full-size photo beside it, and prints one JSON line (where they are, edit and mask
- * seeds, provider, per-phase ms, UNet evaluations, mask coverage).
+ * Writes the panel PNG and the full-size photo beside it (with --variations N > 1, one photo per candidate), and
+ * prints one JSON line (where they are, edit and mask seeds, provider, per-phase ms, UNet evaluations, mask coverage,
+ * and the candidates with their seeds).
  */
 import 'dotenv/config';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -19,7 +20,9 @@ import { definedOnly } from '../util/objects.js';
 const USAGE = `Usage: npm run diffedit -- --image IN --ref TEXT --query TEXT [--seed N] [--mask-seed N] [--steps N] [--strength R]
        [--guidance G] [--eta E] [--draws N] [--mask-only] [--out panel.png] [--models DIR]
        [--threshold clamp|zscore] [--dilate N] [--decoder ddim|inpaint] [--inversion uncond|ref] [--no-composite]
-Writes the panel to --out and the full-size photo beside it (panel-photo.jpg; mask-only: mask-full.png).`;
+       [--area -3..3] [--variations 1..4]
+Writes the panel to --out and the full-size photo beside it (panel-photo.jpg; mask-only: mask-full.png; with
+several variations panel-photo-1.jpg ... one per candidate).`;
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -38,6 +41,8 @@ async function main(): Promise<number> {
       dilate: { type: 'string' },
       decoder: { type: 'string' },
       inversion: { type: 'string' },
+      area: { type: 'string' },
+      variations: { type: 'string' },
       'mask-only': { type: 'boolean', default: false },
       'no-composite': { type: 'boolean', default: false },
       out: { type: 'string' },
@@ -79,6 +84,8 @@ async function main(): Promise<number> {
           eta: num(values.eta),
           maskDraws: num(values.draws),
           dilate: num(values.dilate),
+          area: num(values.area),
+          variations: num(values.variations),
           thresholding: threshold,
           decoder: values.decoder === 'inpaint' ? ('inpaint' as const) : values.decoder === undefined ? undefined : ('ddim' as const),
           // Checked by the engine, which names the accepted values.
@@ -93,6 +100,17 @@ async function main(): Promise<number> {
     const { photo } = result;
     const photoFile = photo === undefined ? undefined : photoPath(out, values['mask-only'] ? 'full' : 'photo', PHOTO_EXTENSION[photo.format]);
     if (photo !== undefined && photoFile !== undefined) await writeFile(photoFile, photo.data);
+    const candidates =
+      result.candidates.length > 1
+        ? await Promise.all(
+            result.candidates.map(async ({ seed, photo: own }, k) => {
+              if (own === undefined) return { seed };
+              const file = photoPath(out, `photo-${k + 1}`, PHOTO_EXTENSION[own.format]);
+              await writeFile(file, own.data);
+              return { seed, photo: file, photoSize: [own.width, own.height] };
+            }),
+          )
+        : undefined;
     process.stdout.write(
       `${JSON.stringify({
         out,
@@ -104,6 +122,8 @@ async function main(): Promise<number> {
         unetEvaluations: result.unetEvaluations,
         unetCalls: result.unetCalls,
         maskCoverage: Math.round(result.coverage * 10000) / 10000,
+        area: result.parameters.area,
+        ...(candidates !== undefined ? { candidates } : {}),
         warnings: result.warnings,
       })}\n`,
     );

@@ -7,6 +7,7 @@ import type { EngineOptions } from '../engine/engine.js';
 import { DEFAULT_MAX_OUTPUT_SIDE, DEFAULT_MAX_RESULT_BYTES } from '../engine/image/index.js';
 import type { LogLevel, Logger } from '../logger.js';
 import { GRAPH_OPTIMIZATIONS, PROVIDERS, type GraphOptimization, type ProviderName } from '../engine/models/sessions.js';
+import { VARIATIONS_RANGE } from '../engine/parameters.js';
 import type { EnvReader } from './env.js';
 
 const MIB = 1024 * 1024;
@@ -39,6 +40,8 @@ export interface EngineConfig {
   readonly maxResultBytes: number;
   /** Most UNet batch items per call (MAX_BATCH; unset: 20 on GPU providers, 2 on the CPU). */
   readonly maxBatch: number | undefined;
+  /** Candidates a job decodes when the user does not say (VARIATIONS_DEFAULT, 1-4; unset: 4 on GPU providers, 1 on the CPU). */
+  readonly variations: number | undefined;
   /** onnxruntime graph optimisation level (GRAPH_OPTIMIZATION, default all). */
   readonly graphOptimization: GraphOptimization;
   /** CPU threads per session (CPU_THREADS; onnxruntime picks when unset). */
@@ -62,6 +65,8 @@ export function readEngineConfig(env: EnvReader): EngineConfig {
     maxOutputSide: env.number('MAX_OUTPUT_SIDE', d.MAX_OUTPUT_SIDE, { min: 64, max: 16_384, integer: true }),
     maxResultBytes: Math.floor(env.number('MAX_RESULT_MB', d.MAX_RESULT_MB, { min: 0.1, max: 500 }) * MIB),
     maxBatch: env.string('MAX_BATCH') === undefined ? undefined : env.number('MAX_BATCH', 20, { min: 1, max: 256, integer: true }),
+    variations:
+      env.string('VARIATIONS_DEFAULT') === undefined ? undefined : env.number('VARIATIONS_DEFAULT', VARIATIONS_RANGE.min, { ...VARIATIONS_RANGE }),
     graphOptimization: env.oneOf('GRAPH_OPTIMIZATION', GRAPH_OPTIMIZATIONS, d.GRAPH_OPTIMIZATION),
     cpuThreads: threads,
     logLevel: readLogLevel(env),
@@ -78,6 +83,7 @@ export function engineOptionsFrom(config: EngineConfig, logger: Logger): EngineO
     maxOutputSide: config.maxOutputSide,
     maxResultBytes: config.maxResultBytes,
     maxBatch: config.maxBatch,
+    variations: config.variations,
     graphOptimization: config.graphOptimization,
     logger,
     ...(config.cpuThreads !== undefined ? { cpuThreads: config.cpuThreads } : {}),

@@ -6,9 +6,17 @@ import { DiffEditError, ErrorCode } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { imageDigest, inversionKey, maskKey, modelIdentity } from './cache/cache-keys.js';
 import type { StageCache } from './cache/stage-cache.js';
+import { maskAtArea, type AreaMask } from './diffedit/area.js';
 import { computeMask, type MaskComputation } from './diffedit/mask.js';
 import { coverage as maskCoverageOf } from './diffedit/mask-stats.js';
-import { decodeWithInpaintUnet, decodeWithMask, invertLatents, type DecodeInputs, type EditOptions, type EditPrompts } from './diffedit/edit.js';
+import {
+  decodeVariationsWithMask,
+  decodeWithInpaintUnet,
+  invertLatents,
+  type DecodeInputs,
+  type EditOptions,
+  type EditPrompts,
+} from './diffedit/edit.js';
 import { row, type LatentShape } from './diffedit/latents.js';
 import { packMask, type PackedMask } from './diffedit/packed-mask.js';
 import { checkpoint, throwIfAborted, type RunControls } from './diffedit/progress.js';
@@ -16,8 +24,13 @@ import {
   DEFAULT_MAX_OUTPUT_SIDE,
   DEFAULT_MAX_RESULT_BYTES,
   decodePicture,
+  editedPhotos,
+  encodeAttachment,
   fullSizeAttachment,
   imageToTensor,
+  modelView,
+  pngWithin,
+  renderCandidates,
   renderMaskImage,
   renderPanel,
   tensorToImage,
@@ -30,8 +43,8 @@ import {
 import { once, phaseClock, type Job, type JobMask, type PhaseLaps } from './job.js';
 import { StableDiffusion, type LoadOptions } from './models/stable-diffusion.js';
 import type { ProviderName } from './models/sessions.js';
-import { gaussian } from './noise.js';
-import { DEFAULT_PARAMETERS, resolveParameters, validatePrompts, type EditParameters } from './parameters.js';
+import { gaussian, type GaussianSource } from './noise.js';
+import { DEFAULT_PARAMETERS, candidateSeed, resolveParameters, resolveVariations, validatePrompts, type EditParameters } from './parameters.js';
 import { cachedStage, requestedMask, soleArray } from './stages.js';
 import { unetBatchSizes } from './warm-up.js';
 import { definedOnly } from '../util/objects.js';
@@ -59,6 +72,11 @@ export interface EngineOptions extends LoadOptions {
   readonly maxBatch?: number | undefined;
   /** Where masks and inverted latents are kept between jobs (a Reroll then runs only the decoding); none: no reuse. */
   readonly cache?: StageCache | undefined;
+  /**
+   * Candidates a job decodes when its request does not say (VARIATIONS_DEFAULT). Default: 4 on GPU providers, where
+   * a batch of 8 UNet items costs little more than one of 2, and 1 on the CPU, where every item costs seconds.
+   */
+  readonly variations?: number | undefined;
 }
 
 /** One job. Parameters left out take {@link DEFAULT_PARAMETERS}; each seed a random value. */
@@ -73,6 +91,18 @@ export interface EditRequest extends Partial<EditParameters> {
   readonly maskOnly?: boolean;
   /** Use this latent mask ("Edit with this mask") instead of computing one; ignored when made at another size. */
   readonly latentMask?: PackedMask | undefined;
+  /** Candidates to decode over the one mask and inversion (1-4); default: the engine's {@link DiffEditEngine.defaultVariations}. */
+  readonly variations?: number | undefined;
+}
+
+/** One candidate of a job: its edit seed and its full-size photo. */
+export interface Candidate {
+  readonly seed: number;
+  /**
+   * The edited photo, composited: for a one-candidate job the same as {@link EditResult.photo}; with several, each
+   * within the whole upload limit, as it is posted alone ("Use k"). Undefined when it does not fit.
+   */
+  readonly photo: EncodedPhoto | undefined;
 }
 
 /** Milliseconds per phase. */
@@ -108,16 +138,22 @@ export interface EditResult {
   readonly packedMask: PackedMask;
   /** Fraction of the picture the mask covers. */
   readonly coverage: number;
-  /** The edited picture; absent for mask-only jobs. */
+  /** The (first candidate's) decoded frame at model resolution, before compositing; absent for mask-only jobs. */
   readonly output: RgbImage | undefined;
-  /** The PNG to show: three panels, or the mask panel for mask-only jobs. */
+  /**
+   * The PNG to show: input, mask and the output as posted (the composited photo at model resolution), one output per
+   * candidate; or the mask panel for mask-only jobs.
+   */
   readonly png: Buffer;
   /**
    * The full-size attachment, posted beside the panel: the edited photo at the photo's resolution (capped) in the
    * input's format family, or for mask-only jobs the mask as a grey PNG. Undefined when even a small version would
-   * not fit within the upload limit beside the panel (a warning says so).
+   * not fit within the upload limit beside the panel (a warning says so), and for a job of several candidates (each
+   * has its own, in {@link candidates}).
    */
   readonly photo: EncodedPhoto | undefined;
+  /** The candidates, in order (none for mask-only jobs). */
+  readonly candidates: readonly Candidate[];
   readonly timings: PhaseTimings;
   /** UNet batch items evaluated (a batch of 20 counts 20). */
   readonly unetEvaluations: number;
@@ -166,17 +202,19 @@ export class DiffEditEngine {
   }
 
   /**
-   * Runs one job: prepare -> mask -> edit (skipped for mask-only jobs) -> render -> full-size output, each stage
+   * Runs one job: prepare -> mask -> edit (skipped for mask-only jobs) -> composite -> render -> full-size output, each stage
    * recording its phase's time. Bad input throws a {@link DiffEditError} before any model runs.
    */
   async run(request: EditRequest, controls: RunControls = {}): Promise<EditResult> {
     const job = await this.prepare(request, controls);
     const masked = await this.mask(job);
-    const output = job.maskOnly ? undefined : await this.edit(job, masked);
-    const png = await this.render(job, masked, output);
-    const photo = await this.fullSizeOutput(job, masked, output, png);
+    const decoded = job.maskOnly ? [] : await this.edit(job, masked);
+    // Composited before the panel is drawn: the panel shows what is posted.
+    const edited = await this.composite(job, masked, decoded);
+    const png = await this.render(job, masked, edited);
+    const photos = await this.fullSizeOutput(job, masked, edited, png);
     checkpoint(controls, { phase: 'render', step: 1, total: 1 });
-    return this.result(job, masked, output, png, photo);
+    return this.result(job, masked, decoded, png, photos);
   }
 
   /**
@@ -185,7 +223,7 @@ export class DiffEditEngine {
    */
   private async prepare(request: EditRequest, controls: RunControls): Promise<Job> {
     const started = performance.now();
-    const { prompts, parameters } = this.validate(request);
+    const { prompts, parameters, seeds } = this.validate(request);
     const evaluationsBefore = this.models.unetEvaluations;
     const warnings: string[] = [];
     const clock = phaseClock();
@@ -213,6 +251,7 @@ export class DiffEditEngine {
       controls,
       prompts,
       parameters,
+      seeds,
       maskOnly,
       picture,
       input,
@@ -230,16 +269,18 @@ export class DiffEditEngine {
     };
   }
 
-  /** The cleaned prompts and the resolved parameters; throws a typed error for bad input. */
-  private validate(request: EditRequest): Pick<Job, 'prompts' | 'parameters'> {
+  /** The cleaned prompts, the resolved parameters and the candidates' seeds; throws a typed error for bad input. */
+  private validate(request: EditRequest): Pick<Job, 'prompts' | 'parameters' | 'seeds'> {
     const prompts = validatePrompts(request.ref, request.query);
     const parameters = resolveParameters(request);
+    const variations = request.maskOnly === true ? 0 : resolveVariations(request.variations, this.defaultVariations);
+    const seeds = Array.from({ length: variations }, (_, k) => candidateSeed(parameters.seed, k));
     if (parameters.decoder === 'inpaint' && !this.models.hasInpaintUnet) {
       throw new DiffEditError(ErrorCode.InvalidOption, 'The inpainting decoder needs an inpainting model (set INPAINT_MODEL_DIR).', {
         option: 'decoder',
       });
     }
-    return { prompts, parameters };
+    return { prompts, parameters, seeds };
   }
 
   /** The upload decoded at the model size, within the configured limits. */
@@ -268,21 +309,16 @@ export class DiffEditEngine {
     };
   }
 
-  /** The mask stage: the request's mask when it fits, else the cached one, else computed (and cached). */
+  /**
+   * The mask stage: the request's mask when it fits, else the job's area of the difference map (cached, else
+   * computed and cached).
+   */
   private async mask(job: Job): Promise<JobMask> {
     const { request, shape, input } = job;
     const given = request.latentMask === undefined ? undefined : requestedMask(request.latentMask, shape);
     if (request.latentMask !== undefined && given === undefined) this.logger.warn('stored mask does not fit this picture: computing it', { shape });
-    // A given mask is used as it is, and not cached under this job's mask key: it need not be that key's value.
-    const latentMask =
-      given ??
-      soleArray(
-        await cachedStage(this.options.cache, job.cacheInputs && maskKey(job.cacheInputs, job.parameters), async () => {
-          const computed = await this.computeLatentMask(await job.imageLatents(), shape, job.embeddings, job.parameters, job.controls);
-          job.unetCalls += computed.unetCalls;
-          return [computed.mask];
-        }),
-      );
+    // A given mask is used as it is ("Edit with this mask" hands back the mask job's mask, at its area).
+    const latentMask = given ?? (await this.maskAtArea(job));
     const mask = upscaleMask(latentMask, shape.width, shape.height, input.width, input.height);
     const coverage = maskCoverageOf(latentMask);
     if (coverage === 0) job.warnings.push('The mask is empty: ref and query lead to the same picture here, so nothing was changed.');
@@ -291,10 +327,28 @@ export class DiffEditEngine {
   }
 
   /**
-   * The edit stage: the edited picture, from the inverted latents (cached) decoded under the mask, or from the
-   * inpainting decoder. The invert lap ends where the decoding starts.
+   * The mask at the job's area: the difference map (cached: another area of the same mask seed draws nothing),
+   * thresholded at the automatic level or the steps away from it the job asks for. An area that would leave nothing
+   * to edit, or the whole picture, is refused.
    */
-  private async edit(job: Job, masked: JobMask): Promise<RgbImage> {
+  private async maskAtArea(job: Job): Promise<Float32Array> {
+    const { parameters, shape } = job;
+    const stage = await cachedStage(this.options.cache, job.cacheInputs && maskKey(job.cacheInputs, parameters), async () => {
+      const computed = await this.computeLatentMask(await job.imageLatents(), shape, job.embeddings, parameters, job.controls);
+      job.unetCalls += computed.unetCalls;
+      return [computed.map];
+    });
+    const map = soleArray(stage);
+    const area = maskAtArea(map, parameters.area, { thresholding: parameters.thresholding, dilate: parameters.dilate, ...shape });
+    if (parameters.area !== 0) assertAreaFits(area, parameters.area);
+    return area.mask;
+  }
+
+  /**
+   * The edit stage: each candidate's decoded frame, from the inverted latents (cached) decoded under the mask, all
+   * candidates in the same UNet calls, or from the inpainting decoder. The invert lap ends where the decoding starts.
+   */
+  private async edit(job: Job, masked: JobMask): Promise<RgbImage[]> {
     const { parameters, input } = job;
     const options: EditOptions = {
       steps: parameters.steps,
@@ -303,66 +357,117 @@ export class DiffEditEngine {
       eta: parameters.eta,
       inversion: parameters.inversion,
     };
-    const decodeInputs: DecodeInputs = {
-      shape: job.shape,
-      mask: masked.latentMask,
-      prompts: job.embeddings,
-      noise: gaussian(parameters.seed, DECODE_STREAM),
-      options,
-    };
+    const inputs: Omit<DecodeInputs, 'noise'> = { shape: job.shape, mask: masked.latentMask, prompts: job.embeddings, options };
+    const noises = job.seeds.map((seed) => gaussian(seed, DECODE_STREAM));
     const latents =
-      parameters.decoder === 'inpaint' ? await this.inpaint(job, masked.mask, decodeInputs) : await this.invertAndDecode(job, decodeInputs);
-    job.unetCalls += decodeSteps(parameters);
-    const decoded = await this.models.decodeLatents(latents, input.width, input.height);
-    const output = tensorToImage(decoded, input.width, input.height);
+      parameters.decoder === 'inpaint' ? await this.inpaint(job, masked.mask, inputs, noises) : await this.invertAndDecode(job, inputs, noises);
+    const outputs: RgbImage[] = [];
+    // One VAE call per candidate: a candidate's frame is then the one it would get alone.
+    for (const candidate of latents) {
+      outputs.push(tensorToImage(await this.models.decodeLatents(candidate, input.width, input.height), input.width, input.height));
+    }
     job.laps.decode = job.clock.lap();
-    return output;
+    return outputs;
   }
 
-  /** The inpainting decoder's latents; its "inversion" is encoding the picture with the masked region blanked. */
-  private async inpaint(job: Job, mask: GrayMask, inputs: DecodeInputs): Promise<Float32Array> {
+  /**
+   * The inpainting decoder's latents, one candidate after another; its "inversion" is encoding the picture with the
+   * masked region blanked.
+   */
+  private async inpaint(job: Job, mask: GrayMask, inputs: Omit<DecodeInputs, 'noise'>, noises: GaussianSource[]): Promise<Float32Array[]> {
     const maskedLatents = await this.models.encodeImage(maskOutPixels(job.pixels, mask), job.input.width, job.input.height);
     job.laps.invert = job.clock.lap();
-    return decodeWithInpaintUnet(this.models, await job.imageLatents(), maskedLatents, inputs, job.controls);
+    const latents: Float32Array[] = [];
+    for (const noise of noises) {
+      latents.push(await decodeWithInpaintUnet(this.models, await job.imageLatents(), maskedLatents, { ...inputs, noise }, job.controls));
+      job.unetCalls += decodeSteps(job.parameters);
+    }
+    return latents;
   }
 
-  /** The DDIM decoder's latents, from the inverted latents (cached: a Reroll skips the inversion). */
-  private async invertAndDecode(job: Job, inputs: DecodeInputs): Promise<Float32Array> {
+  /** The DDIM decoder's latents, from the inverted latents (cached: a Reroll skips the inversion), batched. */
+  private async invertAndDecode(job: Job, inputs: Omit<DecodeInputs, 'noise'>, noises: GaussianSource[]): Promise<Float32Array[]> {
     const inversion = await cachedStage(this.options.cache, job.cacheInputs && inversionKey(job.cacheInputs, job.parameters), async () =>
       invertLatents(this.models, await job.imageLatents(), job.shape, job.embeddings, inputs.options, job.controls),
     );
     if (inversion.computed) job.unetCalls += inversion.arrays.length - 1;
     job.laps.invert = job.clock.lap();
-    return decodeWithMask(this.models, inversion.arrays, inputs, job.controls);
+    const decoded = await decodeVariationsWithMask(this.models, inversion.arrays, inputs, noises, this.maxBatch, job.controls);
+    job.unetCalls += decoded.unetCalls;
+    return decoded.latents;
   }
 
-  /** The render stage: the three-panel PNG, or the mask panel for mask-only jobs. */
-  private async render(job: Job, masked: JobMask, output: RgbImage | undefined): Promise<Buffer> {
-    const { input, prompts } = job;
-    const png =
-      output === undefined
-        ? await renderMaskImage(input, masked.mask, `mask: ${prompts.ref} -> ${prompts.query}`)
-        : await renderPanel(input, masked.mask, output, { mask: 'mask', input: prompts.ref, output: prompts.query });
+  /** The composite stage (timed with the output): each candidate's edited photo at the photo's resolution. */
+  private async composite(job: Job, masked: JobMask, decoded: readonly RgbImage[]): Promise<RgbImage[]> {
+    if (decoded.length === 0) return [];
+    const { shape } = job;
+    const latent = { data: masked.latentMask, width: shape.width, height: shape.height };
+    const edited = await editedPhotos(job.picture, decoded, latent, { composite: job.parameters.composite, cell: this.models.vaeScaleFactor });
+    job.laps.output = job.clock.lap();
+    return edited;
+  }
+
+  /**
+   * The render stage: input, mask and the output as posted (the edited photo seen at model resolution), one output
+   * per candidate (scaled down if the row would not fit within the upload limit); or the mask panel for mask-only
+   * jobs.
+   */
+  private async render(job: Job, masked: JobMask, edited: readonly RgbImage[]): Promise<Buffer> {
+    const { input, prompts, picture, seeds } = job;
+    const views = await Promise.all(edited.map((photo) => modelView(picture, photo)));
+    let png: Buffer;
+    if (views.length === 0) png = await renderMaskImage(input, masked.mask, `mask: ${prompts.ref} -> ${prompts.query}`);
+    else if (views.length === 1)
+      png = await renderPanel(input, masked.mask, views[0] as RgbImage, { mask: 'mask', input: prompts.ref, output: prompts.query });
+    else {
+      const outputs = seeds.map((seed, k) => `${k + 1}: seed ${seed}`);
+      const wide = await renderCandidates(input, masked.mask, views, { input: prompts.ref, mask: `mask -> ${prompts.query}`, outputs });
+      png = (await pngWithin(wide, this.maxResultBytes)) ?? wide;
+    }
     job.laps.render = job.clock.lap();
     return png;
   }
 
-  /** The full-size output stage: the attachment beside the panel, within what the upload limit leaves. */
-  private async fullSizeOutput(job: Job, masked: JobMask, output: RgbImage | undefined, png: Buffer): Promise<EncodedPhoto | undefined> {
-    const { shape } = job;
-    const full = await fullSizeAttachment(job.picture, { data: masked.latentMask, width: shape.width, height: shape.height }, output, {
-      composite: job.parameters.composite,
-      cell: this.models.vaeScaleFactor,
-      maxBytes: (this.options.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES) - png.length,
-    });
-    job.warnings.push(...full.warnings);
-    job.laps.output = job.clock.lap();
-    return full.photo;
+  /**
+   * The full-size output stage: the attachment beside the panel, within what the upload limit leaves; with several
+   * candidates, each candidate's photo within the whole limit (each is posted alone) and none beside the panel.
+   */
+  private async fullSizeOutput(
+    job: Job,
+    masked: JobMask,
+    edited: readonly RgbImage[],
+    png: Buffer,
+  ): Promise<{ photo: EncodedPhoto | undefined; candidates: Candidate[] }> {
+    const { shape, picture, seeds } = job;
+    const beside = this.maxResultBytes - png.length;
+    let photo: EncodedPhoto | undefined;
+    const candidates: Candidate[] = [];
+    if (edited.length === 0) {
+      const latent = { data: masked.latentMask, width: shape.width, height: shape.height };
+      const full = await fullSizeAttachment(picture, latent, undefined, { composite: false, cell: this.models.vaeScaleFactor, maxBytes: beside });
+      job.warnings.push(...full.warnings);
+      photo = full.photo;
+    }
+    for (const [k, pixels] of edited.entries()) {
+      const full = await encodeAttachment({ ...pixels, channels: 3 }, picture.format, edited.length === 1 ? beside : this.maxResultBytes);
+      for (const warning of full.warnings) if (!job.warnings.includes(warning)) job.warnings.push(warning);
+      candidates.push({ seed: seeds[k] as number, photo: full.photo });
+    }
+    if (edited.length === 1) photo = candidates[0]?.photo;
+    job.laps.output += job.clock.lap();
+    return { photo, candidates };
   }
 
   /** What the job produced, its total time taken now. */
-  private result(job: Job, masked: JobMask, output: RgbImage | undefined, png: Buffer, photo: EncodedPhoto | undefined): EditResult {
+  private result(
+    job: Job,
+    masked: JobMask,
+    decoded: readonly RgbImage[],
+    png: Buffer,
+    { photo, candidates }: { photo: EncodedPhoto | undefined; candidates: Candidate[] },
+  ): EditResult {
     const { latentMask, mask, coverage } = masked;
+    const output = decoded[0];
     return {
       parameters: job.parameters,
       ...job.prompts,
@@ -374,6 +479,7 @@ export class DiffEditEngine {
       output,
       png,
       photo,
+      candidates,
       timings: { ...job.laps, total: performance.now() - job.started },
       unetEvaluations: this.models.unetEvaluations - job.evaluationsBefore,
       unetCalls: job.unetCalls,
@@ -405,6 +511,16 @@ export class DiffEditEngine {
     return this.options.maxBatch ?? defaultMaxBatch(this.models.providers.unet);
   }
 
+  /** Candidates a job decodes when it does not say: the configured number, else the provider's default. */
+  get defaultVariations(): number {
+    return this.options.variations ?? defaultVariations(this.models.providers.unet);
+  }
+
+  /** Bytes a result's files may take together. */
+  private get maxResultBytes(): number {
+    return this.options.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES;
+  }
+
   /**
    * Runs every model at the shapes a default job at the model size uses (prompts in threes, the UNet at batch 1,
    * 2 and each mask chunk), so the first user doesn't pay for kernel compilation and memory planning (large on
@@ -416,7 +532,7 @@ export class DiffEditEngine {
     const prompts = await this.models.encodePrompts(['', '', '']);
     const empty = prompts.data.subarray(0, prompts.rowSize);
     const latent = 4 * side * side;
-    for (const batch of unetBatchSizes(DEFAULT_PARAMETERS.maskDraws, this.maxBatch)) {
+    for (const batch of unetBatchSizes(DEFAULT_PARAMETERS.maskDraws, this.maxBatch, this.defaultVariations)) {
       const embeddings = new Float32Array(batch * empty.length);
       for (let i = 0; i < batch; i++) embeddings.set(empty, i * empty.length);
       await this.models.predictNoise('standard', new Float32Array(batch * latent), [batch, 4, side, side], 1, embeddings);
@@ -437,7 +553,34 @@ export function defaultMaxBatch(provider: ProviderName | undefined): number {
   return provider === 'cpu' ? 2 : 20;
 }
 
-/** Decoding UNet calls: one per edit step. */
+/** Candidates per job when none is configured: see {@link EngineOptions.variations}. */
+export function defaultVariations(provider: ProviderName | undefined): number {
+  return provider === 'cpu' ? 1 : 4;
+}
+
+/**
+ * Refuses an area step whose region would be empty or the whole picture (a typed error the user reads): neither is
+ * an edit of a region.
+ */
+function assertAreaFits(area: AreaMask, step: number): void {
+  const shown = step > 0 ? `+${step}` : `${step}`;
+  if (area.cells <= 0 || maskCoverageOf(area.mask) === 0) {
+    throw new DiffEditError(
+      ErrorCode.InvalidOption,
+      `At area ${shown} the region would be empty: there is nothing smaller to edit. Use a larger area (0 is the automatic size).`,
+      { option: 'area', value: step, baseCells: area.baseCells, cells: area.cells },
+    );
+  }
+  if (maskCoverageOf(area.mask) === 1) {
+    throw new DiffEditError(
+      ErrorCode.InvalidOption,
+      `At area ${shown} the region would take the whole picture. Use a smaller area (0 is the automatic size).`,
+      { option: 'area', value: step, baseCells: area.baseCells, cells: area.cells },
+    );
+  }
+}
+
+/** Decoding UNet calls of one candidate alone: one per edit step. */
 function decodeSteps(parameters: EditParameters): number {
   return Math.floor(parameters.steps * parameters.strength);
 }

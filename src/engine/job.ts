@@ -20,6 +20,8 @@ export interface Job {
   /** The cleaned prompts. */
   readonly prompts: { readonly ref: string; readonly query: string };
   readonly parameters: EditParameters;
+  /** The edit seed of each candidate (none for mask-only jobs). */
+  readonly seeds: readonly number[];
   /** The job stops after the mask. */
   readonly maskOnly: boolean;
   readonly picture: DecodedPicture;

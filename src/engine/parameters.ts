@@ -38,6 +38,12 @@ export interface EditParameters {
    * the whole decoded frame, upscaled (as diffusers returns it, the VAE's softening everywhere).
    */
   readonly composite: boolean;
+  /**
+   * The region's size in steps from the automatic threshold of the mask's difference map (0): each step up about
+   * 1.4x the cells, each step down 0.7x (diffedit/area.ts). Not part of the mask's cache key: every step reads the
+   * same cached map.
+   */
+  readonly area: number;
 }
 
 /** Defaults: the paper's and diffusers' values, eta and the inversion's conditioning excepted (see edit.ts). */
@@ -54,6 +60,7 @@ export const DEFAULT_PARAMETERS: Omit<EditParameters, SeedKey> = {
   // Chosen by reconstruction error (npm run bench:inversion; docs/how-it-works.md, "Inversion conditioning").
   inversion: 'ref',
   composite: true,
+  area: 0,
 };
 
 /** The two seeds: no default value, each drawn at random when left out. */
@@ -73,7 +80,35 @@ export const PARAMETER_RANGES = {
   maskDraws: { min: 1, max: 64, integer: true },
   maskStrength: { min: 0.05, max: 1, integer: false },
   dilate: { min: 0, max: 8, integer: true },
+  area: { min: -3, max: 3, integer: true },
 } as const satisfies Record<string, { min: number; max: number; integer: boolean }>;
+
+/**
+ * Candidates one job decodes over its one mask and inversion, each with its own edit seed (the first the job's seed,
+ * the k-th seed + k - 1). Not an {@link EditParameters} field: its default is the engine's (VARIATIONS_DEFAULT, by
+ * execution provider), so that a bot in front of GPU workers does not decide it.
+ */
+export const VARIATIONS_RANGE = { min: 1, max: 4, integer: true } as const;
+
+/** The checked number of variations, `fallback` when not given. */
+export function resolveVariations(given: number | undefined, fallback: number): number {
+  const value = given ?? fallback;
+  const { min, max } = VARIATIONS_RANGE;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new DiffEditError(ErrorCode.InvalidOption, `variations must be a whole number from ${min} to ${max}.`, {
+      option: 'variations',
+      value,
+      min,
+      max,
+    });
+  }
+  return value;
+}
+
+/** The edit seed of candidate `index` (0-based) of a job whose seed is `seed`. */
+export function candidateSeed(seed: number, index: number): number {
+  return (seed + index) % (MAX_SEED + 1);
+}
 
 /** The longest prompt accepted, in characters (CLIP reads at most 75 tokens anyway). */
 export const MAX_PROMPT_CHARS = 500;

@@ -6,7 +6,7 @@
  * BullMQ never retries an edit that failed for a reason of its own.
  */
 import type { Progress } from '../engine/diffedit/progress.js';
-import type { EditRequest } from '../engine/engine.js';
+import type { Candidate, EditRequest } from '../engine/engine.js';
 import type { EncodedPhoto } from '../engine/image/index.js';
 import { DiffEditError, ErrorCode, isDiffEditError } from '../errors.js';
 import type { EditOutput } from '../bot/edit-backend.js';
@@ -31,8 +31,21 @@ export interface EditJobData {
 /** The full-size photo on the wire: its bytes as base64. */
 export type WirePhoto = Omit<EncodedPhoto, 'data'> & { readonly data: string };
 
-/** An output on the wire: the PNG as base64, the photo as {@link WirePhoto} (absent when the result has none). */
-export type WireOutput = Omit<EditOutput, 'png' | 'photo'> & { readonly png: string; readonly photo?: WirePhoto };
+/** A candidate on the wire: its photo as {@link WirePhoto} (absent when it has none). */
+export interface WireCandidate {
+  readonly seed: number;
+  readonly photo?: WirePhoto;
+}
+
+/**
+ * An output on the wire: the PNG as base64, the photo as {@link WirePhoto} (absent when the result has none), and
+ * the candidates only when there are several (one candidate's photo is the photo).
+ */
+export type WireOutput = Omit<EditOutput, 'png' | 'photo' | 'candidates'> & {
+  readonly png: string;
+  readonly photo?: WirePhoto;
+  readonly candidates?: readonly WireCandidate[];
+};
 
 /** A job's return value. */
 export type EditOutcome =
@@ -51,8 +64,23 @@ export function decodeRequest(data: EditJobData): EditRequest {
   return { ...data.request, image: Buffer.from(data.image, 'base64') };
 }
 
+/** A photo as it travels and is stored: its bytes as base64. */
+export function wirePhoto(photo: EncodedPhoto): WirePhoto {
+  return { ...photo, data: photo.data.toString('base64') };
+}
+
+/** A photo back from the wire. */
+export function photoFromWire(photo: WirePhoto): EncodedPhoto {
+  return { ...photo, data: Buffer.from(photo.data, 'base64') };
+}
+
+/** A candidate as it travels and is stored. */
+export function wireCandidate(candidate: Candidate): WireCandidate {
+  return { seed: candidate.seed, ...(candidate.photo !== undefined ? { photo: wirePhoto(candidate.photo) } : {}) };
+}
+
 export function encodeOutput(output: EditOutput): EditOutcome {
-  const { parameters, ref, query, coverage, packedMask, timings, warnings, png, photo } = output;
+  const { parameters, ref, query, coverage, packedMask, timings, warnings, png, photo, candidates } = output;
   return {
     ok: true,
     output: {
@@ -64,7 +92,8 @@ export function encodeOutput(output: EditOutput): EditOutcome {
       timings,
       warnings,
       png: png.toString('base64'),
-      ...(photo !== undefined ? { photo: { ...photo, data: photo.data.toString('base64') } } : {}),
+      ...(photo !== undefined ? { photo: wirePhoto(photo) } : {}),
+      ...(candidates.length > 1 ? { candidates: candidates.map(wireCandidate) } : {}),
     },
   };
 }
@@ -78,11 +107,17 @@ export function encodeError(error: unknown): EditOutcome {
 /** The output, or throws the error the worker sent. */
 export function decodeOutcome(outcome: EditOutcome): EditOutput {
   if (!outcome.ok) throw new DiffEditError(outcome.code, outcome.message, outcome.details);
-  const { png, photo, ...rest } = outcome.output;
+  const { png, photo, candidates, ...rest } = outcome.output;
+  const decodedPhoto = photo === undefined ? undefined : photoFromWire(photo);
   return {
     ...rest,
     png: Buffer.from(png, 'base64'),
-    photo: photo === undefined ? undefined : { ...photo, data: Buffer.from(photo.data, 'base64') },
+    photo: decodedPhoto,
+    // One candidate (or an output from before candidates): the job's own seed and photo.
+    candidates:
+      candidates === undefined
+        ? [{ seed: rest.parameters.seed, photo: decodedPhoto }]
+        : candidates.map((c) => ({ seed: c.seed, photo: c.photo === undefined ? undefined : photoFromWire(c.photo) })),
   };
 }
 

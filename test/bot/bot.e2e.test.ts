@@ -92,7 +92,7 @@ describe('/diffedit', () => {
     expect(contentOf(result)).toMatch(
       /\*\*a bowl of strawberries\*\* -> \*\*a bowl of grapes\*\* \| seed 42 \| mask seed 8 \| 50 steps \| \d+\.\d s/,
     );
-    expect(customIds(result).map((id) => id.split(':')[0])).toEqual(['reroll', 'delete']);
+    expect(customIds(result).map((id) => id.split(':')[0])).toEqual(['reroll', 'smaller', 'larger', 'delete']);
   });
 
   it('Reroll keeps the mask (same mask seed, identical mask panel) and re-draws the inside with a new edit seed', async () => {
@@ -112,7 +112,7 @@ describe('/diffedit', () => {
   });
 
   it('Delete by a stranger is refused privately; by the author it deletes the message', async () => {
-    const deleteId = customIds(result)[1] as string;
+    const deleteId = customIds(result).at(-1) as string;
     const stranger = fake.clickButton({ customId: deleteId, message: result.response, user: MALLORY });
     const refusal = await fake.waitForRequest((r) => forToken(stranger.token)(r) && r.method === 'POST');
     expect(refusal.json).toMatchObject({ type: 4, data: { flags: 64 } });
@@ -142,7 +142,7 @@ describe('/mask and "Edit with this mask"', () => {
     const meta = await sharp(mask.files[0]?.data).metadata();
     expect(meta.width).toBe(128);
     expect(contentOf(mask)).toMatch(/mask covers \d+% \| mask seed 7 \|/);
-    expect(customIds(mask).map((id) => id.split(':')[0])).toEqual(['reroll', 'edit', 'delete']);
+    expect(customIds(mask).map((id) => id.split(':')[0])).toEqual(['reroll', 'edit', 'smaller', 'larger', 'delete']);
 
     const click = fake.clickButton({ customId: customIds(mask)[1] as string, message: mask.response, user: ALICE });
     const edit = await fake.waitForRequest(finalResult(click.token), 20_000);

@@ -6,6 +6,12 @@ describe('button custom_ids', () => {
     ['reroll:AbC_12-xyzAbC_12-', { action: 'reroll', jobId: 'AbC_12-xyzAbC_12-' }],
     ['edit:abc', { action: 'edit', jobId: 'abc' }],
     ['delete:abc', { action: 'delete', jobId: 'abc' }],
+    ['smaller:abc', { action: 'smaller', jobId: 'abc' }],
+    ['larger:abc', { action: 'larger', jobId: 'abc' }],
+    ['use2:abc', { action: 'use', jobId: 'abc', candidate: 2 }],
+    ['use:abc', undefined],
+    ['use0:abc', undefined],
+    ['reroll2:abc', undefined],
     ['explode:abc', undefined],
     ['reroll:../../etc/passwd', undefined],
     ['reroll:', undefined],
@@ -20,5 +26,6 @@ describe('button custom_ids', () => {
     expect(id.length).toBeLessThanOrEqual(100);
     expect(parseButtonId(id)).toEqual({ action: 'reroll', jobId: 'A'.repeat(16) });
     expect(() => buttonId('reroll', 'A'.repeat(100))).toThrow(RangeError);
+    expect(parseButtonId(buttonId('use', 'abc', 4))).toEqual({ action: 'use', jobId: 'abc', candidate: 4 });
   });
 });

@@ -83,14 +83,14 @@ describe('"DiffEdit this image" on a message with a picture', () => {
       ['ref', true],
       ['query', true],
       ['strength', false],
-      ['guidance', false],
+      ['variations', false],
       ['seed', false],
     ]);
     expect(inputs.map((i) => i.placeholder)).toEqual([
       'a bowl of strawberries',
       'a bowl of grapes',
       '0.8 (default)',
-      '7.5 (default)',
+      'the bot’s (default)',
       'random (default)',
     ]);
     expect(inputs.slice(0, 2).map((i) => i.max_length)).toEqual([500, 500]);

@@ -146,7 +146,7 @@ describe('delivery ladder', () => {
     expect(post.files.map((f) => f.data.subarray(1, 4).toString())).toEqual(['PNG', 'PNG']);
     expect(contentOf(post)).toMatch(/mask covers \d+% \| mask seed 31 \|/);
     expect(contentOf(post)).toMatch(/-# Your mask from <t:\d+:R>: I could not deliver it then\./);
-    expect(customIds(post)).toEqual([`reroll:${jobId}`, `edit:${jobId}`, `delete:${jobId}`]);
+    expect(customIds(post)).toEqual([`reroll:${jobId}`, `edit:${jobId}`, `smaller:${jobId}`, `larger:${jobId}`, `delete:${jobId}`]);
     expect((await readdir(`${first.dataDir}/jobs`)).filter((f) => f.endsWith('.out'))).toEqual([]);
     expect(fake.requests.filter(latePost(jobId))).toHaveLength(1);
   });
@@ -168,7 +168,7 @@ describe('delivery ladder', () => {
     expect(contentOf(post)).toMatch(
       /^<@\d+> \*\*[^*]+\*\* -> \*\*[^*]+\*\* \| seed \d+\n-# Your mask from <t:\d+:R>: I could not deliver it then\.$/,
     );
-    expect(customIds(post)).toEqual([`reroll:${jobId}`, `edit:${jobId}`, `delete:${jobId}`]);
+    expect(customIds(post)).toEqual([`reroll:${jobId}`, `edit:${jobId}`, `smaller:${jobId}`, `larger:${jobId}`, `delete:${jobId}`]);
     expect((await readdir(`${first.dataDir}/jobs`)).filter((f) => f.endsWith('.out'))).toEqual([]);
   });
 

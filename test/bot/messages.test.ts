@@ -34,10 +34,26 @@ describe('result line', () => {
   const base = { kind: 'diffedit', ref: 'strawberries', query: 'grapes', seed: 42, maskSeed: 7, steps: 50, seconds: 12.34, coverage: 0.25 } as const;
 
   it.each([
-    [base, '**strawberries** -> **grapes** | seed 42 | mask seed 7 | 50 steps | 12.3 s'],
+    [base, '**strawberries** -> **grapes** | seed 42 | mask seed 7 | 50 steps | 12.3 s | area: 25% of the picture'],
     [{ ...base, kind: 'mask' as const }, '**strawberries** -> **grapes** | mask covers 25% | mask seed 7 | 12.3 s'],
-    [{ ...base, mentionUserId: '123' }, '<@123> **strawberries** -> **grapes** | seed 42 | mask seed 7 | 50 steps | 12.3 s'],
-    [{ ...base, ref: 'a *bold*  `code`\nline' }, '**a \\*bold\\* \\`code\\` line** -> **grapes** | seed 42 | mask seed 7 | 50 steps | 12.3 s'],
+    [
+      { ...base, mentionUserId: '123' },
+      '<@123> **strawberries** -> **grapes** | seed 42 | mask seed 7 | 50 steps | 12.3 s | area: 25% of the picture',
+    ],
+    [
+      { ...base, ref: 'a *bold*  `code`\nline' },
+      '**a \\*bold\\* \\`code\\` line** -> **grapes** | seed 42 | mask seed 7 | 50 steps | 12.3 s | area: 25% of the picture',
+    ],
+    [
+      { ...base, area: -2, coverage: 0.123 },
+      '**strawberries** -> **grapes** | seed 42 | mask seed 7 | 50 steps | 12.3 s | area: 12% of the picture (area -2)',
+    ],
+    [{ ...base, kind: 'mask' as const, area: 1 }, '**strawberries** -> **grapes** | mask covers 25% (area +1) | mask seed 7 | 12.3 s'],
+    [
+      { ...base, seeds: [42, 43, 44, 45] },
+      '**strawberries** -> **grapes** | seeds 42, 43, 44, 45 | mask seed 7 | 50 steps | 12.3 s | area: 25% of the picture',
+    ],
+    [{ ...base, seeds: [42] }, '**strawberries** -> **grapes** | seed 42 | mask seed 7 | 50 steps | 12.3 s | area: 25% of the picture'],
   ])('%j', (summary, line) => {
     expect(resultLine(summary)).toBe(line);
   });

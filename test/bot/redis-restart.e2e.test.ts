@@ -93,7 +93,7 @@ describe.skipIf(!HAS_REDIS)('QUEUE_BACKEND=redis: bot processes that die', () =>
       const second = await startBot();
       const resultB = await fake.waitForRequest(finalResult(orphan.token), 30_000);
       expect(await isResultOf(world, resultB, 501)).toBe(true);
-      expect(customIds(resultB).map((id) => id.split(':')[0])).toEqual(['reroll', 'delete']);
+      expect(customIds(resultB).map((id) => id.split(':')[0])).toEqual(['reroll', 'smaller', 'larger', 'delete']);
       expect(second.logs()).toContain('"msg":"took over a delivery its bot process left"');
 
       // The first bot's result: its buttons point into the job store in Redis, which the second bot reads.

@@ -161,6 +161,34 @@ describe('npm run diffedit', () => {
     expect((await sharp(await readFile(out)).metadata()).format).toBe('png');
   });
 
+  it('--variations 3 --area 1: one panel of three candidates and a full-size photo each, listed with their seeds', async () => {
+    const input = path.join(cwd, 'steer.png');
+    await writeFile(input, await smoothPhoto());
+    const out = path.join(cwd, 'steer', 'panel.png');
+    const common = ['--image', input, '--ref', 'a bowl of strawberries', '--query', 'a bowl of grapes', '--seed', '7', '--steps', '4'];
+    const r = await diffedit([...common, '--draws', '2', '--variations', '3', '--area', '1', '--out', out]);
+    const report = reportOf(r);
+    const photos = [1, 2, 3].map((k) => path.join(cwd, 'steer', `panel-photo-${k}.png`));
+    expect(report).toMatchObject({
+      seed: 7,
+      area: 1,
+      maskCoverage: 0.3516, // 90 of 256 cells: 64 x 1.4
+      candidates: photos.map((photo, k) => ({ seed: 7 + k, photo, photoSize: [128, 128] })),
+    });
+    expect(report['photo']).toBeUndefined();
+    expect((await sharp(await readFile(out)).metadata()).width).toBe(5 * 128 + 4 * 8);
+    const pixels = await Promise.all(
+      photos.map(async (file) =>
+        (
+          await sharp(await readFile(file))
+            .raw()
+            .toBuffer()
+        ).toString('hex'),
+      ),
+    );
+    expect(new Set(pixels).size).toBe(3);
+  });
+
   it('a non-image file is a one-line error, no stack trace', async () => {
     const input = path.join(cwd, 'notes.txt');
     await writeFile(input, 'not a picture');
@@ -219,6 +247,8 @@ describe('npm run deploy-commands', () => {
         'strength',
         'guidance',
         'composite',
+        'area',
+        'variations',
       ]);
       expect(diffedit.options.filter((o) => o.required).map((o) => o.name)).toEqual(['image', 'ref', 'query']);
     } finally {

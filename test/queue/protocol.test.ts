@@ -8,7 +8,7 @@ import type { EditOutput } from '../../src/bot/edit-backend.js';
 import { DEFAULT_PARAMETERS } from '../../src/engine/parameters.js';
 import { packMask } from '../../src/engine/diffedit/packed-mask.js';
 import { decodeOutcome, decodeRequest, encodeOutput, encodeRequest, type EditOutcome } from '../../src/queue/protocol.js';
-import { SAMPLE_OUTPUT } from './sample-output.js';
+import { SAMPLE_CANDIDATES_OUTPUT, SAMPLE_OUTPUT } from './sample-output.js';
 
 const output = SAMPLE_OUTPUT;
 
@@ -25,6 +25,12 @@ describe('the output on the wire', () => {
     expect(back).toEqual(output);
     expect(back.photo?.data.equals(output.photo?.data as Buffer)).toBe(true);
     expect(back.png.equals(output.png)).toBe(true);
+  });
+
+  it('several candidates travel with their seeds and photos byte for byte; one candidate is the photo', () => {
+    expect(overTheWire(SAMPLE_CANDIDATES_OUTPUT)).toEqual(SAMPLE_CANDIDATES_OUTPUT);
+    const wire = encodeOutput(output);
+    expect(wire.ok && wire.output.candidates).toBeUndefined();
   });
 
   it('an output without a photo comes back without one', () => {
@@ -59,6 +65,7 @@ describe('the queue protocol carries the masks of "Edit with this mask"', () => 
       packedMask: mask,
       png: Buffer.from([9, 9]),
       photo: undefined,
+      candidates: [{ seed: 1, photo: undefined }],
       timings: { prepare: 1, mask: 2, invert: 3, decode: 4, render: 5, output: 0, total: 15 },
       warnings: [],
     };

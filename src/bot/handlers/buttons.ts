@@ -1,25 +1,32 @@
 /**
  * The buttons under results. Reroll of an edit: same inputs and mask seed (so the same region), a new edit seed
- * (new content there); of a mask: a new mask seed, as the mask is that result's content. Edit with this mask: the full edit with the mask job's stored mask, exactly. A job started from a button
- * belongs to whoever pressed it. Delete: the job's author, whoever brought its picture, or someone with Manage
+ * (new content there); of a mask: a new mask seed, as the mask is that result's content. Edit with this mask: the
+ * full edit with the mask job's stored mask, exactly. Smaller / Larger area: the same job one area step tighter or
+ * wider (the same mask seed's difference map re-thresholded: no new mask draws, no new inversion). Use k: candidate
+ * k's photo on its own (use-candidate.ts). A job started from a button belongs to whoever pressed it, with as many
+ * candidates as the job it sits under. Delete: the job's author, whoever brought its picture, or someone with Manage
  * Messages; a message that is already gone counts as deleted.
  */
 import { MessageFlags, PermissionFlagsBits, type ButtonInteraction } from 'discord.js';
 import { DiffEditError, ErrorCode } from '../../errors.js';
 import { randomSeed } from '../../engine/noise.js';
-import type { EditParameters } from '../../engine/parameters.js';
+import { PARAMETER_RANGES, type EditParameters } from '../../engine/parameters.js';
+import type { Logger } from '../../logger.js';
 import { admit } from '../admission.js';
 import type { AttachmentLimits } from '../attachments.js';
 import { parseButtonId } from '../custom-ids.js';
 import { isUnknownMessage, type JobReply } from '../delivery.js';
 import type { JobLifecycle } from '../job-lifecycle.js';
 import type { JobStore } from '../job-store.js';
+import { areaStep } from '../messages.js';
+import { postCandidate } from './use-candidate.js';
 
 /** What the button handler needs. */
 export interface ButtonDeps {
   readonly lifecycle: JobLifecycle;
   readonly store: JobStore;
   readonly attachmentLimits: AttachmentLimits;
+  readonly logger: Logger;
 }
 
 /** Handles a click on one of our buttons; throws what the user should be told privately. */
@@ -36,6 +43,10 @@ export async function handleButton(interaction: ButtonInteraction, reply: JobRep
       job: parsed.jobId,
     });
   }
+  if (parsed.action === 'use') {
+    await postCandidate(interaction, reply, saved, parsed.candidate ?? 0, deps);
+    return;
+  }
   const { job, image } = saved;
   const plan = admit(
     {
@@ -43,6 +54,7 @@ export async function handleButton(interaction: ButtonInteraction, reply: JobRep
       ref: job.ref,
       query: job.query,
       parameters: nextParameters(job.parameters, parsed.action, job.kind),
+      variations: job.variations,
       image: { kind: 'bytes', bytes: image },
     },
     { userId: interaction.user.id, sourceUserId: job.sourceUserId, channelId: interaction.channelId, guildId: interaction.guildId },
@@ -54,14 +66,32 @@ export async function handleButton(interaction: ButtonInteraction, reply: JobRep
 
 /**
  * The parameters of the job a button starts, from those of the job it sits under (`kind`): a Reroll draws a new
- * seed for what that result shows (the edit seed of an edit, the mask seed of a mask) and keeps the rest. Jobs
- * stored before the seeds were split have one seed, which drove their mask: it is their mask seed.
+ * seed for what that result shows (the edit seed of an edit, the mask seed of a mask) and keeps the rest; Smaller /
+ * Larger area keep both seeds and move the area one step (refused privately past the steps offered). Jobs stored
+ * before the seeds were split have one seed, which drove their mask: it is their mask seed.
  */
-export function nextParameters(previous: Partial<EditParameters>, action: 'reroll' | 'edit', kind: 'diffedit' | 'mask'): Partial<EditParameters> {
+export function nextParameters(
+  previous: Partial<EditParameters>,
+  action: 'reroll' | 'edit' | 'smaller' | 'larger',
+  kind: 'diffedit' | 'mask',
+): Partial<EditParameters> {
   const maskSeed = previous.maskSeed ?? previous.seed;
   const kept = { ...previous, ...(maskSeed !== undefined ? { maskSeed } : {}) };
   if (action === 'edit') return kept;
+  if (action === 'smaller' || action === 'larger') return { ...kept, area: nextArea(previous.area ?? 0, action) };
   return kind === 'mask' ? { ...kept, maskSeed: randomSeed() } : { ...kept, seed: randomSeed() };
+}
+
+/** One area step tighter or wider, or the typed refusal past the steps offered. */
+function nextArea(area: number, action: 'smaller' | 'larger'): number {
+  const next = area + (action === 'smaller' ? -1 : 1);
+  const { min, max } = PARAMETER_RANGES.area;
+  if (next >= min && next <= max) return next;
+  throw new DiffEditError(
+    ErrorCode.InvalidOption,
+    `This result is already at the ${action === 'smaller' ? 'smallest' : 'largest'} area offered (${areaStep(area)}).`,
+    { option: 'area', value: next, min, max },
+  );
 }
 
 async function deleteResult(interaction: ButtonInteraction, job: { userId: string; sourceUserId: string } | undefined): Promise<void> {

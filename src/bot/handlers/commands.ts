@@ -41,6 +41,7 @@ export async function startJob(
       ref: request.ref,
       query: request.query,
       parameters: request.parameters,
+      variations: request.variations,
       image: { kind: 'attachment', info: request.attachment, sizeLimit: interaction.attachmentSizeLimit },
     },
     { userId: interaction.user.id, ...origin, guildId: interaction.guildId },

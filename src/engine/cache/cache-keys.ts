@@ -2,8 +2,9 @@
  * Cache keys of the seed-independent stages, each naming exactly what its output depends on, so that a hit is
  * always the value a fresh computation would give and anything else is a miss:
  *
- *  - the mask: the models, the model size, the picture, both prompts, the mask seed and the mask's parameters (not
- *    the edit's steps: the mask's timestep has a grid of its own);
+ *  - the mask's difference map (every area step thresholds the same map): the models, the model size, the picture,
+ *    both prompts, the mask seed and the mask's parameters (not the edit's steps: the mask's timestep has a grid of
+ *    its own);
  *  - the inverted latents: the models, the model size, the picture, steps, strength and the inversion's
  *    conditioning, with the ref prompt when that conditioning uses it.
  *
@@ -36,7 +37,7 @@ export interface StageInputs {
 export function maskKey(inputs: StageInputs, parameters: EditParameters): string {
   const { maskSeed, maskDraws, maskStrength, thresholding, dilate } = parameters;
   const { model, size, outputSide, image, ref, query } = inputs;
-  return digest(['mask', model, size, outputSide, image, ref, query, maskSeed, maskDraws, maskStrength, thresholding, dilate]);
+  return digest(['mask-map', model, size, outputSide, image, ref, query, maskSeed, maskDraws, maskStrength, thresholding, dilate]);
 }
 
 /** The key of a job's inverted latents (the DDIM decoder's; the inpainting decoder has none). */

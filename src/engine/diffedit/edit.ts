@@ -129,22 +129,82 @@ async function guidedNoise(
 export async function decodeWithMask(
   sd: StableDiffusion,
   levels: readonly Float32Array[],
-  { shape, mask, prompts, noise, options }: DecodeInputs,
+  inputs: DecodeInputs,
   controls: RunControls = {},
 ): Promise<Float32Array> {
+  const { latents } = await decodeVariationsWithMask(sd, levels, inputs, [inputs.noise], 2, controls);
+  return latents[0] as Float32Array;
+}
+
+/** Latents of several candidates and the UNet calls they took. */
+export interface DecodedVariations {
+  /** One per noise source, in order. */
+  readonly latents: Float32Array[];
+  readonly unetCalls: number;
+}
+
+/**
+ * {@link decodeWithMask} for several candidates at once, one per noise source (the edit seeds), over the same
+ * inversion and mask: each step evaluates the [uncond, query] pairs of every candidate together, 2N items per UNet
+ * call, cut into calls of at most `maxBatch` items (a pair never split: at least one pair per call). On a GPU a batch
+ * of 8 costs far less than 4 calls of 2; on the CPU each item costs about the same however they are batched.
+ */
+export async function decodeVariationsWithMask(
+  sd: StableDiffusion,
+  levels: readonly Float32Array[],
+  { shape, mask, prompts, options }: Omit<DecodeInputs, 'noise'>,
+  noises: readonly GaussianSource[],
+  maxBatch: number,
+  controls: RunControls = {},
+): Promise<DecodedVariations> {
   const schedule = ddimSchedule(sd.scheduler, options.steps);
   const timesteps = editTimesteps(sd, options);
   const m = timesteps.length;
-  const pairEmbeddings = concat([prompts.uncond, prompts.query]);
-  let latents = levels[m] as Float32Array;
+  const perCall = pairsPerCall(maxBatch);
+  const latents = noises.map(() => levels[m] as Float32Array);
+  let unetCalls = 0;
   for (const [i, t] of timesteps.entries()) {
-    const eps = await guidedNoise(sd, 'standard', latents, shape, t, pairEmbeddings, options.guidance);
-    latents = stepWithEta(schedule, t, latents, eps, noise, options.eta);
-    // Level t - ratio is levels[m - 1 - i]; after the last step that is levels[0], the clean latents.
-    blendInPlace(latents, levels[m - 1 - i] as Float32Array, mask);
+    for (let first = 0; first < latents.length; first += perCall) {
+      const group = latents.slice(first, first + perCall);
+      const eps = await guidedNoises(sd, group, shape, t, prompts, options.guidance);
+      unetCalls++;
+      for (const [j, e] of eps.entries()) {
+        const k = first + j;
+        const stepped = stepWithEta(schedule, t, latents[k] as Float32Array, e, noises[k] as GaussianSource, options.eta);
+        // Level t - ratio is levels[m - 1 - i]; after the last step that is levels[0], the clean latents.
+        latents[k] = blendInPlace(stepped, levels[m - 1 - i] as Float32Array, mask);
+      }
+    }
     checkpoint(controls, { phase: 'decode', step: i + 1, total: m });
   }
-  return latents;
+  return { latents, unetCalls };
+}
+
+/** Candidates decoded per UNet call: as many [uncond, query] pairs as `maxBatch` items hold, at least one. */
+function pairsPerCall(maxBatch: number): number {
+  return Math.max(1, Math.floor(maxBatch / 2));
+}
+
+/** The batch size of each UNet call of one decoding step of `variations` candidates (the warm-up runs these). */
+export function decodeCallSizes(variations: number, maxBatch: number): number[] {
+  const perCall = pairsPerCall(maxBatch);
+  return Array.from({ length: Math.ceil(variations / perCall) }, (_, call) => 2 * Math.min(perCall, variations - call * perCall));
+}
+
+/** Guided noise of several latents in one UNet call: items [uncond, query] per latent, in order. */
+async function guidedNoises(
+  sd: StableDiffusion,
+  samples: readonly Float32Array[],
+  shape: LatentShape,
+  t: number,
+  prompts: EditPrompts,
+  guidance: number,
+): Promise<Float32Array[]> {
+  const items = samples.flatMap((sample) => [sample, sample]);
+  const embeddings = concat(samples.flatMap(() => [prompts.uncond, prompts.query]));
+  const eps = await sd.predictNoise('standard', concat(items), [items.length, shape.channels, shape.height, shape.width], t, embeddings);
+  const size = latentSize(shape);
+  return samples.map((_, j) => applyGuidance(row(eps, 2 * j, size), row(eps, 2 * j + 1, size), guidance));
 }
 
 /**

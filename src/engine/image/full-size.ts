@@ -52,12 +52,46 @@ export async function editedPhoto(
   latent: LatentMask,
   options: { readonly composite: boolean; readonly cell: number },
 ): Promise<RgbImage> {
+  const [photo] = await editedPhotos(picture, [decoded], latent, options);
+  return photo as RgbImage;
+}
+
+/** {@link editedPhoto} of several decoded frames under one mask: the blend weights are computed once. */
+export async function editedPhotos(
+  picture: DecodedPicture,
+  decoded: readonly RgbImage[],
+  latent: LatentMask,
+  options: { readonly composite: boolean; readonly cell: number },
+): Promise<RgbImage[]> {
   const { photo, frame, model } = picture;
-  const upscaled = await resizeRgb(decoded, frame.width, frame.height);
-  if (!options.composite) return upscaled;
   const scale = frameScale(frame, model);
-  const weights = blendWeights(photoMask(latent, photo, frame), dilationRadius(scale, options.cell), featherWidth(scale));
-  return blend(photo, pasted(photo, frame, upscaled), weights);
+  const weights = options.composite
+    ? blendWeights(photoMask(latent, photo, frame), dilationRadius(scale, options.cell), featherWidth(scale))
+    : undefined;
+  return Promise.all(
+    decoded.map(async (frameImage) => {
+      const upscaled = await resizeRgb(frameImage, frame.width, frame.height);
+      return weights === undefined ? upscaled : blend(photo, pasted(photo, frame, upscaled), weights);
+    }),
+  );
+}
+
+/**
+ * What the model's frame of an edited photo looks like at model resolution: the frame cut from `edited` and resized
+ * to `picture.model`'s size the way the model's own picture was made from the photo (decode.ts), so that where the
+ * photo was kept the view equals the model's picture exactly. The panel shows this: what is posted, not the model's
+ * decoded frame (which is the VAE's softened copy everywhere).
+ */
+export async function modelView(picture: DecodedPicture, edited: RgbImage): Promise<RgbImage> {
+  const { frame, model } = picture;
+  if (edited.width === frame.width && edited.height === frame.height && frame.width === model.width && frame.height === model.height) {
+    return edited;
+  }
+  const input = sharp(edited.data, { raw: { width: edited.width, height: edited.height, channels: 3 } });
+  // The uncomposited photo is the frame alone (already cut).
+  const cut = edited.width === picture.photo.width && edited.height === picture.photo.height ? input.extract(frame) : input;
+  const data = await cut.resize(model.width, model.height, { fit: 'fill' }).raw({ depth: 'uchar' }).toBuffer();
+  return { width: model.width, height: model.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
 }
 
 /** `img` resized to `width` x `height` (Lanczos, sharp's default), or itself when it already has that size. */
@@ -98,19 +132,42 @@ export async function fullSizeAttachment(
   decoded: RgbImage | undefined,
   options: AttachmentOptions,
 ): Promise<{ photo: EncodedPhoto | undefined; warnings: string[] }> {
-  const what = decoded === undefined ? 'full-size mask' : 'full-size photo';
-  const doesNotFit = { photo: undefined, warnings: [`The ${what} does not fit within the upload limit; only the panel is attached.`] };
   // The panel alone fills the budget: nothing to build.
-  if (options.maxBytes <= 0) return doesNotFit;
+  if (options.maxBytes <= 0) return doesNotFit(decoded === undefined ? 1 : 3);
   const pixels: RawPixels =
     decoded === undefined
       ? { ...photoMask(latent, picture.photo, picture.frame), channels: 1 }
       : { ...(await editedPhoto(picture, decoded, latent, options)), channels: 3 };
-  const format: PhotoFormat = decoded === undefined ? 'png' : photoFormatFor(picture.format);
-  const photo = await encodeWithin(pixels, format, options.maxBytes);
-  if (photo === undefined) return doesNotFit;
+  return encodeAttachment(pixels, picture.format, options.maxBytes);
+}
+
+/**
+ * Encodes an attachment within `maxBytes`: an edited photo (3 channels) in the format family of the input's
+ * `inputFormat`, a mask (1 channel) as PNG; with the warnings a user should read when it had to shrink or could not
+ * fit.
+ */
+export async function encodeAttachment(
+  pixels: RawPixels,
+  inputFormat: string,
+  maxBytes: number,
+): Promise<{ photo: EncodedPhoto | undefined; warnings: string[] }> {
+  if (maxBytes <= 0) return doesNotFit(pixels.channels);
+  const format: PhotoFormat = pixels.channels === 1 ? 'png' : photoFormatFor(inputFormat);
+  const photo = await encodeWithin(pixels, format, maxBytes);
+  if (photo === undefined) return doesNotFit(pixels.channels);
   if (photo.width !== pixels.width) {
-    return { photo, warnings: [`The ${what} was scaled down to ${photo.width}x${photo.height} to fit within the upload limit.`] };
+    return {
+      photo,
+      warnings: [`The ${attachmentName(pixels.channels)} was scaled down to ${photo.width}x${photo.height} to fit within the upload limit.`],
+    };
   }
   return { photo, warnings: [] };
+}
+
+function attachmentName(channels: 1 | 3): string {
+  return channels === 1 ? 'full-size mask' : 'full-size photo';
+}
+
+function doesNotFit(channels: 1 | 3): { photo: undefined; warnings: string[] } {
+  return { photo: undefined, warnings: [`The ${attachmentName(channels)} does not fit within the upload limit; only the panel is attached.`] };
 }

@@ -8,11 +8,11 @@ export {
   type DecodedPicture,
   type DecodeOptions,
 } from './decode.js';
-export { fullSizeAttachment } from './full-size.js';
+export { editedPhotos, encodeAttachment, fullSizeAttachment, modelView } from './full-size.js';
 export { DEFAULT_MAX_RESULT_BYTES, PHOTO_EXTENSION, type EncodedPhoto, type PhotoFormat } from './output-photo.js';
 export { modelDimensions } from './dimensions.js';
 export { imageToTensor, tensorToImage } from './tensor.js';
 export { MASK_ON, maskCoverage, upscaleMask } from './mask.js';
 export { maskOverlay } from './overlay.js';
 export { CAPTION_HEIGHT } from './caption.js';
-export { encodePng, PANEL_GUTTER, renderMaskImage, renderPanel, type PanelCaptions } from './render.js';
+export { encodePng, PANEL_GUTTER, pngWithin, renderCandidates, renderMaskImage, renderPanel, type PanelCaptions } from './render.js';

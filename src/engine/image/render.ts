@@ -46,6 +46,46 @@ export async function renderPanel(input: RgbImage, mask: GrayMask, output: RgbIm
 }
 
 /**
+ * The panel of a job with several candidates: the input, the mask overlay, then each candidate, side by side (the
+ * same layout as {@link renderPanel}, with one output panel per candidate), captioned by `captions.outputs[i]`.
+ *
+ * @throws RangeError when the mask or an output does not have the input's dimensions.
+ */
+export async function renderCandidates(
+  input: RgbImage,
+  mask: GrayMask,
+  outputs: readonly RgbImage[],
+  captions: { readonly input: string; readonly mask: string; readonly outputs: readonly string[] },
+): Promise<Buffer> {
+  assertRgbImage(input, 'input');
+  for (const output of outputs) {
+    assertRgbImage(output, 'output');
+    if (output.width !== input.width || output.height !== input.height) {
+      throw new RangeError(`output is ${output.width}x${output.height}, input is ${input.width}x${input.height}`);
+    }
+  }
+  const { width } = input;
+  const texts = [captions.input, captions.mask, ...outputs.map((_, i) => captions.outputs[i] ?? `${i + 1}`)];
+  const slots = texts.map((text, i): CaptionSlot => ({ text, left: i * (width + PANEL_GUTTER), width }));
+  return compose([input, maskOverlay(input, mask), ...outputs], slots);
+}
+
+/**
+ * `png` scaled down by halves until it takes at most `maxBytes` (a wide panel of several candidates must fit within
+ * the upload limit); itself when it already fits, undefined when even a 64-px-wide version does not.
+ */
+export async function pngWithin(png: Buffer, maxBytes: number): Promise<Buffer | undefined> {
+  let current = png;
+  let { width = 0 } = await sharp(png).metadata();
+  while (current.length > maxBytes) {
+    width = Math.floor(width / 2);
+    if (width < 64) return undefined;
+    current = await sharp(png).resize({ width }).png().toBuffer();
+  }
+  return current;
+}
+
+/**
  * A PNG of the mask drawn over the input (see {@link maskOverlay}) at the input's size; with a `caption`, a
  * {@link CAPTION_HEIGHT}-pixel strip holding it is added underneath.
  *
