@@ -20,13 +20,13 @@ import { handlePictureMenu, handlePictureModal } from './handlers/diffedit-this-
 import { startHealthServer, type HealthServer } from './health-server.js';
 import type { EditBackend } from './edit-backend.js';
 import { JobLifecycle } from './job-lifecycle.js';
-import { JobQueue } from './job-queue.js';
-import { MemoryBackend, type EditRunner } from './memory-backend.js';
-import { openRedis } from '../queue/connection.js';
-import { RedisBackend } from './redis-backend.js';
+import { JobQueue } from '../queue/memory/job-queue.js';
+import { MemoryBackend, type EditRunner } from '../queue/memory/backend.js';
+import { openRedis } from '../queue/redis/connection.js';
+import { RedisBackend } from '../queue/redis/backend.js';
 import { FileJobStore, type JobStore } from './job-store.js';
 import { retryUndelivered } from './late-delivery.js';
-import { RedisJobStore } from './redis-job-store.js';
+import { RedisJobStore } from '../queue/redis/job-store.js';
 import { BotMetrics } from './metrics.js';
 import { userMessageFor } from './user-errors.js';
 

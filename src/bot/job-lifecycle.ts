@@ -29,7 +29,7 @@ import { ThrottledStatus } from './throttled-status.js';
 import { encodeUndelivered } from './undelivered-result.js';
 import { userMessageFor } from './user-errors.js';
 
-export type { EditRunner } from './memory-backend.js';
+export type { EditRunner } from '../queue/memory/backend.js';
 
 /** What a job's life needs. */
 export interface JobLifecycleDeps {

@@ -1,6 +1,6 @@
 /**
  * Finished jobs, so that Reroll / Edit-with-mask / Delete buttons keep working after a restart: the {@link JobStore}
- * interface, and its file implementation (memory mode; QUEUE_BACKEND=redis keeps them in Redis, redis-job-store.ts,
+ * interface, and its file implementation (memory mode; QUEUE_BACKEND=redis keeps them in Redis, queue/redis/job-store.ts,
  * so that any bot process can answer any button).
  *
  * On disk (DATA_DIR), each job is

@@ -3,27 +3,27 @@
  * queue in Redis. This process keeps Discord, admission and delivery; through Redis go the request with its picture
  * inline, progress (job.updateProgress), and the outcome.
  *
- * Caps: per user and in all, atomically in Redis (queue/caps.ts), so several bot processes share them.
+ * Caps: per user and in all, atomically in Redis (caps.ts), so several bot processes share them.
  * Fairness: BullMQ priorities, not per-user lists. A job's priority is its place among its user's waiting jobs when
  * it was reserved (1 for a user's first), and BullMQ takes the lowest priority first, FIFO within one: everyone's
  * first waiting job goes before anyone's second, which is round-robin across users for as long as they keep jobs
  * waiting. Unlike memory mode, a priority is fixed once queued.
  * Positions: this job's rank among the prioritized jobs plus the jobs running, polled while it waits (the same
  * "#N in queue" as memory mode, counting every worker's running job).
- * Restarts: each job's delivery is recorded in Redis when it is queued (queue/deliveries.ts); a bot process that
+ * Restarts: each job's delivery is recorded in Redis when it is queued (deliveries.ts); a bot process that
  * dies leaves it to the next one that looks, which follows the job to its outcome. The finished job (picture and
  * result) stays in BullMQ until its delivery is settled, then is removed.
  */
 import { randomUUID } from 'node:crypto';
 import { Queue, QueueEvents, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { EditRequest } from '../engine/engine.js';
-import { DiffEditError, ErrorCode, isDiffEditError } from '../errors.js';
-import type { Logger } from '../logger.js';
-import { callHook } from '../util/call-hook.js';
-import { RedisCaps } from '../queue/caps.js';
-import { bullConnection, openRedis } from '../queue/connection.js';
-import { DeliveryLedger, type PendingDelivery } from '../queue/deliveries.js';
+import type { EditRequest } from '../../engine/engine.js';
+import { DiffEditError, ErrorCode, isDiffEditError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+import { callHook } from '../../util/call-hook.js';
+import { RedisCaps } from './caps.js';
+import { bullConnection, openRedis } from './connection.js';
+import { DeliveryLedger, type PendingDelivery } from './deliveries.js';
 import {
   asProgress,
   checkInlineSize,
@@ -33,9 +33,9 @@ import {
   encodeRequest,
   type EditJobData,
   type EditOutcome,
-} from '../queue/protocol.js';
-import type { DeliveryGuard, EditBackend, EditHooks, EditOutput, EditSlot, Handover, Orphan } from './edit-backend.js';
-import { RESTART_WAITING_MESSAGE, SHUTTING_DOWN_MESSAGE } from './job-queue.js';
+} from './protocol.js';
+import type { DeliveryGuard, EditBackend, EditHooks, EditOutput, EditSlot, Handover, Orphan } from '../../bot/edit-backend.js';
+import { RESTART_WAITING_MESSAGE, SHUTTING_DOWN_MESSAGE } from '../memory/job-queue.js';
 
 /** What the backend is built from. */
 export interface RedisBackendOptions {

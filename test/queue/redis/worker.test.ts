@@ -4,16 +4,16 @@
  * deadline is stopped and its user told why. The bot side is the real RedisBackend.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { EditHooks, Orphan } from '../../src/bot/edit-backend.js';
-import type { EditRunner } from '../../src/bot/memory-backend.js';
-import { RedisBackend } from '../../src/bot/redis-backend.js';
-import type { DiffEditEngine } from '../../src/engine/engine.js';
-import { ErrorCode } from '../../src/errors.js';
-import { silentLogger } from '../../src/logger.js';
-import { EditWorker } from '../../src/worker/worker.js';
-import { smoothPhoto, tinyEngine } from '../engine/tiny-engine.js';
-import { HAS_REDIS, startRedis, type RedisServer } from '../redis/redis-server.js';
-import { testHandover } from '../redis/handover.js';
+import type { EditHooks, Orphan } from '../../../src/bot/edit-backend.js';
+import type { EditRunner } from '../../../src/queue/memory/backend.js';
+import { RedisBackend } from '../../../src/queue/redis/backend.js';
+import type { DiffEditEngine } from '../../../src/engine/engine.js';
+import { ErrorCode } from '../../../src/errors.js';
+import { silentLogger } from '../../../src/logger.js';
+import { EditWorker } from '../../../src/queue/redis/worker.js';
+import { smoothPhoto, tinyEngine } from '../../engine/tiny-engine.js';
+import { HAS_REDIS, startRedis, type RedisServer } from './redis-server.js';
+import { testHandover } from './handover.js';
 
 describe.skipIf(!HAS_REDIS)('EditWorker', () => {
   let server: RedisServer;

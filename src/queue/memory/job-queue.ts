@@ -35,9 +35,9 @@
  * forced shutdown without waiting for it). With p-queue those would all live beside it anyway, and its own bookkeeping
  * (pending count, onIdle) would wait for abandoned tasks. What remains for it, a mutex of one, is a field.
  */
-import { DiffEditError, ErrorCode } from '../errors.js';
-import { type Logger, silentLogger } from '../logger.js';
-import { callHook } from '../util/call-hook.js';
+import { DiffEditError, ErrorCode } from '../../errors.js';
+import { type Logger, silentLogger } from '../../logger.js';
+import { callHook } from '../../util/call-hook.js';
 
 /** Hooks a caller passes to {@link Ticket.run} to follow its job. Throwing ones are logged and ignored. */
 export interface QueueCallbacks {

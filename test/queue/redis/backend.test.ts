@@ -5,14 +5,14 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { EditHooks } from '../../src/bot/edit-backend.js';
-import { RESTART_WAITING_MESSAGE } from '../../src/bot/job-queue.js';
-import { RedisBackend, type RedisBackendOptions } from '../../src/bot/redis-backend.js';
-import { ErrorCode } from '../../src/errors.js';
-import { silentLogger } from '../../src/logger.js';
-import { HAS_REDIS, startRedis, type RedisServer } from '../redis/redis-server.js';
-import { until } from '../bot/harness.js';
-import { testHandover } from '../redis/handover.js';
+import type { EditHooks } from '../../../src/bot/edit-backend.js';
+import { RESTART_WAITING_MESSAGE } from '../../../src/queue/memory/job-queue.js';
+import { RedisBackend, type RedisBackendOptions } from '../../../src/queue/redis/backend.js';
+import { ErrorCode } from '../../../src/errors.js';
+import { silentLogger } from '../../../src/logger.js';
+import { HAS_REDIS, startRedis, type RedisServer } from './redis-server.js';
+import { until } from '../../bot/harness.js';
+import { testHandover } from './handover.js';
 
 /** BullMQ's hash of each job (our job ids are UUIDs). */
 const JOB_KEYS = 'bull:diffedit-edits:????????-????-????-????-????????????';

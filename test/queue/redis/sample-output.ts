@@ -1,7 +1,7 @@
 /** An edit output with every field set (both seeds, a packed mask, a full-size photo, a warning), for wire-form tests. */
-import type { EditOutput } from '../../src/bot/edit-backend.js';
-import { packMask } from '../../src/engine/diffedit/packed-mask.js';
-import { DEFAULT_PARAMETERS } from '../../src/engine/parameters.js';
+import type { EditOutput } from '../../../src/bot/edit-backend.js';
+import { packMask } from '../../../src/engine/diffedit/packed-mask.js';
+import { DEFAULT_PARAMETERS } from '../../../src/engine/parameters.js';
 
 export const SAMPLE_OUTPUT: EditOutput = {
   parameters: { ...DEFAULT_PARAMETERS, seed: 5, maskSeed: 6 },

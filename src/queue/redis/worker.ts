@@ -5,12 +5,12 @@
  */
 import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { jobTimedOut } from '../bot/job-queue.js';
-import type { EditRunner } from '../bot/memory-backend.js';
-import type { Logger } from '../logger.js';
-import { releasePlace } from '../queue/caps.js';
-import { bullConnection, openRedis } from '../queue/connection.js';
-import { decodeRequest, EDIT_QUEUE, encodeError, encodeOutput, type EditJobData, type EditOutcome } from '../queue/protocol.js';
+import { jobTimedOut } from '../memory/job-queue.js';
+import type { EditRunner } from '../memory/backend.js';
+import type { Logger } from '../../logger.js';
+import { releasePlace } from './caps.js';
+import { bullConnection, openRedis } from './connection.js';
+import { decodeRequest, EDIT_QUEUE, encodeError, encodeOutput, type EditJobData, type EditOutcome } from './protocol.js';
 
 /** What a worker is built from. */
 export interface EditWorkerOptions {
