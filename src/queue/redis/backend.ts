@@ -35,7 +35,7 @@ import {
   type EditOutcome,
 } from './protocol.js';
 import type { DeliveryGuard, EditBackend, EditHooks, EditOutput, EditSlot, Handover, Orphan } from '../../bot/edit-backend.js';
-import { RESTART_WAITING_MESSAGE, SHUTTING_DOWN_MESSAGE } from '../memory/job-queue.js';
+import { RESTART_WAITING_MESSAGE, SHUTTING_DOWN_MESSAGE } from '../refusals.js';
 
 /** What the backend is built from. */
 export interface RedisBackendOptions {

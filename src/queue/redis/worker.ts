@@ -5,7 +5,7 @@
  */
 import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { jobTimedOut } from '../memory/job-queue.js';
+import { jobTimedOut } from '../refusals.js';
 import type { EditRunner } from '../memory/backend.js';
 import type { Logger } from '../../logger.js';
 import { releasePlace } from './caps.js';

@@ -6,7 +6,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { EditHooks } from '../../../src/bot/edit-backend.js';
-import { RESTART_WAITING_MESSAGE } from '../../../src/queue/memory/job-queue.js';
+import { RESTART_WAITING_MESSAGE } from '../../../src/queue/refusals.js';
 import { RedisBackend, type RedisBackendOptions } from '../../../src/queue/redis/backend.js';
 import { ErrorCode } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/logger.js';
