@@ -63,6 +63,8 @@ const backend = await RedisBackend.open({
   pollMs: 250,
   deliveryClaimMs: 60_000,
   heartbeatMs: 2000,
+  queueWaitMs: 600_000,
+  jobTimeoutMs: 600_000,
   logger: silentLogger,
 });
 try {

@@ -217,6 +217,8 @@ function redisBackend({ config, logger }: BotOptions): Promise<EditBackend> {
     // A delivery's retries and its uploads: past that, a claimant that died leaves the job to another process.
     deliveryClaimMs: config.deliveryRetryMs + 60_000,
     heartbeatMs: HEARTBEAT_MS,
+    queueWaitMs: config.queueWaitMs,
+    jobTimeoutMs: config.jobTimeoutMs,
     logger,
   });
 }

@@ -31,6 +31,20 @@ export function jobTimedOut(timeoutMs: number, details: Record<string, unknown>)
   );
 }
 
+/** A job Redis no longer knows (restarted without its data): it will never end, so the user is told now. */
+export function jobLost(details: Record<string, unknown>): DiffEditError {
+  return new DiffEditError(ErrorCode.JobLost, 'Your job was lost because the job queue restarted; run the command again.', details);
+}
+
+/** No worker took the job in time: it was withdrawn from the queue. */
+export function queueWaitExpired(waitMs: number, details: Record<string, unknown>): DiffEditError {
+  return new DiffEditError(
+    ErrorCode.QueueWaitExpired,
+    `No GPU worker took your job within ${duration(waitMs)}, so it was withdrawn; try again later.`,
+    { ...details, waitMs },
+  );
+}
+
 /** "30 seconds", "1 minute", "1.5 minutes": for the deadline message. */
 function duration(ms: number): string {
   if (ms < 60_000) {

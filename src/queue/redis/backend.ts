@@ -35,7 +35,7 @@ import {
   type EditOutcome,
 } from './protocol.js';
 import type { DeliveryGuard, EditBackend, EditHooks, EditOutput, EditSlot, Handover, Orphan } from '../../bot/edit-backend.js';
-import { RESTART_WAITING_MESSAGE, SHUTTING_DOWN_MESSAGE } from '../refusals.js';
+import { jobLost, jobTimedOut, queueWaitExpired, RESTART_WAITING_MESSAGE, SHUTTING_DOWN_MESSAGE } from '../refusals.js';
 
 /** What the backend is built from. */
 export interface RedisBackendOptions {
@@ -51,6 +51,10 @@ export interface RedisBackendOptions {
   readonly deliveryClaimMs: number;
   /** This process's heartbeat period; its deliveries are adopted by others three missed beats after it dies. */
   readonly heartbeatMs: number;
+  /** QUEUE_WAIT_MS: a job no worker has taken after this long is withdrawn and its user told. */
+  readonly queueWaitMs: number;
+  /** JOB_TIMEOUT_MS: with queueWaitMs, the most a job may take in all before this process stops waiting for it. */
+  readonly jobTimeoutMs: number;
   readonly logger: Logger;
 }
 
@@ -69,6 +73,8 @@ interface LocalJob {
   readonly hooks: EditHooks;
   state: 'waiting' | 'running';
   position: number | undefined;
+  /** When it was put in Redis (undefined until then): its deadlines count from here. */
+  queuedAt: number | undefined;
   /** Stops waiting for the outcome (shutdown). */
   abandon(error: DiffEditError): void;
 }
@@ -81,6 +87,7 @@ export class RedisBackend implements EditBackend {
   private closed: Promise<void> | undefined;
   private poll: NodeJS.Timeout | undefined;
   private polling = false;
+  private watching = false;
   private adopting: NodeJS.Timeout | undefined;
   /** Orphans this process follows, by job id: how to stop waiting for each. */
   private readonly orphans = new Map<string, (error: DiffEditError) => void>();
@@ -126,6 +133,7 @@ export class RedisBackend implements EditBackend {
     queue.on('error', (error) => logger.warn('queue connection error', { error }));
     events.on('error', (error) => logger.warn('queue events connection error', { error }));
     await Promise.all([queue.waitUntilReady(), events.waitUntilReady(), redis.status === 'ready' ? undefined : once(redis, 'ready')]);
+    await warnOnEviction(redis, logger);
     const ledger = new DeliveryLedger(redis, randomUUID(), options.heartbeatMs);
     await ledger.start();
     const caps = new RedisCaps(redis, { perUser: options.perUserLimit, global: options.globalLimit });
@@ -275,7 +283,7 @@ export class RedisBackend implements EditBackend {
   ): Promise<EditOutput> {
     checkInlineSize(request.image.byteLength, this.options.maxInlinePictureBytes);
     const { abandoned, abandon } = abandonable();
-    const local: LocalJob = { hooks, state: 'waiting', position: undefined, abandon };
+    const local: LocalJob = { hooks, state: 'waiting', position: undefined, queuedAt: undefined, abandon };
     this.jobs.set(slotId, local);
     try {
       await this.redisCall(() => this.ledger.add({ jobId: slotId, ...handover }));
@@ -287,6 +295,7 @@ export class RedisBackend implements EditBackend {
           removeOnFail: REMOVE_ON_FAIL,
         }),
       );
+      local.queuedAt = Date.now();
       await this.caps.hold(slotId, userId).catch(() => undefined);
       this.startPolling();
       await this.updatePositions();
@@ -306,7 +315,10 @@ export class RedisBackend implements EditBackend {
   }
 
   private startPolling(): void {
-    this.poll ??= setInterval(() => void this.updatePositions(), this.options.pollMs);
+    this.poll ??= setInterval(() => {
+      void this.updatePositions();
+      void this.watch();
+    }, this.options.pollMs);
   }
 
   /** Reads the line once and tells each waiting job of ours whose place changed. */
@@ -331,6 +343,39 @@ export class RedisBackend implements EditBackend {
     }
   }
 
+  /**
+   * The bounds on waiting that BullMQ's waitUntilFinished lacks: a job Redis no longer knows (restarted empty) never
+   * sends an event, and a queue with no worker never moves. Each of this process's queued jobs is checked every poll:
+   * lost -> its user is told; waiting past QUEUE_WAIT_MS -> withdrawn and told; past QUEUE_WAIT_MS + JOB_TIMEOUT_MS
+   * in all (a worker that froze, a lock that keeps lapsing) -> told it timed out, whatever the workers still do.
+   */
+  private async watch(): Promise<void> {
+    if (this.watching) return;
+    this.watching = true;
+    const { queueWaitMs, jobTimeoutMs, logger } = this.options;
+    try {
+      for (const [jobId, job] of this.jobs) {
+        if (job.queuedAt === undefined) continue;
+        const waited = Date.now() - job.queuedAt;
+        const state = await this.queue.getJobState(jobId);
+        if (state === 'unknown') {
+          logger.warn('a queued job is gone from Redis: its user is told it was lost', { job: jobId });
+          job.abandon(jobLost({ job: jobId }));
+        } else if (job.state === 'waiting' && waited > queueWaitMs && (await this.queue.remove(jobId)) === 1) {
+          logger.warn('no worker took a job in time: withdrawn', { job: jobId, waitedMs: waited });
+          job.abandon(queueWaitExpired(queueWaitMs, { job: jobId }));
+        } else if (waited > queueWaitMs + jobTimeoutMs) {
+          logger.warn('a job outlived its total deadline: its user is told', { job: jobId, waitedMs: waited });
+          job.abandon(jobTimedOut(queueWaitMs + jobTimeoutMs, { job: jobId }));
+        }
+      }
+    } catch (error) {
+      logger.warn('could not check queued jobs', { error });
+    } finally {
+      this.watching = false;
+    }
+  }
+
   /** Runs a Redis call; a connection failure becomes the typed refusal users read. */
   private async redisCall<T>(call: () => Promise<T>): Promise<T> {
     try {
@@ -344,6 +389,21 @@ export class RedisBackend implements EditBackend {
         { cause: error },
       );
     }
+  }
+}
+
+/**
+ * BullMQ needs `maxmemory-policy noeviction`: under any other policy a full Redis silently drops jobs, caps and
+ * delivery records (docs/redis-mode.md). Said once at start-up; a Redis that refuses CONFIG (managed ones) is not.
+ */
+async function warnOnEviction(redis: Redis, logger: Logger): Promise<void> {
+  try {
+    const [, policy] = (await redis.config('GET', 'maxmemory-policy')) as [string, string];
+    if (policy !== 'noeviction') {
+      logger.warn('Redis may evict keys (maxmemory-policy is not noeviction): jobs can be lost; see docs/redis-mode.md', { policy });
+    }
+  } catch (error) {
+    logger.debug('could not read Redis maxmemory-policy', { error });
   }
 }
 

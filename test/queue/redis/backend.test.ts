@@ -11,7 +11,7 @@ import { RedisBackend, type RedisBackendOptions } from '../../../src/queue/redis
 import { ErrorCode } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/logger.js';
 import { HAS_REDIS, startRedis, type RedisServer } from './redis-server.js';
-import { until } from '../../bot/harness.js';
+import { recordingLogger, until } from '../../bot/harness.js';
 import { testHandover } from './handover.js';
 
 /** BullMQ's hash of each job (our job ids are UUIDs). */
@@ -47,6 +47,8 @@ describe.skipIf(!HAS_REDIS)('RedisBackend', () => {
       pollMs: 50,
       deliveryClaimMs: 60_000,
       heartbeatMs: 2000,
+      queueWaitMs: 600_000,
+      jobTimeoutMs: 600_000,
       logger: silentLogger,
       ...options,
     });
@@ -107,6 +109,51 @@ describe.skipIf(!HAS_REDIS)('RedisBackend', () => {
     expect(await client.keys(JOB_KEYS)).toEqual([]);
     // Their users were told: no pending delivery is left for another bot process to make.
     expect(await client.keys('diffedit:delivery*')).toEqual([]);
+  });
+
+  it('no worker alive: a job still waiting after QUEUE_WAIT_MS is withdrawn, its user told, and nothing left in Redis', async () => {
+    const queue = await backend({ queueWaitMs: 300 });
+    const slot = await queue.reserve('alice');
+    await expect(slot.submit(request(), hooks(), testHandover())).rejects.toMatchObject({
+      code: ErrorCode.QueueWaitExpired,
+      message: 'No GPU worker took your job within 1 second, so it was withdrawn; try again later.',
+    });
+    expect(await client.keys(JOB_KEYS)).toEqual([]);
+    expect(await client.zcard('diffedit:caps:all')).toBe(0);
+    expect(await client.keys('diffedit:delivery*')).toEqual([]);
+  });
+
+  it('Redis loses its data while a job waits (a restart without persistence): the user is told the job was lost', async () => {
+    const logger = recordingLogger();
+    const queue = await backend({ logger });
+    const slot = await queue.reserve('alice');
+    const positions: number[] = [];
+    const run = slot.submit(request(), { ...hooks(), onPosition: (p) => positions.push(p) }, testHandover());
+    await until(() => positions.length > 0, 5000, 'the job in line');
+    await client.flushall();
+    await expect(run).rejects.toMatchObject({
+      code: ErrorCode.JobLost,
+      message: 'Your job was lost because the job queue restarted; run the command again.',
+    });
+    expect(logger.lines.some((l) => l.msg === 'a queued job is gone from Redis: its user is told it was lost')).toBe(true);
+    // New jobs are served at once.
+    const next = await queue.reserve('alice');
+    await next.release();
+  });
+
+  it('warns at start-up when Redis may evict keys (maxmemory-policy other than noeviction)', async () => {
+    await client.config('SET', 'maxmemory-policy', 'allkeys-lru');
+    try {
+      const logger = recordingLogger();
+      await backend({ logger });
+      expect(logger.lines.filter((l) => l.level === 'warn').map((l) => l.fields['policy'])).toEqual(['allkeys-lru']);
+      const quiet = recordingLogger();
+      await client.config('SET', 'maxmemory-policy', 'noeviction');
+      await backend({ logger: quiet });
+      expect(quiet.lines.filter((l) => l.level === 'warn')).toEqual([]);
+    } finally {
+      await client.config('SET', 'maxmemory-policy', 'noeviction');
+    }
   });
 
   it('a picture above REDIS_MAX_PICTURE_MB is refused clearly and its place given back', async () => {

@@ -38,6 +38,8 @@ describe.skipIf(!HAS_REDIS)('EditWorker', () => {
       pollMs: 50,
       deliveryClaimMs: 60_000,
       heartbeatMs: 2000,
+      queueWaitMs: 600_000,
+      jobTimeoutMs: 600_000,
       logger: silentLogger,
     });
   }
