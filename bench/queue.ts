@@ -65,6 +65,7 @@ const backend = await RedisBackend.open({
   heartbeatMs: 2000,
   queueWaitMs: 600_000,
   jobTimeoutMs: 600_000,
+  noWorkerMs: 600_000,
   logger: silentLogger,
 });
 try {

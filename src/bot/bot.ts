@@ -68,7 +68,7 @@ export class DiffEditBot {
       ...(config.apiUrl !== undefined ? { rest: { api: config.apiUrl } } : {}),
     });
     this.backend = options.backend ?? memoryBackend(options);
-    this.metrics = new BotMetrics(() => this.backend.counts());
+    this.metrics = new BotMetrics(() => this.backend.counts(), this.backend.workers?.bind(this.backend));
     this.replyOptions = { retryMs: config.deliveryRetryMs, logger };
     this.attachmentLimits = {
       maxBytes: config.maxUploadBytes,
@@ -110,6 +110,7 @@ export class DiffEditBot {
         port: config.metricsPort,
         registry: bot.metrics.registry,
         healthy: () => bot.client.isReady(),
+        ...(bot.backend.workers ? { workers: bot.backend.workers.bind(bot.backend) } : {}),
       });
       logger.info('metrics server listening', { host: config.metricsHost, port: bot.healthServer.port });
     }
@@ -219,6 +220,8 @@ function redisBackend({ config, logger }: BotOptions): Promise<EditBackend> {
     heartbeatMs: HEARTBEAT_MS,
     queueWaitMs: config.queueWaitMs,
     jobTimeoutMs: config.jobTimeoutMs,
+    // Three lock periods: a worker restarting (or all of them, briefly) is not refused for; none for that long is down.
+    noWorkerMs: 3 * config.workerLockMs,
     logger,
   });
 }

@@ -45,6 +45,14 @@ export function queueWaitExpired(waitMs: number, details: Record<string, unknown
   );
 }
 
+/** No worker has been seen for a while: a new job would only wait for QUEUE_WAIT_MS, so it is refused now. */
+export function noWorker(userId: string, unseenMs: number): DiffEditError {
+  return new DiffEditError(ErrorCode.NoWorker, 'No GPU worker is running right now, so the bot cannot take jobs; try again later.', {
+    userId,
+    unseenMs,
+  });
+}
+
 /** "30 seconds", "1 minute", "1.5 minutes": for the deadline message. */
 function duration(ms: number): string {
   if (ms < 60_000) {

@@ -35,7 +35,7 @@ import {
   type EditOutcome,
 } from './protocol.js';
 import type { DeliveryGuard, EditBackend, EditHooks, EditOutput, EditSlot, Handover, Orphan } from '../../bot/edit-backend.js';
-import { jobLost, jobTimedOut, queueWaitExpired, RESTART_WAITING_MESSAGE, SHUTTING_DOWN_MESSAGE } from '../refusals.js';
+import { jobLost, jobTimedOut, noWorker, queueWaitExpired, RESTART_WAITING_MESSAGE, SHUTTING_DOWN_MESSAGE } from '../refusals.js';
 
 /** What the backend is built from. */
 export interface RedisBackendOptions {
@@ -55,6 +55,8 @@ export interface RedisBackendOptions {
   readonly queueWaitMs: number;
   /** JOB_TIMEOUT_MS: with queueWaitMs, the most a job may take in all before this process stops waiting for it. */
   readonly jobTimeoutMs: number;
+  /** With no worker connected for this long, new jobs are refused at once instead of waiting QUEUE_WAIT_MS for nothing. */
+  readonly noWorkerMs: number;
   readonly logger: Logger;
 }
 
@@ -88,6 +90,10 @@ export class RedisBackend implements EditBackend {
   private poll: NodeJS.Timeout | undefined;
   private polling = false;
   private watching = false;
+  private looking: NodeJS.Timeout | undefined;
+  /** Workers connected when last looked, and when one last was (start-up counts: workers get time to connect). */
+  private workersSeen = 0;
+  private workerSeenAt = Date.now();
   private adopting: NodeJS.Timeout | undefined;
   /** Orphans this process follows, by job id: how to stop waiting for each. */
   private readonly orphans = new Map<string, (error: DiffEditError) => void>();
@@ -137,11 +143,15 @@ export class RedisBackend implements EditBackend {
     const ledger = new DeliveryLedger(redis, randomUUID(), options.heartbeatMs);
     await ledger.start();
     const caps = new RedisCaps(redis, { perUser: options.perUserLimit, global: options.globalLimit });
-    return new RedisBackend(options, redis, caps, queue, events, ledger);
+    const backend = new RedisBackend(options, redis, caps, queue, events, ledger);
+    backend.lookForWorkers();
+    return backend;
   }
 
   async reserve(userId: string): Promise<EditSlot> {
     if (this.closing) throw new DiffEditError(ErrorCode.ShuttingDown, SHUTTING_DOWN_MESSAGE, { userId });
+    const unseenMs = Date.now() - this.workerSeenAt;
+    if (unseenMs > this.options.noWorkerMs) throw noWorker(userId, unseenMs);
     const slotId = randomUUID();
     const rank = await this.redisCall(() => this.caps.reserve(slotId, userId, this.options.reserveTtlMs));
     this.reserved++;
@@ -176,6 +186,24 @@ export class RedisBackend implements EditBackend {
   async counts(): Promise<{ waiting: number; running: number }> {
     const [waiting, running] = await Promise.all([this.caps.waiting(), this.queue.getActiveCount()]);
     return { waiting, running };
+  }
+
+  workers(): number {
+    return this.workersSeen;
+  }
+
+  /** Counts the workers connected to the queue (BullMQ names its worker connections), every heartbeat. */
+  private lookForWorkers(): void {
+    const look = async (): Promise<void> => {
+      try {
+        this.workersSeen = await this.queue.getWorkersCount();
+        if (this.workersSeen > 0) this.workerSeenAt = Date.now();
+      } catch (error) {
+        this.options.logger.debug('could not count workers', { error });
+      }
+    };
+    void look();
+    this.looking = setInterval(() => void look(), this.options.heartbeatMs);
   }
 
   adoptOrphans(take: (orphan: Orphan) => Promise<void>): void {
@@ -268,6 +296,7 @@ export class RedisBackend implements EditBackend {
   private async close(): Promise<void> {
     clearInterval(this.poll);
     clearInterval(this.adopting);
+    clearInterval(this.looking);
     await this.ledger.stop();
     await Promise.allSettled([this.events.close(), this.queue.close()]);
     this.redis.disconnect();

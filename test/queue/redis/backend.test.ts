@@ -3,11 +3,13 @@
  * round-robin order and the positions users are told, refusals that give the place back, and a shutdown that
  * tells waiting jobs and leaves nothing behind in Redis.
  */
+import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { EditHooks } from '../../../src/bot/edit-backend.js';
 import { RESTART_WAITING_MESSAGE } from '../../../src/queue/refusals.js';
 import { RedisBackend, type RedisBackendOptions } from '../../../src/queue/redis/backend.js';
+import { EDIT_QUEUE } from '../../../src/queue/redis/protocol.js';
 import { ErrorCode } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/logger.js';
 import { HAS_REDIS, startRedis, type RedisServer } from './redis-server.js';
@@ -49,6 +51,7 @@ describe.skipIf(!HAS_REDIS)('RedisBackend', () => {
       heartbeatMs: 2000,
       queueWaitMs: 600_000,
       jobTimeoutMs: 600_000,
+      noWorkerMs: 600_000,
       logger: silentLogger,
       ...options,
     });
@@ -139,6 +142,34 @@ describe.skipIf(!HAS_REDIS)('RedisBackend', () => {
     // New jobs are served at once.
     const next = await queue.reserve('alice');
     await next.release();
+  });
+
+  it('no worker connected for noWorkerMs: new jobs are refused at once; a worker connecting lifts it', async () => {
+    const queue = await backend({ noWorkerMs: 200, heartbeatMs: 50 });
+    const refused = async () => {
+      for (;;) {
+        const attempt = await queue.reserve('alice').then(
+          async (slot) => void (await slot.release()),
+          (error: unknown) => error,
+        );
+        if (attempt !== undefined) return attempt;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    expect(await refused()).toMatchObject({
+      code: ErrorCode.NoWorker,
+      message: 'No GPU worker is running right now, so the bot cannot take jobs; try again later.',
+    });
+    expect(queue.workers()).toBe(0);
+    const worker = new Worker(EDIT_QUEUE, () => Promise.resolve(undefined), { connection: { url: server.url } });
+    try {
+      await worker.waitUntilReady();
+      await until(() => queue.workers() === 1, 5000, 'the worker to be seen');
+      const slot = await queue.reserve('alice');
+      await slot.release();
+    } finally {
+      await worker.close();
+    }
   });
 
   it('warns at start-up when Redis may evict keys (maxmemory-policy other than noeviction)', async () => {

@@ -41,6 +41,7 @@ describe.skipIf(!HAS_REDIS)('EditWorker', () => {
       heartbeatMs: 2000,
       queueWaitMs: 600_000,
       jobTimeoutMs: 600_000,
+      noWorkerMs: 600_000,
       logger: silentLogger,
     });
   }
