@@ -96,7 +96,7 @@ export class RedisBackend implements EditBackend {
   private workerSeenAt = Date.now();
   private adopting: NodeJS.Timeout | undefined;
   /** Orphans this process follows, by job id: how to stop waiting for each. */
-  private readonly orphans = new Map<string, (error: DiffEditError) => void>();
+  private readonly orphans = new Map<string, { readonly queuedAt: number; readonly abandon: (error: DiffEditError) => void }>();
 
   private constructor(
     private readonly options: RedisBackendOptions,
@@ -255,7 +255,9 @@ export class RedisBackend implements EditBackend {
     const { jobId } = pending;
     const job: Job<EditJobData, EditOutcome> | undefined = await this.queue.getJob(jobId);
     const { abandoned, abandon } = abandonable();
-    this.orphans.set(jobId, abandon);
+    // Bounded like this process's own jobs (watch), from when the dead process queued it.
+    this.orphans.set(jobId, { queuedAt: job?.timestamp ?? Date.now(), abandon });
+    this.startPolling();
     const lost = new DiffEditError(ErrorCode.JobExpired, 'Your job was lost while the bot restarted; run the command again.', { job: jobId });
     const outcome = job === undefined ? Promise.reject(lost) : Promise.race([job.waitUntilFinished(this.events).then(decodeOutcome), abandoned]);
     outcome.catch(() => undefined);
@@ -287,7 +289,7 @@ export class RedisBackend implements EditBackend {
       // Left to the next bot process: the worker finishes the job and that process delivers it (pending in Redis).
       for (const [jobId, job] of this.jobs) job.abandon(handedOver(jobId));
     }
-    for (const [jobId, abandon] of this.orphans) abandon(handedOver(jobId));
+    for (const [jobId, { abandon }] of this.orphans) abandon(handedOver(jobId));
     while (this.jobs.size > 0) await new Promise((r) => setTimeout(r, 50));
     this.closed ??= this.close();
     await this.closed;
@@ -383,14 +385,16 @@ export class RedisBackend implements EditBackend {
     this.watching = true;
     const { queueWaitMs, jobTimeoutMs, logger } = this.options;
     try {
-      for (const [jobId, job] of this.jobs) {
-        if (job.queuedAt === undefined) continue;
+      const followed = [...this.jobs, ...this.orphans].filter(
+        (entry): entry is [string, { queuedAt: number; abandon: LocalJob['abandon'] }] => entry[1].queuedAt !== undefined,
+      );
+      for (const [jobId, job] of followed) {
         const waited = Date.now() - job.queuedAt;
         const state = await this.queue.getJobState(jobId);
         if (state === 'unknown') {
           logger.warn('a queued job is gone from Redis: its user is told it was lost', { job: jobId });
           job.abandon(jobLost({ job: jobId }));
-        } else if (job.state === 'waiting' && waited > queueWaitMs && (await this.queue.remove(jobId)) === 1) {
+        } else if ((state === 'prioritized' || state === 'waiting') && waited > queueWaitMs && (await this.queue.remove(jobId)) === 1) {
           logger.warn('no worker took a job in time: withdrawn', { job: jobId, waitedMs: waited });
           job.abandon(queueWaitExpired(queueWaitMs, { job: jobId }));
         } else if (waited > queueWaitMs + jobTimeoutMs) {

@@ -6,7 +6,7 @@
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { EditHooks } from '../../../src/bot/edit-backend.js';
+import type { EditHooks, Orphan } from '../../../src/bot/edit-backend.js';
 import { RESTART_WAITING_MESSAGE } from '../../../src/queue/refusals.js';
 import { RedisBackend, type RedisBackendOptions } from '../../../src/queue/redis/backend.js';
 import { EDIT_QUEUE } from '../../../src/queue/redis/protocol.js';
@@ -170,6 +170,29 @@ describe.skipIf(!HAS_REDIS)('RedisBackend', () => {
     } finally {
       await worker.close();
     }
+  });
+
+  it('a job adopted from a dead bot process is bounded too: lost from Redis, its new owner hears so', async () => {
+    // The dying process beats once (at start), the next one looks for orphans every 50 ms.
+    const [dying, next] = [await backend({ heartbeatMs: 600_000 }), await backend({ heartbeatMs: 50 })];
+    const slot = await dying.reserve('alice');
+    const positions: number[] = [];
+    void slot.submit(request(), { ...hooks(), onPosition: (p) => positions.push(p) }, testHandover()).catch(() => undefined);
+    await until(() => positions.length > 0, 5000, 'the job in line');
+    const orphans: Orphan[] = [];
+    // As the bot does: the orphan is followed until its outcome.
+    next.adoptOrphans((orphan) => {
+      orphans.push(orphan);
+      return orphan.outcome.then(
+        () => undefined,
+        () => undefined,
+      );
+    });
+    // The dying process's heartbeat lapses (a SIGKILL): the next one adopts its delivery.
+    await client.del(...(await client.keys('diffedit:bot:*')));
+    await until(() => orphans.length === 1, 5000, 'the delivery to be adopted');
+    await client.flushall();
+    await expect(orphans[0]?.outcome).rejects.toMatchObject({ code: ErrorCode.JobLost });
   });
 
   it('warns at start-up when Redis may evict keys (maxmemory-policy other than noeviction)', async () => {
