@@ -461,5 +461,8 @@ function abandonable(): { abandoned: Promise<never>; abandon: (error: DiffEditEr
   const abandoned = new Promise<never>((_, reject) => {
     abandon = reject;
   });
+  // Abandoned before anything raced it (shutdown or the wait check while the job is still being added, an orphan
+  // already known lost): not an unhandled rejection; a later race still sees it.
+  abandoned.catch(() => undefined);
   return { abandoned, abandon };
 }
