@@ -7,6 +7,6 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
-    globalSetup: ['test/redis/global-setup.ts'],
+    globalSetup: ['test/queue/redis/global-setup.ts'],
   },
 });

@@ -7,15 +7,15 @@
  */
 import { parseArgs } from 'node:util';
 import type { EditBackend } from '../src/bot/edit-backend.js';
-import { JobQueue } from '../src/bot/job-queue.js';
-import { MemoryBackend } from '../src/bot/memory-backend.js';
-import { RedisBackend } from '../src/bot/redis-backend.js';
+import { JobQueue } from '../src/queue/memory/job-queue.js';
+import { MemoryBackend } from '../src/queue/memory/backend.js';
+import { RedisBackend } from '../src/queue/redis/backend.js';
 import { silentLogger } from '../src/logger.js';
 import { smoothPhoto, tinyEngine } from '../test/engine/tiny-engine.js';
-import { startRedis } from '../test/redis/redis-server.js';
-import { startWorker, type WorkerProcess } from '../test/redis/worker-process.js';
+import { startRedis } from '../test/queue/redis/redis-server.js';
+import { startWorker, type WorkerProcess } from '../test/queue/redis/worker-process.js';
 import { median } from './stats.js';
-import { testHandover } from '../test/redis/handover.js';
+import { testHandover } from '../test/queue/redis/handover.js';
 
 const { values } = parseArgs({ options: { jobs: { type: 'string', default: '12' }, sequential: { type: 'string', default: '10' } } });
 const JOBS = Number(values.jobs);
@@ -63,6 +63,9 @@ const backend = await RedisBackend.open({
   pollMs: 250,
   deliveryClaimMs: 60_000,
   heartbeatMs: 2000,
+  queueWaitMs: 600_000,
+  jobTimeoutMs: 600_000,
+  noWorkerMs: 600_000,
   logger: silentLogger,
 });
 try {

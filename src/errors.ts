@@ -61,6 +61,12 @@ export const ErrorCode = {
   StoreFailed: 'StoreFailed',
   /** QUEUE_BACKEND=redis and Redis cannot be reached: the job is refused, nothing was queued. */
   QueueUnavailable: 'QueueUnavailable',
+  /** QUEUE_BACKEND=redis: the job is gone from Redis (restarted without its data, or evicted): it will never end. */
+  JobLost: 'JobLost',
+  /** QUEUE_BACKEND=redis: no GPU worker has been connected for a while: new jobs are refused at once. */
+  NoWorker: 'NoWorker',
+  /** QUEUE_BACKEND=redis: no worker took the job within QUEUE_WAIT_MS (none alive, or a queue far too long). */
+  QueueWaitExpired: 'QueueWaitExpired',
   /** The bot stopped waiting for a job at shutdown; it stays pending in Redis and the next bot process delivers it. */
   HandedOver: 'HandedOver',
 } as const;

@@ -20,13 +20,13 @@ import { handlePictureMenu, handlePictureModal } from './handlers/diffedit-this-
 import { startHealthServer, type HealthServer } from './health-server.js';
 import type { EditBackend } from './edit-backend.js';
 import { JobLifecycle } from './job-lifecycle.js';
-import { JobQueue } from './job-queue.js';
-import { MemoryBackend, type EditRunner } from './memory-backend.js';
-import { openRedis } from '../queue/connection.js';
-import { RedisBackend } from './redis-backend.js';
+import { JobQueue } from '../queue/memory/job-queue.js';
+import { MemoryBackend, type EditRunner } from '../queue/memory/backend.js';
+import { openRedis } from '../queue/redis/connection.js';
+import { RedisBackend } from '../queue/redis/backend.js';
 import { FileJobStore, type JobStore } from './job-store.js';
 import { retryUndelivered } from './late-delivery.js';
-import { RedisJobStore } from './redis-job-store.js';
+import { RedisJobStore } from '../queue/redis/job-store.js';
 import { BotMetrics } from './metrics.js';
 import { userMessageFor } from './user-errors.js';
 
@@ -68,7 +68,7 @@ export class DiffEditBot {
       ...(config.apiUrl !== undefined ? { rest: { api: config.apiUrl } } : {}),
     });
     this.backend = options.backend ?? memoryBackend(options);
-    this.metrics = new BotMetrics(() => this.backend.counts());
+    this.metrics = new BotMetrics(() => this.backend.counts(), this.backend.workers?.bind(this.backend));
     this.replyOptions = { retryMs: config.deliveryRetryMs, logger };
     this.attachmentLimits = {
       maxBytes: config.maxUploadBytes,
@@ -110,6 +110,7 @@ export class DiffEditBot {
         port: config.metricsPort,
         registry: bot.metrics.registry,
         healthy: () => bot.client.isReady(),
+        ...(bot.backend.workers ? { workers: bot.backend.workers.bind(bot.backend) } : {}),
       });
       logger.info('metrics server listening', { host: config.metricsHost, port: bot.healthServer.port });
     }
@@ -217,6 +218,10 @@ function redisBackend({ config, logger }: BotOptions): Promise<EditBackend> {
     // A delivery's retries and its uploads: past that, a claimant that died leaves the job to another process.
     deliveryClaimMs: config.deliveryRetryMs + 60_000,
     heartbeatMs: HEARTBEAT_MS,
+    queueWaitMs: config.queueWaitMs,
+    jobTimeoutMs: config.jobTimeoutMs,
+    // Three lock periods: a worker restarting (or all of them, briefly) is not refused for; none for that long is down.
+    noWorkerMs: 3 * config.workerLockMs,
     logger,
   });
 }

@@ -2,7 +2,7 @@
  * The candidates of a job of several, as the job store keeps them for "Use k": each one's edit seed and full-size
  * photo (base64, as on the queue's wire), so that a click after a restart posts exactly the photo that was made.
  */
-import { wireCandidate, type WireCandidate } from '../queue/protocol.js';
+import { wireCandidate, type WireCandidate } from '../queue/redis/protocol.js';
 import type { Candidate } from '../engine/engine.js';
 
 /** A kept candidate. */

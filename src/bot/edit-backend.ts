@@ -71,6 +71,8 @@ export interface EditBackend {
   readonly running: number;
   /** Jobs waiting and running in the whole queue (every bot process's, in Redis), for the metrics gauges. */
   counts(): Promise<{ waiting: number; running: number }>;
+  /** GPU workers connected when last looked (redis only; absent in memory mode, where the engine is this process). */
+  workers?(): number;
   /**
    * Starts taking over deliveries that bot processes which died left behind (redis only; absent in memory mode):
    * `take` is called once per job, with its outcome to await.

@@ -30,7 +30,7 @@ import { encodeUndelivered } from './undelivered-result.js';
 import { storedCandidate } from './candidates.js';
 import { userMessageFor } from './user-errors.js';
 
-export type { EditRunner } from './memory-backend.js';
+export type { EditRunner } from '../queue/memory/backend.js';
 
 /** What a job's life needs. */
 export interface JobLifecycleDeps {

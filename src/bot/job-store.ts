@@ -1,6 +1,6 @@
 /**
  * Finished jobs, so that Reroll / Edit-with-mask / Delete buttons keep working after a restart: the {@link JobStore}
- * interface, and its file implementation (memory mode; QUEUE_BACKEND=redis keeps them in Redis, redis-job-store.ts,
+ * interface, and its file implementation (memory mode; QUEUE_BACKEND=redis keeps them in Redis, queue/redis/job-store.ts,
  * so that any bot process can answer any button).
  *
  * On disk (DATA_DIR), each job is
@@ -17,6 +17,7 @@ import { isPackedMask, type PackedMask } from '../engine/diffedit/packed-mask.js
 import { isStoredCandidates, type StoredCandidate } from './candidates.js';
 import { DiffEditError, ErrorCode } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
+import { LruIndex } from '../util/lru-index.js';
 
 /** One finished job, as kept on disk. */
 export interface StoredJob {
@@ -103,12 +104,6 @@ const FILE_PATTERN = new RegExp(`^([A-Za-z0-9_-]{${JOB_ID_LENGTH}})\\.(json|img|
 /** Leftovers of writes interrupted by a crash: `<id>.<ext>.<random>.tmp`. */
 const TEMP_PATTERN = new RegExp(`^[A-Za-z0-9_-]{${JOB_ID_LENGTH}}\\.(json|img|out)\\.[A-Za-z0-9_-]{8}\\.tmp$`);
 
-interface IndexEntry {
-  bytes: number;
-  /** Last use, ms since the epoch; strictly increasing across the store so that the LRU order has no ties. */
-  lastUsed: number;
-}
-
 /** True when `id` has the shape of a job id; anything else is refused before touching the disk. */
 export function isJobId(id: string): boolean {
   return ID_PATTERN.test(id);
@@ -124,10 +119,8 @@ export class FileJobStore implements JobStore {
   readonly #dir: string;
   readonly #maxBytes: number;
   readonly #logger: Logger;
-  readonly #index = new Map<string, IndexEntry>();
-  #usedBytes = 0;
-  /** The latest use time handed out: the next one is later even within the same millisecond. */
-  #clock = 0;
+  /** Each job's bytes (all its files) and last use. */
+  readonly #index = new LruIndex();
 
   private constructor(dir: string, maxBytes: number, logger: Logger) {
     this.#dir = dir;
@@ -151,13 +144,13 @@ export class FileJobStore implements JobStore {
     } catch (error) {
       throw await unusableDirectory(dir, error);
     }
-    store.#logger.info('job store opened', { dir, jobs: store.#index.size, usedBytes: store.#usedBytes, maxBytes: store.#maxBytes });
+    store.#logger.info('job store opened', { dir, jobs: store.#index.size, usedBytes: store.#index.usedBytes, maxBytes: store.#maxBytes });
     return store;
   }
 
   /** Bytes of all jobs' files together. */
   get usedBytes(): number {
-    return this.#usedBytes;
+    return this.#index.usedBytes;
   }
 
   /**
@@ -171,8 +164,8 @@ export class FileJobStore implements JobStore {
     } catch (error) {
       if (errorCode(error) !== 'ENOSPC') throw storeFailed(this.#dir, error);
       // A full disk: give back the older half of what we hold, then try once more.
-      const freed = await this.#evictDownTo(this.#usedBytes / 2, undefined);
-      this.#logger.warn('disk full while saving a job: evicted old jobs to make room', { freedBytes: freed, usedBytes: this.#usedBytes });
+      const freed = await this.#evictDownTo(this.#index.usedBytes / 2, undefined);
+      this.#logger.warn('disk full while saving a job: evicted old jobs to make room', { freedBytes: freed, usedBytes: this.#index.usedBytes });
       try {
         return await this.#save(job, image);
       } catch (retryError) {
@@ -193,7 +186,7 @@ export class FileJobStore implements JobStore {
       throw storeFailed(this.#dir, error);
     }
     const entry = this.#index.get(id);
-    if (entry !== undefined) this.#track(id, { bytes: entry.bytes + result.byteLength, lastUsed: entry.lastUsed });
+    if (entry !== undefined) this.#index.track(id, entry.bytes + result.byteLength, entry.lastUsed);
   }
 
   async undelivered(): Promise<string[]> {
@@ -225,7 +218,7 @@ export class FileJobStore implements JobStore {
     );
     await rm(path, { force: true });
     const entry = this.#index.get(id);
-    if (entry !== undefined) this.#track(id, { bytes: entry.bytes - bytes, lastUsed: entry.lastUsed });
+    if (entry !== undefined) this.#index.track(id, entry.bytes - bytes, entry.lastUsed);
   }
 
   close(): Promise<void> {
@@ -243,11 +236,11 @@ export class FileJobStore implements JobStore {
       await rm(this.#path(id, 'img'), { force: true });
       throw error;
     }
-    const lastUsed = this.#tick();
+    const lastUsed = this.#index.tick();
     await this.#touch(id, lastUsed);
-    this.#track(id, { bytes: image.byteLength + json.byteLength, lastUsed });
+    this.#index.track(id, image.byteLength + json.byteLength, lastUsed);
     await this.#evict(id);
-    this.#logger.debug('job saved', { job: id, bytes: image.byteLength + json.byteLength, usedBytes: this.#usedBytes });
+    this.#logger.debug('job saved', { job: id, bytes: image.byteLength + json.byteLength, usedBytes: this.#index.usedBytes });
     return stored;
   }
 
@@ -268,7 +261,7 @@ export class FileJobStore implements JobStore {
     } catch (error) {
       if (isNotFound(error)) {
         // Gone (evicted, deleted, never existed); forget it if we still counted it.
-        this.#untrack(id);
+        this.#index.untrack(id);
         return undefined;
       }
       this.#logger.error('could not read a stored job', { job: id, error });
@@ -282,7 +275,7 @@ export class FileJobStore implements JobStore {
       return undefined;
     }
 
-    const lastUsed = this.#tick();
+    const lastUsed = this.#index.tick();
     try {
       await this.#touch(id, lastUsed);
     } catch (error) {
@@ -290,16 +283,14 @@ export class FileJobStore implements JobStore {
       if (!isNotFound(error)) this.#logger.warn('could not mark a job as used', { job: id, error });
       return { job, image };
     }
-    const entry = this.#index.get(id);
-    if (entry !== undefined) entry.lastUsed = lastUsed;
-    else this.#track(id, { bytes: Buffer.byteLength(text) + image.byteLength, lastUsed });
+    this.#index.track(id, this.#index.get(id)?.bytes ?? Buffer.byteLength(text) + image.byteLength, lastUsed);
     return { job, image };
   }
 
   /** Removes a job's files; unknown or malformed ids are ignored. */
   async delete(id: string): Promise<void> {
     if (!isJobId(id)) return;
-    this.#untrack(id);
+    this.#index.untrack(id);
     await this.#remove(id);
   }
 
@@ -312,37 +303,19 @@ export class FileJobStore implements JobStore {
     return join(this.#dir, `${id}.${extension}`);
   }
 
-  #tick(): number {
-    this.#clock = Math.max(Date.now(), this.#clock + 1);
-    return this.#clock;
-  }
-
   async #touch(id: string, lastUsed: number): Promise<void> {
     const time = new Date(lastUsed);
     await utimes(this.#path(id, 'json'), time, time);
   }
 
-  #track(id: string, entry: IndexEntry): void {
-    this.#untrack(id);
-    this.#index.set(id, entry);
-    this.#usedBytes += entry.bytes;
-  }
-
-  #untrack(id: string): void {
-    const entry = this.#index.get(id);
-    if (entry === undefined) return;
-    this.#index.delete(id);
-    this.#usedBytes -= entry.bytes;
-  }
-
   /** Removes least recently used jobs, except `keep`, until the total fits the cap. */
   async #evict(keep: string | undefined): Promise<void> {
-    if (this.#usedBytes <= this.#maxBytes) return;
+    if (this.#index.usedBytes <= this.#maxBytes) return;
     await this.#evictDownTo(this.#maxBytes, keep);
-    if (this.#usedBytes > this.#maxBytes) {
+    if (this.#index.usedBytes > this.#maxBytes) {
       this.#logger.warn('job store still over its cap: the newest job alone is larger', {
         job: keep,
-        usedBytes: this.#usedBytes,
+        usedBytes: this.#index.usedBytes,
         maxBytes: this.#maxBytes,
       });
     }
@@ -350,18 +323,12 @@ export class FileJobStore implements JobStore {
 
   /** Removes least recently used jobs, except `keep`, until at most `bytes` are used; returns the bytes freed. */
   async #evictDownTo(bytes: number, keep: string | undefined): Promise<number> {
-    const before = this.#usedBytes;
+    const before = this.#index.usedBytes;
     // Chosen and untracked synchronously, so concurrent saves never pick the same victims twice.
-    const victims: string[] = [];
-    const oldestFirst = [...this.#index].filter(([id]) => id !== keep).sort(([, a], [, b]) => a.lastUsed - b.lastUsed);
-    for (const [id] of oldestFirst) {
-      if (this.#usedBytes <= bytes) break;
-      victims.push(id);
-      this.#untrack(id);
-    }
+    const victims = this.#index.takeVictims(bytes, keep);
     for (const id of victims) await this.#remove(id);
-    if (victims.length > 0) this.#logger.info('evicted old jobs', { jobs: victims.length, usedBytes: this.#usedBytes });
-    return before - this.#usedBytes;
+    if (victims.length > 0) this.#logger.info('evicted old jobs', { jobs: victims.length, usedBytes: this.#index.usedBytes });
+    return before - this.#index.usedBytes;
   }
 
   /** Rebuilds the index from the directory; files that are not ours are left alone. */
@@ -389,8 +356,7 @@ export class FileJobStore implements JobStore {
         continue;
       }
       if (out !== undefined) this.#logger.warn('a stored job holds a result that was never delivered', { job: id, file: this.#path(id, 'out') });
-      this.#track(id, { bytes: json.size + img.size + (out?.size ?? 0), lastUsed: json.mtimeMs });
-      this.#clock = Math.max(this.#clock, Math.ceil(json.mtimeMs));
+      this.#index.track(id, json.size + img.size + (out?.size ?? 0), json.mtimeMs);
     }
   }
 

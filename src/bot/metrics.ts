@@ -34,7 +34,8 @@ export class BotMetrics {
     registers: [this.registry],
   });
 
-  constructor(counts: QueueCounts) {
+  /** `workers`: GPU workers connected (redis mode; no gauge in memory mode). */
+  constructor(counts: QueueCounts, workers?: () => number) {
     // A scrape collects both gauges at once: they share one reading (in redis mode, two round trips, not four).
     let reading: ReturnType<QueueCounts> | undefined;
     const read: QueueCounts = () => (reading ??= counts().finally(() => (reading = undefined)));
@@ -54,6 +55,16 @@ export class BotMetrics {
         this.set((await read()).running);
       },
     });
+    if (workers !== undefined) {
+      new Gauge({
+        name: 'diffedit_workers',
+        help: 'GPU workers connected to the queue when last looked (redis mode): 0 means jobs are refused',
+        registers: [this.registry],
+        collect() {
+          this.set(workers());
+        },
+      });
+    }
     collectDefaultMetrics({ register: this.registry });
   }
 

@@ -5,7 +5,7 @@
  *
  * Bot versions before this one kept the bare panel PNG: such results are still read back, as a panel alone.
  */
-import { decodeOutcome, encodeOutput, type EditOutcome } from '../queue/protocol.js';
+import { decodeOutcome, encodeOutput, type EditOutcome } from '../queue/redis/protocol.js';
 import type { EditOutput } from './edit-backend.js';
 
 /** A kept result read back: the whole output, or the panel alone as kept by earlier versions. */

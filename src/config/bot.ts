@@ -35,6 +35,9 @@ export const BOT_DEFAULTS = {
   REDIS_MAX_PICTURE_MB: 10,
   // BullMQ's default: a killed worker's job goes to another worker within about this long.
   WORKER_LOCK_MS: 30_000,
+  // QUEUE_BACKEND=redis: with QUEUE_MAX 20 jobs of under a minute each on one GPU, a real queue clears in well under
+  // 15 minutes; a job still unstarted after that has no worker to run it, and its user should hear so.
+  QUEUE_WAIT_MS: 900_000,
 } as const satisfies Record<string, string | number>;
 
 /** Bot settings. */
@@ -81,6 +84,8 @@ export interface BotConfig extends Omit<DiscordConfig, 'guildId'> {
   readonly maxInlinePictureBytes: number;
   /** WORKER_LOCK_MS: a worker's lock on its job; a dead worker's job is taken again once it expires. */
   readonly workerLockMs: number;
+  /** QUEUE_WAIT_MS: a job no worker has started after this long is withdrawn and its user told (QUEUE_BACKEND=redis). */
+  readonly queueWaitMs: number;
 }
 
 /** Where edits run. */
@@ -120,5 +125,6 @@ export function readBotConfig(env: EnvReader): BotConfig {
     redisUrl: env.string('REDIS_URL') ?? d.REDIS_URL,
     maxInlinePictureBytes: env.number('REDIS_MAX_PICTURE_MB', d.REDIS_MAX_PICTURE_MB, { min: 0.01, max: 500 }) * MIB,
     workerLockMs: env.number('WORKER_LOCK_MS', d.WORKER_LOCK_MS, whole(3_600_000, 1000)),
+    queueWaitMs: env.number('QUEUE_WAIT_MS', d.QUEUE_WAIT_MS, whole(24 * 3_600_000, 100)),
   };
 }

@@ -1,7 +1,6 @@
 /** `npm run models`' settings from the environment: where the hub is, the token, what to fetch and where it goes. */
 import { DEFAULT_ENDPOINT } from '../download/hub/url.js';
 import { presetNames, type PresetName } from '../download/presets.js';
-import type { MinRate } from '../download/transfer/min-rate.js';
 import type { LogLevel } from '../logger.js';
 import { readLogLevel } from './engine.js';
 import type { EnvReader } from './env.js';
@@ -15,6 +14,12 @@ export const HUB_DEFAULTS = {
   MODELS_MIN_RATE_BYTES_PER_S: 10_240,
   MODELS_MIN_RATE_WINDOW_S: 60,
 } as const satisfies Record<string, string | number>;
+
+/** Fewer than `bytesPerSecond` on average over `windowMs` fails a transfer; 0 turns the check off. */
+export interface MinRate {
+  readonly bytesPerSecond: number;
+  readonly windowMs: number;
+}
 
 /** Hub settings. */
 export interface HubConfig {

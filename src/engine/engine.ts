@@ -48,6 +48,9 @@ import { DEFAULT_PARAMETERS, candidateSeed, resolveParameters, resolveVariations
 import { cachedStage, requestedMask, soleArray } from './stages.js';
 import { unetBatchSizes } from './warm-up.js';
 import { definedOnly } from '../util/objects.js';
+import type { EditRequest, PhaseTimings } from './request.js';
+
+export type { EditRequest, PhaseTimings } from './request.js';
 
 /** How to build an engine. */
 export interface EngineOptions extends LoadOptions {
@@ -79,22 +82,6 @@ export interface EngineOptions extends LoadOptions {
   readonly variations?: number | undefined;
 }
 
-/** One job. Parameters left out take {@link DEFAULT_PARAMETERS}; each seed a random value. */
-export interface EditRequest extends Partial<EditParameters> {
-  /** JPEG, PNG, WebP or GIF bytes (of an animation, the first frame is used). */
-  readonly image: Uint8Array;
-  /** What the picture shows now ("bowl of strawberries"). */
-  readonly ref: string;
-  /** What it should show ("bowl of grapes"). */
-  readonly query: string;
-  /** Stop after the mask and render only it. */
-  readonly maskOnly?: boolean;
-  /** Use this latent mask ("Edit with this mask") instead of computing one; ignored when made at another size. */
-  readonly latentMask?: PackedMask | undefined;
-  /** Candidates to decode over the one mask and inversion (1-4); default: the engine's {@link DiffEditEngine.defaultVariations}. */
-  readonly variations?: number | undefined;
-}
-
 /** One candidate of a job: its edit seed and its full-size photo. */
 export interface Candidate {
   readonly seed: number;
@@ -103,23 +90,6 @@ export interface Candidate {
    * within the whole upload limit, as it is posted alone ("Use k"). Undefined when it does not fit.
    */
   readonly photo: EncodedPhoto | undefined;
-}
-
-/** Milliseconds per phase. */
-export interface PhaseTimings {
-  /**
-   * Decoding the picture and encoding the prompts. The picture's latents are encoded by the first phase that needs
-   * them (mask or inversion; none when both come from the cache).
-   */
-  readonly prepare: number;
-  readonly mask: number;
-  readonly invert: number;
-  /** Denoising and the VAE decode. */
-  readonly decode: number;
-  readonly render: number;
-  /** Upscaling, compositing and encoding the full-size photo. */
-  readonly output: number;
-  readonly total: number;
 }
 
 /** What a job produced. */

@@ -6,7 +6,7 @@ import type { StageInputs } from './cache/cache-keys.js';
 import type { EditPrompts } from './diffedit/edit.js';
 import type { LatentShape } from './diffedit/latents.js';
 import type { RunControls } from './diffedit/progress.js';
-import type { EditRequest, PhaseTimings } from './engine.js';
+import type { EditRequest, PhaseTimings } from './request.js';
 import type { DecodedPicture, GrayMask, RgbImage } from './image/index.js';
 import type { EditParameters } from './parameters.js';
 

@@ -72,6 +72,7 @@ export function testConfig(fake: FakeDiscord, dataDir: string, overrides: Partia
     queueLimit: 20,
     progressIntervalMs: 150,
     jobTimeoutMs: 60_000,
+    queueWaitMs: 600_000,
     deliveryRetryMs: 10_000,
     shutdownGraceMs: 5000,
     metricsPort: undefined,

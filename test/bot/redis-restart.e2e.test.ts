@@ -9,8 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeDiscord } from '../fake-discord/index.js';
-import { HAS_REDIS, startRedis, type RedisServer } from '../redis/redis-server.js';
-import { startWorker, type WorkerLine, type WorkerProcess } from '../redis/worker-process.js';
+import { HAS_REDIS, startRedis, type RedisServer } from '../queue/redis/redis-server.js';
+import { startWorker, type WorkerLine, type WorkerProcess } from '../queue/redis/worker-process.js';
 import { startBotProcess, waitForLog, type BotProcess } from './bot-process.js';
 import { ALICE, BOB, channelPost, customIds, finalResult, forToken, isResultOf, sendCommand, startWorld, until, type World } from './harness.js';
 

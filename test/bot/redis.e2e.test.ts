@@ -6,8 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DiffEditBot } from '../../src/bot/bot.js';
 import type { FakeDiscord } from '../fake-discord/index.js';
-import { HAS_REDIS, startRedis, type RedisServer } from '../redis/redis-server.js';
-import { startWorker, type WorkerLine, type WorkerProcess } from '../redis/worker-process.js';
+import { HAS_REDIS, startRedis, type RedisServer } from '../queue/redis/redis-server.js';
+import { startWorker, type WorkerLine, type WorkerProcess } from '../queue/redis/worker-process.js';
 import {
   ALICE,
   BOB,

@@ -12,11 +12,11 @@ import type { DiffEditBot } from '../../src/bot/bot.js';
 import type { EditRunner } from '../../src/bot/job-lifecycle.js';
 import { MemoryStageCache } from '../../src/engine/cache/memory-cache.js';
 import type { DiffEditEngine, EditResult } from '../../src/engine/engine.js';
-import { EditWorker } from '../../src/worker/worker.js';
+import { EditWorker } from '../../src/queue/redis/worker.js';
 import { silentLogger } from '../../src/logger.js';
 import { smoothPhoto, tinyEngine } from '../engine/tiny-engine.js';
 import { FakeDiscord, type RecordedRequest } from '../fake-discord/index.js';
-import { HAS_REDIS, startRedis, type RedisServer } from '../redis/redis-server.js';
+import { HAS_REDIS, startRedis, type RedisServer } from '../queue/redis/redis-server.js';
 import { ALICE, BOB, QUERY, REF, contentOf, customIds, finalResult, panelPixels, privateAnswer, startBot, tempDataDir } from './harness.js';
 
 /** The tiny UNet's region, where ref and query differ: latent cells 6..8 in both axes (9 of 16 x 16), pixels 48..71. */

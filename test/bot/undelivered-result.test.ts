@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { decodeUndelivered, encodeUndelivered } from '../../src/bot/undelivered-result.js';
-import { SAMPLE_OUTPUT } from '../queue/sample-output.js';
+import { SAMPLE_OUTPUT } from '../queue/redis/sample-output.js';
 
 const PNG_START = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 

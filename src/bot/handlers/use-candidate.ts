@@ -6,7 +6,7 @@
 import type { ButtonInteraction } from 'discord.js';
 import { DiffEditError, ErrorCode } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import { photoFromWire } from '../../queue/protocol.js';
+import { photoFromWire } from '../../queue/redis/protocol.js';
 import type { JobReply } from '../delivery.js';
 import type { JobStore, StoredJob } from '../job-store.js';
 import { candidateMessage } from '../result-message.js';

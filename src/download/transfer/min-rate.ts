@@ -3,15 +3,12 @@
  * trickles a byte a second never ends. Averaged over a window, a rate below the minimum fails the attempt with
  * a retryable error: the retry resumes from the partial file, often on a faster connection or CDN node.
  */
-import { HUB_DEFAULTS } from '../../config/hub.js';
+import { HUB_DEFAULTS, type MinRate } from '../../config/hub.js';
 import { DiffEditError, ErrorCode } from '../../errors.js';
 import { formatBytes } from '../../util/format.js';
 
-/** Fewer than `bytesPerSecond` on average over `windowMs` fails a transfer; 0 turns the check off. */
-export interface MinRate {
-  readonly bytesPerSecond: number;
-  readonly windowMs: number;
-}
+// Declared beside its settings (config/hub.ts), which this file reads: one way, no import circle.
+export type { MinRate } from '../../config/hub.js';
 
 /** The default from HUB_DEFAULTS. */
 export const DEFAULT_MIN_RATE: MinRate = {

@@ -12,6 +12,7 @@ import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'n
 import { join } from 'node:path';
 import { endianness } from 'node:os';
 import { silentLogger, type Logger } from '../../logger.js';
+import { LruIndex } from '../../util/lru-index.js';
 import { entryBytes, type StageCache } from './stage-cache.js';
 
 const MAGIC = Buffer.from('DEC1');
@@ -30,9 +31,8 @@ export interface DiskCacheOptions {
 
 /** A directory of cache entries with an LRU byte cap. */
 export class DiskStageCache implements StageCache {
-  /** Key -> [bytes, last use]; rebuilt from the directory on open. */
-  readonly #index = new Map<string, { bytes: number; lastUsed: number }>();
-  #usedBytes = 0;
+  /** Each entry's bytes and last use; rebuilt from the directory on open. */
+  readonly #index = new LruIndex();
 
   private constructor(
     private readonly dir: string,
@@ -52,16 +52,16 @@ export class DiskStageCache implements StageCache {
       const key = FILE_PATTERN.exec(name)?.[1];
       if (key === undefined) continue;
       const info = await stat(join(dir, name));
-      if (info.isFile()) cache.#track(key, info.size, info.mtimeMs);
+      if (info.isFile()) cache.#index.track(key, info.size, info.mtimeMs);
     }
     await cache.#evictDownTo(cache.maxBytes);
-    cache.logger.info('stage cache opened', { dir, entries: cache.#index.size, usedBytes: cache.#usedBytes, maxBytes: cache.maxBytes });
+    cache.logger.info('stage cache opened', { dir, entries: cache.#index.size, usedBytes: cache.#index.usedBytes, maxBytes: cache.maxBytes });
     return cache;
   }
 
   /** Bytes of all entries' files. */
   get usedBytes(): number {
-    return this.#usedBytes;
+    return this.#index.usedBytes;
   }
 
   async get(key: string): Promise<Float32Array[] | undefined> {
@@ -72,18 +72,18 @@ export class DiskStageCache implements StageCache {
       bytes = await readFile(path);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') this.logger.warn('stage cache entry unreadable: ignored', { key, error });
-      this.#untrack(key);
+      this.#index.untrack(key);
       return undefined;
     }
     const arrays = decodeEntry(bytes, key);
     if (arrays === undefined) {
       this.logger.warn('stage cache entry corrupt: removed', { key, bytes: bytes.length });
-      this.#untrack(key);
+      this.#index.untrack(key);
       await rm(path, { force: true }).catch(() => undefined);
       return undefined;
     }
-    const now = Date.now();
-    this.#track(key, bytes.length, now);
+    const now = this.#index.tick();
+    this.#index.track(key, bytes.length, now);
     await utimes(path, new Date(now), new Date(now)).catch(() => undefined);
     return arrays;
   }
@@ -98,12 +98,12 @@ export class DiskStageCache implements StageCache {
     try {
       await writeFile(temp, data);
       await rename(temp, this.#path(key));
-      this.#track(key, data.length, Date.now());
+      this.#index.track(key, data.length, this.#index.tick());
     } catch (error) {
       await rm(temp, { force: true }).catch(() => undefined);
       this.logger.warn('stage cache write failed: entry not kept', { key, code: (error as NodeJS.ErrnoException).code, error });
       // A full disk: give back half of what the cache holds, so the jobs and the next entries have room.
-      if ((error as NodeJS.ErrnoException).code === 'ENOSPC') await this.#evictDownTo(this.#usedBytes / 2);
+      if ((error as NodeJS.ErrnoException).code === 'ENOSPC') await this.#evictDownTo(this.#index.usedBytes / 2);
     }
   }
 
@@ -111,25 +111,9 @@ export class DiskStageCache implements StageCache {
     return join(this.dir, `${key}.stage`);
   }
 
-  #track(key: string, bytes: number, lastUsed: number): void {
-    this.#untrack(key);
-    this.#index.set(key, { bytes, lastUsed });
-    this.#usedBytes += bytes;
-  }
-
-  #untrack(key: string): void {
-    const entry = this.#index.get(key);
-    if (entry === undefined) return;
-    this.#index.delete(key);
-    this.#usedBytes -= entry.bytes;
-  }
-
   /** Removes least recently used entries, except `keep`, until at most `bytes` are used. */
   async #evictDownTo(bytes: number, keep?: string): Promise<void> {
-    const oldestFirst = [...this.#index].filter(([key]) => key !== keep).sort(([, a], [, b]) => a.lastUsed - b.lastUsed);
-    for (const [key] of oldestFirst) {
-      if (this.#usedBytes <= bytes) break;
-      this.#untrack(key);
+    for (const key of this.#index.takeVictims(bytes, keep)) {
       await rm(this.#path(key), { force: true }).catch((error: unknown) => this.logger.warn('could not remove a stage cache entry', { key, error }));
     }
   }

@@ -1,5 +1,5 @@
 /** Test support: the Handover a bot gives the Redis backend with each job, for tests that submit without Discord. */
-import type { Handover } from '../../src/bot/edit-backend.js';
+import type { Handover } from '../../../src/bot/edit-backend.js';
 
 /** A job of `userId`'s in a channel that does not exist: enough for the backend, never delivered. */
 export function testHandover(userId = 'alice'): Handover {

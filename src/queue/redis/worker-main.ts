@@ -4,14 +4,14 @@
  * back to the queue, then exits.
  */
 import 'dotenv/config';
-import { describeFailure } from '../cli/failure.js';
-import { onShutdownSignal } from '../cli/shutdown-signal.js';
-import { readBotConfig } from '../config/bot.js';
-import { loadWarmEngine } from '../cli/load-engine.js';
-import { readEngineConfig } from '../config/engine.js';
-import { EnvReader } from '../config/env.js';
-import type { DiffEditEngine } from '../engine/engine.js';
-import { createLogger } from '../logger.js';
+import { describeFailure } from '../../cli/failure.js';
+import { onShutdownSignal } from '../../cli/shutdown-signal.js';
+import { readBotConfig } from '../../config/bot.js';
+import { loadWarmEngine } from '../../cli/load-engine.js';
+import { readEngineConfig } from '../../config/engine.js';
+import { EnvReader } from '../../config/env.js';
+import type { DiffEditEngine } from '../../engine/engine.js';
+import { createLogger } from '../../logger.js';
 import { EditWorker } from './worker.js';
 
 async function main(): Promise<void> {

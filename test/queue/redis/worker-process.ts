@@ -4,9 +4,9 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { tinyModelDir } from '../engine/tiny-engine.js';
+import { tinyModelDir } from '../../engine/tiny-engine.js';
 
-const root = path.resolve(import.meta.dirname, '../..');
+const root = path.resolve(import.meta.dirname, '../../..');
 
 /** One log line of the worker. */
 export interface WorkerLine {
@@ -29,7 +29,7 @@ export interface WorkerProcess {
 export async function startWorker(redisUrl: string, env: Record<string, string> = {}): Promise<WorkerProcess> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', '--import', path.join(root, 'test/redis/paced-engine.ts'), path.join(root, 'src/worker/main.ts')],
+    ['--import', 'tsx', '--import', path.join(root, 'test/queue/redis/paced-engine.ts'), path.join(root, 'src/queue/redis/worker-main.ts')],
     {
       cwd: root,
       stdio: ['ignore', 'ignore', 'pipe'],

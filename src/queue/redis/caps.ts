@@ -8,7 +8,7 @@
  * Redis it holds its place until a worker starts it.
  */
 import type { Redis } from 'ioredis';
-import { queueFull, userQueueFull } from '../bot/job-queue.js';
+import { queueFull, userQueueFull } from '../refusals.js';
 import { KEY_PREFIX } from './protocol.js';
 
 const RESERVE = `

@@ -35,9 +35,10 @@
  * forced shutdown without waiting for it). With p-queue those would all live beside it anyway, and its own bookkeeping
  * (pending count, onIdle) would wait for abandoned tasks. What remains for it, a mutex of one, is a field.
  */
-import { DiffEditError, ErrorCode } from '../errors.js';
-import { type Logger, silentLogger } from '../logger.js';
-import { callHook } from '../util/call-hook.js';
+import { DiffEditError, ErrorCode } from '../../errors.js';
+import { type Logger, silentLogger } from '../../logger.js';
+import { callHook } from '../../util/call-hook.js';
+import { jobTimedOut, queueFull, RESTART_RUNNING_MESSAGE, RESTART_WAITING_MESSAGE, SHUTTING_DOWN_MESSAGE, userQueueFull } from '../refusals.js';
 
 /** Hooks a caller passes to {@link Ticket.run} to follow its job. Throwing ones are logged and ignored. */
 export interface QueueCallbacks {
@@ -96,9 +97,6 @@ export const DEFAULT_GLOBAL_LIMIT = 20;
 /** setTimeout fires at once for longer delays. */
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
-export const SHUTTING_DOWN_MESSAGE = 'The bot is restarting and takes no new jobs right now; try again in a minute.';
-export const RESTART_WAITING_MESSAGE = 'The bot is restarting; your job was cancelled. Try again in a minute.';
-export const RESTART_RUNNING_MESSAGE = 'The bot is restarting; your job was stopped. Try again in a minute.';
 const DEFAULT_CANCEL_MESSAGE = 'The job was cancelled.';
 
 type State = 'reserved' | 'queued' | 'running' | 'done';
@@ -460,40 +458,7 @@ export class JobQueue {
   }
 }
 
-/** The refusal when `userId` already has `waiting` jobs waiting (shared with the Redis caps). */
-export function userQueueFull(userId: string, waiting: number, limit: number): DiffEditError {
-  return new DiffEditError(
-    ErrorCode.UserQueueFull,
-    `You already have ${waiting} ${waiting === 1 ? 'job' : 'jobs'} waiting; wait for one to start before adding another.`,
-    { userId, waiting, limit },
-  );
-}
-
-/** The refusal when the whole queue is full (shared with the Redis caps). */
-export function queueFull(userId: string, waiting: number, limit: number): DiffEditError {
-  return new DiffEditError(ErrorCode.QueueFull, 'The queue is full right now; try again in a few minutes.', { userId, waiting, limit });
-}
-
-/** What a user reads when their running job passed its deadline (shared with the workers). */
-export function jobTimedOut(timeoutMs: number, details: Record<string, unknown>): DiffEditError {
-  return new DiffEditError(
-    ErrorCode.JobTimedOut,
-    `Your job took longer than ${duration(timeoutMs)} and was stopped. Try again, perhaps with fewer steps.`,
-    { ...details, timeoutMs },
-  );
-}
-
 function positiveInteger(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${value}`);
   return value;
-}
-
-/** "30 seconds", "1 minute", "1.5 minutes": for the deadline message. */
-function duration(ms: number): string {
-  if (ms < 60_000) {
-    const seconds = Math.max(1, Math.round(ms / 1000));
-    return `${seconds} ${seconds === 1 ? 'second' : 'seconds'}`;
-  }
-  const minutes = Number((ms / 60_000).toFixed(1));
-  return `${minutes} ${minutes === 1 ? 'minute' : 'minutes'}`;
 }

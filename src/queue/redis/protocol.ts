@@ -5,11 +5,11 @@
  * Errors travel as outcomes, not as failed jobs, so a DiffEditError keeps its code and message across processes and
  * BullMQ never retries an edit that failed for a reason of its own.
  */
-import type { Progress } from '../engine/diffedit/progress.js';
-import type { Candidate, EditRequest } from '../engine/engine.js';
-import type { EncodedPhoto } from '../engine/image/index.js';
-import { DiffEditError, ErrorCode, isDiffEditError } from '../errors.js';
-import type { EditOutput } from '../bot/edit-backend.js';
+import type { Progress } from '../../engine/diffedit/progress.js';
+import type { Candidate, EditRequest } from '../../engine/engine.js';
+import type { EncodedPhoto } from '../../engine/image/index.js';
+import { DiffEditError, ErrorCode, isDiffEditError } from '../../errors.js';
+import type { EditOutput } from '../../bot/edit-backend.js';
 
 /** The BullMQ queue both sides use. */
 export const EDIT_QUEUE = 'diffedit-edits';

@@ -2,7 +2,7 @@
  * Preloaded into worker processes by the tests (`--import`): every engine run starts TEST_ENGINE_DELAY_MS later,
  * so a job on tiny models lasts long enough to be seen waiting, running, and killed mid-way, as on a real GPU.
  */
-import { DiffEditEngine } from '../../src/engine/engine.js';
+import { DiffEditEngine } from '../../../src/engine/engine.js';
 
 const delayMs = Number(process.env.TEST_ENGINE_DELAY_MS ?? 0);
 const prototype = DiffEditEngine.prototype;

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { JobQueue, type JobQueueOptions, type QueueCallbacks, type Ticket } from '../../src/bot/job-queue.js';
-import { DiffEditError, ErrorCode } from '../../src/errors.js';
-import type { LogFields, Logger } from '../../src/logger.js';
+import { JobQueue, type JobQueueOptions, type QueueCallbacks, type Ticket } from '../../../src/queue/memory/job-queue.js';
+import { DiffEditError, ErrorCode } from '../../../src/errors.js';
+import type { LogFields, Logger } from '../../../src/logger.js';
 
 interface Deferred<T> {
   readonly promise: Promise<T>;

@@ -3,16 +3,18 @@
  * round-robin order and the positions users are told, refusals that give the place back, and a shutdown that
  * tells waiting jobs and leaves nothing behind in Redis.
  */
+import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { EditHooks } from '../../src/bot/edit-backend.js';
-import { RESTART_WAITING_MESSAGE } from '../../src/bot/job-queue.js';
-import { RedisBackend, type RedisBackendOptions } from '../../src/bot/redis-backend.js';
-import { ErrorCode } from '../../src/errors.js';
-import { silentLogger } from '../../src/logger.js';
-import { HAS_REDIS, startRedis, type RedisServer } from '../redis/redis-server.js';
-import { until } from '../bot/harness.js';
-import { testHandover } from '../redis/handover.js';
+import type { EditHooks, Orphan } from '../../../src/bot/edit-backend.js';
+import { RESTART_WAITING_MESSAGE } from '../../../src/queue/refusals.js';
+import { RedisBackend, type RedisBackendOptions } from '../../../src/queue/redis/backend.js';
+import { EDIT_QUEUE } from '../../../src/queue/redis/protocol.js';
+import { ErrorCode } from '../../../src/errors.js';
+import { silentLogger } from '../../../src/logger.js';
+import { HAS_REDIS, startRedis, type RedisServer } from './redis-server.js';
+import { recordingLogger, until } from '../../bot/harness.js';
+import { testHandover } from './handover.js';
 
 /** BullMQ's hash of each job (our job ids are UUIDs). */
 const JOB_KEYS = 'bull:diffedit-edits:????????-????-????-????-????????????';
@@ -47,6 +49,9 @@ describe.skipIf(!HAS_REDIS)('RedisBackend', () => {
       pollMs: 50,
       deliveryClaimMs: 60_000,
       heartbeatMs: 2000,
+      queueWaitMs: 600_000,
+      jobTimeoutMs: 600_000,
+      noWorkerMs: 600_000,
       logger: silentLogger,
       ...options,
     });
@@ -107,6 +112,102 @@ describe.skipIf(!HAS_REDIS)('RedisBackend', () => {
     expect(await client.keys(JOB_KEYS)).toEqual([]);
     // Their users were told: no pending delivery is left for another bot process to make.
     expect(await client.keys('diffedit:delivery*')).toEqual([]);
+  });
+
+  it('no worker alive: a job still waiting after QUEUE_WAIT_MS is withdrawn, its user told, and nothing left in Redis', async () => {
+    const queue = await backend({ queueWaitMs: 300 });
+    const slot = await queue.reserve('alice');
+    await expect(slot.submit(request(), hooks(), testHandover())).rejects.toMatchObject({
+      code: ErrorCode.QueueWaitExpired,
+      message: 'No GPU worker took your job within 1 second, so it was withdrawn; try again later.',
+    });
+    expect(await client.keys(JOB_KEYS)).toEqual([]);
+    expect(await client.zcard('diffedit:caps:all')).toBe(0);
+    expect(await client.keys('diffedit:delivery*')).toEqual([]);
+  });
+
+  it('Redis loses its data while a job waits (a restart without persistence): the user is told the job was lost', async () => {
+    const logger = recordingLogger();
+    const queue = await backend({ logger });
+    const slot = await queue.reserve('alice');
+    const positions: number[] = [];
+    const run = slot.submit(request(), { ...hooks(), onPosition: (p) => positions.push(p) }, testHandover());
+    await until(() => positions.length > 0, 5000, 'the job in line');
+    await client.flushall();
+    await expect(run).rejects.toMatchObject({
+      code: ErrorCode.JobLost,
+      message: 'Your job was lost because the job queue restarted; run the command again.',
+    });
+    expect(logger.lines.some((l) => l.msg === 'a queued job is gone from Redis: its user is told it was lost')).toBe(true);
+    // New jobs are served at once.
+    const next = await queue.reserve('alice');
+    await next.release();
+  });
+
+  it('no worker connected for noWorkerMs: new jobs are refused at once; a worker connecting lifts it', async () => {
+    const queue = await backend({ noWorkerMs: 200, heartbeatMs: 50 });
+    const refused = async () => {
+      for (;;) {
+        const attempt = await queue.reserve('alice').then(
+          async (slot) => void (await slot.release()),
+          (error: unknown) => error,
+        );
+        if (attempt !== undefined) return attempt;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    expect(await refused()).toMatchObject({
+      code: ErrorCode.NoWorker,
+      message: 'No GPU worker is running right now, so the bot cannot take jobs; try again later.',
+    });
+    expect(queue.workers()).toBe(0);
+    const worker = new Worker(EDIT_QUEUE, () => Promise.resolve(undefined), { connection: { url: server.url } });
+    try {
+      await worker.waitUntilReady();
+      await until(() => queue.workers() === 1, 5000, 'the worker to be seen');
+      const slot = await queue.reserve('alice');
+      await slot.release();
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it('a job adopted from a dead bot process is bounded too: lost from Redis, its new owner hears so', async () => {
+    // The dying process beats once (at start), the next one looks for orphans every 50 ms.
+    const [dying, next] = [await backend({ heartbeatMs: 600_000 }), await backend({ heartbeatMs: 50 })];
+    const slot = await dying.reserve('alice');
+    const positions: number[] = [];
+    void slot.submit(request(), { ...hooks(), onPosition: (p) => positions.push(p) }, testHandover()).catch(() => undefined);
+    await until(() => positions.length > 0, 5000, 'the job in line');
+    const orphans: Orphan[] = [];
+    // As the bot does: the orphan is followed until its outcome.
+    next.adoptOrphans((orphan) => {
+      orphans.push(orphan);
+      return orphan.outcome.then(
+        () => undefined,
+        () => undefined,
+      );
+    });
+    // The dying process's heartbeat lapses (a SIGKILL): the next one adopts its delivery.
+    await client.del(...(await client.keys('diffedit:bot:*')));
+    await until(() => orphans.length === 1, 5000, 'the delivery to be adopted');
+    await client.flushall();
+    await expect(orphans[0]?.outcome).rejects.toMatchObject({ code: ErrorCode.JobLost });
+  });
+
+  it('warns at start-up when Redis may evict keys (maxmemory-policy other than noeviction)', async () => {
+    await client.config('SET', 'maxmemory-policy', 'allkeys-lru');
+    try {
+      const logger = recordingLogger();
+      await backend({ logger });
+      expect(logger.lines.filter((l) => l.level === 'warn').map((l) => l.fields['policy'])).toEqual(['allkeys-lru']);
+      const quiet = recordingLogger();
+      await client.config('SET', 'maxmemory-policy', 'noeviction');
+      await backend({ logger: quiet });
+      expect(quiet.lines.filter((l) => l.level === 'warn')).toEqual([]);
+    } finally {
+      await client.config('SET', 'maxmemory-policy', 'noeviction');
+    }
   });
 
   it('a picture above REDIS_MAX_PICTURE_MB is refused clearly and its place given back', async () => {

@@ -5,9 +5,9 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { RedisJobStore } from '../../src/bot/redis-job-store.js';
-import { HAS_REDIS, startRedis, type RedisServer } from '../redis/redis-server.js';
-import { newJob } from './stored-jobs.js';
+import { RedisJobStore } from '../../../src/queue/redis/job-store.js';
+import { HAS_REDIS, startRedis, type RedisServer } from './redis-server.js';
+import { newJob } from '../../bot/stored-jobs.js';
 
 const KB = 1000;
 

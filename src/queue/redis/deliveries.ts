@@ -9,8 +9,8 @@
  * runs out mid-delivery can only repeat what is idempotent: the edit of the reply, or a post with the same nonce.
  */
 import type { Redis } from 'ioredis';
-import type { DeliveryTarget } from '../bot/delivery.js';
-import type { NewJob } from '../bot/job-store.js';
+import type { DeliveryTarget } from '../../bot/delivery.js';
+import type { NewJob } from '../../bot/job-store.js';
 import { KEY_PREFIX } from './protocol.js';
 
 /** A job's delivery, as any bot process can carry it out. */

@@ -4,10 +4,10 @@
  * both ways.
  */
 import { describe, expect, it } from 'vitest';
-import type { EditOutput } from '../../src/bot/edit-backend.js';
-import { DEFAULT_PARAMETERS } from '../../src/engine/parameters.js';
-import { packMask } from '../../src/engine/diffedit/packed-mask.js';
-import { decodeOutcome, decodeRequest, encodeOutput, encodeRequest, type EditOutcome } from '../../src/queue/protocol.js';
+import type { EditOutput } from '../../../src/bot/edit-backend.js';
+import { DEFAULT_PARAMETERS } from '../../../src/engine/parameters.js';
+import { packMask } from '../../../src/engine/diffedit/packed-mask.js';
+import { decodeOutcome, decodeRequest, encodeOutput, encodeRequest, type EditOutcome } from '../../../src/queue/redis/protocol.js';
 import { SAMPLE_CANDIDATES_OUTPUT, SAMPLE_OUTPUT } from './sample-output.js';
 
 const output = SAMPLE_OUTPUT;

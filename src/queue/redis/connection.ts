@@ -1,7 +1,7 @@
 /** One way to open Redis for BullMQ and for our own keys, on both sides. */
 import type { ConnectionOptions } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../logger.js';
 
 /** ioredis reconnects on its own with a capped backoff: a Redis that goes away is waited for, not a crash. */
 const retryStrategy = (times: number): number => Math.min(times * 200, 2000);

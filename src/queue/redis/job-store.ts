@@ -7,10 +7,10 @@
  * processes writing at once.
  */
 import type { Redis } from 'ioredis';
-import { DiffEditError, ErrorCode } from '../errors.js';
-import { type Logger, silentLogger } from '../logger.js';
-import { KEY_PREFIX } from '../queue/protocol.js';
-import { isJobId, parseJob, storedJob, type JobStore, type NewJob, type StoredJob } from './job-store.js';
+import { DiffEditError, ErrorCode } from '../../errors.js';
+import { type Logger, silentLogger } from '../../logger.js';
+import { KEY_PREFIX } from './protocol.js';
+import { isJobId, parseJob, storedJob, type JobStore, type NewJob, type StoredJob } from '../../bot/job-store.js';
 
 const JOB_PREFIX = `${KEY_PREFIX}store:job:`;
 const LRU_KEY = `${KEY_PREFIX}store:lru`;

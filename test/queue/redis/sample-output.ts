@@ -1,7 +1,7 @@
 /** An edit output with every field set (both seeds, a packed mask, a full-size photo, a warning), for wire-form tests. */
-import type { EditOutput } from '../../src/bot/edit-backend.js';
-import { packMask } from '../../src/engine/diffedit/packed-mask.js';
-import { DEFAULT_PARAMETERS } from '../../src/engine/parameters.js';
+import type { EditOutput } from '../../../src/bot/edit-backend.js';
+import { packMask } from '../../../src/engine/diffedit/packed-mask.js';
+import { DEFAULT_PARAMETERS } from '../../../src/engine/parameters.js';
 
 const PHOTO = { data: Buffer.from([0xff, 0xd8, 0xff, 7, 0, 200]), format: 'jpeg', width: 1600, height: 1200 } as const;
 

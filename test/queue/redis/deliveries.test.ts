@@ -4,9 +4,9 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DeliveryLedger } from '../../src/queue/deliveries.js';
-import { testHandover } from '../redis/handover.js';
-import { HAS_REDIS, startRedis, type RedisServer } from '../redis/redis-server.js';
+import { DeliveryLedger } from '../../../src/queue/redis/deliveries.js';
+import { testHandover } from './handover.js';
+import { HAS_REDIS, startRedis, type RedisServer } from './redis-server.js';
 
 describe.skipIf(!HAS_REDIS)('DeliveryLedger', () => {
   let server: RedisServer;

@@ -3,17 +3,18 @@
  * running job; past the grace period the job is handed back and another worker finishes it, once; a job past its
  * deadline is stopped and its user told why. The bot side is the real RedisBackend.
  */
+import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { EditHooks, Orphan } from '../../src/bot/edit-backend.js';
-import type { EditRunner } from '../../src/bot/memory-backend.js';
-import { RedisBackend } from '../../src/bot/redis-backend.js';
-import type { DiffEditEngine } from '../../src/engine/engine.js';
-import { ErrorCode } from '../../src/errors.js';
-import { silentLogger } from '../../src/logger.js';
-import { EditWorker } from '../../src/worker/worker.js';
-import { smoothPhoto, tinyEngine } from '../engine/tiny-engine.js';
-import { HAS_REDIS, startRedis, type RedisServer } from '../redis/redis-server.js';
-import { testHandover } from '../redis/handover.js';
+import type { EditHooks, Orphan } from '../../../src/bot/edit-backend.js';
+import type { EditRunner } from '../../../src/queue/memory/backend.js';
+import { RedisBackend } from '../../../src/queue/redis/backend.js';
+import type { DiffEditEngine } from '../../../src/engine/engine.js';
+import { ErrorCode } from '../../../src/errors.js';
+import { silentLogger } from '../../../src/logger.js';
+import { EditWorker } from '../../../src/queue/redis/worker.js';
+import { smoothPhoto, tinyEngine } from '../../engine/tiny-engine.js';
+import { HAS_REDIS, startRedis, type RedisServer } from './redis-server.js';
+import { testHandover } from './handover.js';
 
 describe.skipIf(!HAS_REDIS)('EditWorker', () => {
   let server: RedisServer;
@@ -38,6 +39,9 @@ describe.skipIf(!HAS_REDIS)('EditWorker', () => {
       pollMs: 50,
       deliveryClaimMs: 60_000,
       heartbeatMs: 2000,
+      queueWaitMs: 600_000,
+      jobTimeoutMs: 600_000,
+      noWorkerMs: 600_000,
       logger: silentLogger,
     });
   }
@@ -140,5 +144,33 @@ describe.skipIf(!HAS_REDIS)('EditWorker', () => {
     expect(await orphan.claimDelivery()).toBe(true);
     await orphan.settleDelivery();
     expect(await orphan.claimDelivery()).toBe(false);
+  });
+  it("a worker that lost its job's lock (frozen past it, so the job is another worker's) stops computing it at once", async () => {
+    let first: AbortSignal | undefined;
+    // The first run waits until it is stopped; later runs (the job taken again) compute.
+    await worker({
+      run: async (request, controls) => {
+        if (first !== undefined) return engine.run(request, controls);
+        first = controls?.signal;
+        await new Promise((r) => first?.addEventListener('abort', r));
+        return engine.run(request, controls);
+      },
+    });
+    const job = await submit(5);
+    await until(() => first !== undefined, 'the job to start');
+    // What a thawed worker finds: its lock holds another worker's token (it lapses in 2 s, as a real one would).
+    const client = new Redis(server.url);
+    try {
+      const [lock] = await client.keys('bull:diffedit-edits:*:lock');
+      if (lock === undefined) throw new Error('no lock');
+      await client.set(lock, 'another-worker', 'PX', 2000);
+    } finally {
+      client.disconnect();
+    }
+    await until(() => first?.aborted === true, 'the lost job to stop');
+    // The job, stalled once its foreign lock lapsed, is taken again (here by the same, now free, worker) and delivered.
+    const output = await job.output;
+    expect(job.starts()).toBe(2);
+    expect(Buffer.compare(output.png, (await engine.run(job.request)).png)).toBe(0);
   });
 });

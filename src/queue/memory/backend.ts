@@ -2,9 +2,9 @@
  * QUEUE_BACKEND=memory: the engine in this process behind {@link JobQueue} (one job at a time, round-robin across
  * users, deadlines). The default: nothing to install beyond npm ci.
  */
-import type { RunControls } from '../engine/diffedit/progress.js';
-import type { EditRequest, EditResult } from '../engine/engine.js';
-import type { EditBackend, EditSlot } from './edit-backend.js';
+import type { RunControls } from '../../engine/diffedit/progress.js';
+import type { EditRequest, EditResult } from '../../engine/engine.js';
+import type { EditBackend, EditSlot } from '../../bot/edit-backend.js';
 import type { JobQueue } from './job-queue.js';
 
 /** The engine as the bot sees it. */

@@ -3,27 +3,27 @@
  * queue in Redis. This process keeps Discord, admission and delivery; through Redis go the request with its picture
  * inline, progress (job.updateProgress), and the outcome.
  *
- * Caps: per user and in all, atomically in Redis (queue/caps.ts), so several bot processes share them.
+ * Caps: per user and in all, atomically in Redis (caps.ts), so several bot processes share them.
  * Fairness: BullMQ priorities, not per-user lists. A job's priority is its place among its user's waiting jobs when
  * it was reserved (1 for a user's first), and BullMQ takes the lowest priority first, FIFO within one: everyone's
  * first waiting job goes before anyone's second, which is round-robin across users for as long as they keep jobs
  * waiting. Unlike memory mode, a priority is fixed once queued.
  * Positions: this job's rank among the prioritized jobs plus the jobs running, polled while it waits (the same
  * "#N in queue" as memory mode, counting every worker's running job).
- * Restarts: each job's delivery is recorded in Redis when it is queued (queue/deliveries.ts); a bot process that
+ * Restarts: each job's delivery is recorded in Redis when it is queued (deliveries.ts); a bot process that
  * dies leaves it to the next one that looks, which follows the job to its outcome. The finished job (picture and
  * result) stays in BullMQ until its delivery is settled, then is removed.
  */
 import { randomUUID } from 'node:crypto';
 import { Queue, QueueEvents, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { EditRequest } from '../engine/engine.js';
-import { DiffEditError, ErrorCode, isDiffEditError } from '../errors.js';
-import type { Logger } from '../logger.js';
-import { callHook } from '../util/call-hook.js';
-import { RedisCaps } from '../queue/caps.js';
-import { bullConnection, openRedis } from '../queue/connection.js';
-import { DeliveryLedger, type PendingDelivery } from '../queue/deliveries.js';
+import type { EditRequest } from '../../engine/engine.js';
+import { DiffEditError, ErrorCode, isDiffEditError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+import { callHook } from '../../util/call-hook.js';
+import { RedisCaps } from './caps.js';
+import { bullConnection, openRedis } from './connection.js';
+import { DeliveryLedger, type PendingDelivery } from './deliveries.js';
 import {
   asProgress,
   checkInlineSize,
@@ -33,9 +33,9 @@ import {
   encodeRequest,
   type EditJobData,
   type EditOutcome,
-} from '../queue/protocol.js';
-import type { DeliveryGuard, EditBackend, EditHooks, EditOutput, EditSlot, Handover, Orphan } from './edit-backend.js';
-import { RESTART_WAITING_MESSAGE, SHUTTING_DOWN_MESSAGE } from './job-queue.js';
+} from './protocol.js';
+import type { DeliveryGuard, EditBackend, EditHooks, EditOutput, EditSlot, Handover, Orphan } from '../../bot/edit-backend.js';
+import { jobLost, jobTimedOut, noWorker, queueWaitExpired, RESTART_WAITING_MESSAGE, SHUTTING_DOWN_MESSAGE } from '../refusals.js';
 
 /** What the backend is built from. */
 export interface RedisBackendOptions {
@@ -51,6 +51,12 @@ export interface RedisBackendOptions {
   readonly deliveryClaimMs: number;
   /** This process's heartbeat period; its deliveries are adopted by others three missed beats after it dies. */
   readonly heartbeatMs: number;
+  /** QUEUE_WAIT_MS: a job no worker has taken after this long is withdrawn and its user told. */
+  readonly queueWaitMs: number;
+  /** JOB_TIMEOUT_MS: with queueWaitMs, the most a job may take in all before this process stops waiting for it. */
+  readonly jobTimeoutMs: number;
+  /** With no worker connected for this long, new jobs are refused at once instead of waiting QUEUE_WAIT_MS for nothing. */
+  readonly noWorkerMs: number;
   readonly logger: Logger;
 }
 
@@ -69,6 +75,8 @@ interface LocalJob {
   readonly hooks: EditHooks;
   state: 'waiting' | 'running';
   position: number | undefined;
+  /** When it was put in Redis (undefined until then): its deadlines count from here. */
+  queuedAt: number | undefined;
   /** Stops waiting for the outcome (shutdown). */
   abandon(error: DiffEditError): void;
 }
@@ -81,9 +89,14 @@ export class RedisBackend implements EditBackend {
   private closed: Promise<void> | undefined;
   private poll: NodeJS.Timeout | undefined;
   private polling = false;
+  private watching = false;
+  private looking: NodeJS.Timeout | undefined;
+  /** Workers connected when last looked, and when one last was (start-up counts: workers get time to connect). */
+  private workersSeen = 0;
+  private workerSeenAt = Date.now();
   private adopting: NodeJS.Timeout | undefined;
   /** Orphans this process follows, by job id: how to stop waiting for each. */
-  private readonly orphans = new Map<string, (error: DiffEditError) => void>();
+  private readonly orphans = new Map<string, { readonly queuedAt: number; readonly abandon: (error: DiffEditError) => void }>();
 
   private constructor(
     private readonly options: RedisBackendOptions,
@@ -126,14 +139,19 @@ export class RedisBackend implements EditBackend {
     queue.on('error', (error) => logger.warn('queue connection error', { error }));
     events.on('error', (error) => logger.warn('queue events connection error', { error }));
     await Promise.all([queue.waitUntilReady(), events.waitUntilReady(), redis.status === 'ready' ? undefined : once(redis, 'ready')]);
+    await warnOnEviction(redis, logger);
     const ledger = new DeliveryLedger(redis, randomUUID(), options.heartbeatMs);
     await ledger.start();
     const caps = new RedisCaps(redis, { perUser: options.perUserLimit, global: options.globalLimit });
-    return new RedisBackend(options, redis, caps, queue, events, ledger);
+    const backend = new RedisBackend(options, redis, caps, queue, events, ledger);
+    backend.lookForWorkers();
+    return backend;
   }
 
   async reserve(userId: string): Promise<EditSlot> {
     if (this.closing) throw new DiffEditError(ErrorCode.ShuttingDown, SHUTTING_DOWN_MESSAGE, { userId });
+    const unseenMs = Date.now() - this.workerSeenAt;
+    if (unseenMs > this.options.noWorkerMs) throw noWorker(userId, unseenMs);
     const slotId = randomUUID();
     const rank = await this.redisCall(() => this.caps.reserve(slotId, userId, this.options.reserveTtlMs));
     this.reserved++;
@@ -168,6 +186,24 @@ export class RedisBackend implements EditBackend {
   async counts(): Promise<{ waiting: number; running: number }> {
     const [waiting, running] = await Promise.all([this.caps.waiting(), this.queue.getActiveCount()]);
     return { waiting, running };
+  }
+
+  workers(): number {
+    return this.workersSeen;
+  }
+
+  /** Counts the workers connected to the queue (BullMQ names its worker connections), every heartbeat. */
+  private lookForWorkers(): void {
+    const look = async (): Promise<void> => {
+      try {
+        this.workersSeen = await this.queue.getWorkersCount();
+        if (this.workersSeen > 0) this.workerSeenAt = Date.now();
+      } catch (error) {
+        this.options.logger.debug('could not count workers', { error });
+      }
+    };
+    void look();
+    this.looking = setInterval(() => void look(), this.options.heartbeatMs);
   }
 
   adoptOrphans(take: (orphan: Orphan) => Promise<void>): void {
@@ -219,7 +255,9 @@ export class RedisBackend implements EditBackend {
     const { jobId } = pending;
     const job: Job<EditJobData, EditOutcome> | undefined = await this.queue.getJob(jobId);
     const { abandoned, abandon } = abandonable();
-    this.orphans.set(jobId, abandon);
+    // Bounded like this process's own jobs (watch), from when the dead process queued it.
+    this.orphans.set(jobId, { queuedAt: job?.timestamp ?? Date.now(), abandon });
+    this.startPolling();
     const lost = new DiffEditError(ErrorCode.JobExpired, 'Your job was lost while the bot restarted; run the command again.', { job: jobId });
     const outcome = job === undefined ? Promise.reject(lost) : Promise.race([job.waitUntilFinished(this.events).then(decodeOutcome), abandoned]);
     outcome.catch(() => undefined);
@@ -251,7 +289,7 @@ export class RedisBackend implements EditBackend {
       // Left to the next bot process: the worker finishes the job and that process delivers it (pending in Redis).
       for (const [jobId, job] of this.jobs) job.abandon(handedOver(jobId));
     }
-    for (const [jobId, abandon] of this.orphans) abandon(handedOver(jobId));
+    for (const [jobId, { abandon }] of this.orphans) abandon(handedOver(jobId));
     while (this.jobs.size > 0) await new Promise((r) => setTimeout(r, 50));
     this.closed ??= this.close();
     await this.closed;
@@ -260,6 +298,7 @@ export class RedisBackend implements EditBackend {
   private async close(): Promise<void> {
     clearInterval(this.poll);
     clearInterval(this.adopting);
+    clearInterval(this.looking);
     await this.ledger.stop();
     await Promise.allSettled([this.events.close(), this.queue.close()]);
     this.redis.disconnect();
@@ -275,7 +314,7 @@ export class RedisBackend implements EditBackend {
   ): Promise<EditOutput> {
     checkInlineSize(request.image.byteLength, this.options.maxInlinePictureBytes);
     const { abandoned, abandon } = abandonable();
-    const local: LocalJob = { hooks, state: 'waiting', position: undefined, abandon };
+    const local: LocalJob = { hooks, state: 'waiting', position: undefined, queuedAt: undefined, abandon };
     this.jobs.set(slotId, local);
     try {
       await this.redisCall(() => this.ledger.add({ jobId: slotId, ...handover }));
@@ -287,6 +326,7 @@ export class RedisBackend implements EditBackend {
           removeOnFail: REMOVE_ON_FAIL,
         }),
       );
+      local.queuedAt = Date.now();
       await this.caps.hold(slotId, userId).catch(() => undefined);
       this.startPolling();
       await this.updatePositions();
@@ -306,7 +346,10 @@ export class RedisBackend implements EditBackend {
   }
 
   private startPolling(): void {
-    this.poll ??= setInterval(() => void this.updatePositions(), this.options.pollMs);
+    this.poll ??= setInterval(() => {
+      void this.updatePositions();
+      void this.watch();
+    }, this.options.pollMs);
   }
 
   /** Reads the line once and tells each waiting job of ours whose place changed. */
@@ -331,6 +374,41 @@ export class RedisBackend implements EditBackend {
     }
   }
 
+  /**
+   * The bounds on waiting that BullMQ's waitUntilFinished lacks: a job Redis no longer knows (restarted empty) never
+   * sends an event, and a queue with no worker never moves. Each of this process's queued jobs is checked every poll:
+   * lost -> its user is told; waiting past QUEUE_WAIT_MS -> withdrawn and told; past QUEUE_WAIT_MS + JOB_TIMEOUT_MS
+   * in all (a worker that froze, a lock that keeps lapsing) -> told it timed out, whatever the workers still do.
+   */
+  private async watch(): Promise<void> {
+    if (this.watching) return;
+    this.watching = true;
+    const { queueWaitMs, jobTimeoutMs, logger } = this.options;
+    try {
+      const followed = [...this.jobs, ...this.orphans].filter(
+        (entry): entry is [string, { queuedAt: number; abandon: LocalJob['abandon'] }] => entry[1].queuedAt !== undefined,
+      );
+      for (const [jobId, job] of followed) {
+        const waited = Date.now() - job.queuedAt;
+        const state = await this.queue.getJobState(jobId);
+        if (state === 'unknown') {
+          logger.warn('a queued job is gone from Redis: its user is told it was lost', { job: jobId });
+          job.abandon(jobLost({ job: jobId }));
+        } else if ((state === 'prioritized' || state === 'waiting') && waited > queueWaitMs && (await this.queue.remove(jobId)) === 1) {
+          logger.warn('no worker took a job in time: withdrawn', { job: jobId, waitedMs: waited });
+          job.abandon(queueWaitExpired(queueWaitMs, { job: jobId }));
+        } else if (waited > queueWaitMs + jobTimeoutMs) {
+          logger.warn('a job outlived its total deadline: its user is told', { job: jobId, waitedMs: waited });
+          job.abandon(jobTimedOut(queueWaitMs + jobTimeoutMs, { job: jobId }));
+        }
+      }
+    } catch (error) {
+      logger.warn('could not check queued jobs', { error });
+    } finally {
+      this.watching = false;
+    }
+  }
+
   /** Runs a Redis call; a connection failure becomes the typed refusal users read. */
   private async redisCall<T>(call: () => Promise<T>): Promise<T> {
     try {
@@ -344,6 +422,21 @@ export class RedisBackend implements EditBackend {
         { cause: error },
       );
     }
+  }
+}
+
+/**
+ * BullMQ needs `maxmemory-policy noeviction`: under any other policy a full Redis silently drops jobs, caps and
+ * delivery records (docs/redis-mode.md). Said once at start-up; a Redis that refuses CONFIG (managed ones) is not.
+ */
+async function warnOnEviction(redis: Redis, logger: Logger): Promise<void> {
+  try {
+    const [, policy] = (await redis.config('GET', 'maxmemory-policy')) as [string, string];
+    if (policy !== 'noeviction') {
+      logger.warn('Redis may evict keys (maxmemory-policy is not noeviction): jobs can be lost; see docs/redis-mode.md', { policy });
+    }
+  } catch (error) {
+    logger.debug('could not read Redis maxmemory-policy', { error });
   }
 }
 
@@ -368,5 +461,8 @@ function abandonable(): { abandoned: Promise<never>; abandon: (error: DiffEditEr
   const abandoned = new Promise<never>((_, reject) => {
     abandon = reject;
   });
+  // Abandoned before anything raced it (shutdown or the wait check while the job is still being added, an orphan
+  // already known lost): not an unhandled rejection; a later race still sees it.
+  abandoned.catch(() => undefined);
   return { abandoned, abandon };
 }

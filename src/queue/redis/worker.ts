@@ -5,12 +5,12 @@
  */
 import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { jobTimedOut } from '../bot/job-queue.js';
-import type { EditRunner } from '../bot/memory-backend.js';
-import type { Logger } from '../logger.js';
-import { releasePlace } from '../queue/caps.js';
-import { bullConnection, openRedis } from '../queue/connection.js';
-import { decodeRequest, EDIT_QUEUE, encodeError, encodeOutput, type EditJobData, type EditOutcome } from '../queue/protocol.js';
+import { jobTimedOut } from '../refusals.js';
+import type { EditRunner } from '../memory/backend.js';
+import type { Logger } from '../../logger.js';
+import { releasePlace } from './caps.js';
+import { bullConnection, openRedis } from './connection.js';
+import { decodeRequest, EDIT_QUEUE, encodeError, encodeOutput, type EditJobData, type EditOutcome } from './protocol.js';
 
 /** What a worker is built from. */
 export interface EditWorkerOptions {
@@ -28,6 +28,8 @@ export class EditWorker {
   private readonly redis: Redis;
   /** Aborted when close() gives up waiting: the running job is handed back. */
   private readonly handBack = new AbortController();
+  /** The running jobs' "lock lost" switches, by job id: another worker has the job, so this one stops computing it. */
+  private readonly lockLost = new Map<string, AbortController>();
 
   constructor(private readonly options: EditWorkerOptions) {
     const { redisUrl, lockMs, logger } = options;
@@ -41,6 +43,10 @@ export class EditWorker {
     });
     this.worker.on('error', (error) => logger.warn('worker error', { error }));
     this.worker.on('stalled', (jobId) => logger.warn('a job lost its worker: taken again', { job: jobId }));
+    // This process was frozen (SIGSTOP, a hung driver) past its lock: the job is another worker's now.
+    this.worker.on('lockRenewalFailed', (jobIds) => {
+      for (const jobId of jobIds) this.lockLost.get(jobId)?.abort();
+    });
   }
 
   /** Resolves once the worker is connected and taking jobs. */
@@ -68,7 +74,9 @@ export class EditWorker {
     await releasePlace(this.redis, slotId, userId);
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), jobTimeoutMs);
-    const signal = AbortSignal.any([deadline.signal, this.handBack.signal]);
+    const lost = new AbortController();
+    this.lockLost.set(String(job.id), lost);
+    const signal = AbortSignal.any([deadline.signal, this.handBack.signal, lost.signal]);
     try {
       const result = await engine.run(decodeRequest(job.data), {
         signal,
@@ -79,6 +87,11 @@ export class EditWorker {
       logger.info('job done', { job: job.id, user: userId, ms: Date.now() - started });
       return encodeOutput(result);
     } catch (error) {
+      if (lost.signal.aborted) {
+        // Not ours to finish or to fail: BullMQ refuses either without the lock; the worker takes new work.
+        logger.warn("lost the job's lock to another worker: stopped computing it", { job: job.id });
+        throw error;
+      }
       if (this.handBack.signal.aborted) {
         logger.warn('shutting down: job handed back to the queue', { job: job.id });
         await job.moveToWait(token);
@@ -94,6 +107,7 @@ export class EditWorker {
       }
     } finally {
       clearTimeout(timer);
+      this.lockLost.delete(String(job.id));
     }
   }
 }
