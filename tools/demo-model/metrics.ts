@@ -3,15 +3,8 @@
  * tabulates them. Masks are one byte per pixel, non-zero = inside; pictures are 8-bit RGB, interleaved.
  */
 import type { GrayMask, RgbImage } from '../../src/engine/image/index.js';
-export { intersectionOverUnion as iou } from '../../src/engine/diffedit/mask-stats.js';
+export { coverage, intersectionOverUnion as iou } from '../../src/engine/diffedit/mask-stats.js';
 import { namedRgb } from './scenes.js';
-
-/** Fraction of `mask`'s pixels that are inside. */
-export function coverage(mask: Uint8Array): number {
-  let on = 0;
-  for (const v of mask) if (v !== 0) on++;
-  return on / mask.length;
-}
 
 /** The pixels within `radius` (Chebyshev distance) of any inside pixel of a `width`-wide `mask`. */
 export function dilate(mask: Uint8Array, width: number, radius: number): Uint8Array {
