@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { DiffEditEngine } from '../engine/engine.js';
 import { PHOTO_EXTENSION } from '../engine/image/index.js';
 import { silentLogger } from '../logger.js';
-import { describeFailure } from './failure.js';
+import { runCommand } from './failure.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DEMO_MODEL = path.join(ROOT, 'demo', 'model');
@@ -64,10 +64,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`${describeFailure(error)}\n`);
-    process.exit(1);
-  },
-);
+runCommand(main);

@@ -13,7 +13,7 @@ import { EnvReader } from '../config/env.js';
 import type { InversionConditioning } from '../engine/diffedit/edit.js';
 import { DiffEditEngine } from '../engine/engine.js';
 import { PHOTO_EXTENSION } from '../engine/image/index.js';
-import { describeFailure } from './failure.js';
+import { runCommand } from './failure.js';
 import { createLogger } from '../logger.js';
 import { definedOnly } from '../util/objects.js';
 
@@ -139,10 +139,4 @@ function photoPath(panel: string, suffix: string, extension: string): string {
   return path.join(dir, `${name}-${suffix}.${extension}`);
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`${describeFailure(error)}\n`);
-    process.exit(1);
-  },
-);
+runCommand(main);

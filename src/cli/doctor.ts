@@ -24,7 +24,7 @@ import { chooseModelDir } from '../engine/models/optimized-copy.js';
 import { probeProviders } from '../engine/models/provider-probe.js';
 import { PROVIDERS } from '../engine/models/sessions.js';
 import { signatureFromFile } from '../onnx/signature.js';
-import { describeFailure } from './failure.js';
+import { describeFailure, runCommand } from './failure.js';
 
 const run = promisify(execFile);
 
@@ -90,10 +90,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`${describeFailure(error)}\n`);
-    process.exit(1);
-  },
-);
+runCommand(main);

@@ -13,3 +13,14 @@ export function describeFailure(error: unknown): string {
   if (error instanceof Error && error.name === 'TypeError' && /parseArgs|Unknown option|argument/i.test(error.message)) return error.message;
   return String(error instanceof Error ? (error.stack ?? error.message) : error);
 }
+
+/** Runs a command-line entry point: exits with its code, or prints {@link describeFailure} and exits with 1. */
+export function runCommand(main: () => Promise<number>): void {
+  main().then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`${describeFailure(error)}\n`);
+      process.exit(1);
+    },
+  );
+}
