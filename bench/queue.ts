@@ -5,12 +5,12 @@
  *  - overheadMsPerJob: median ms per job submitted alone, Redis path (one worker) minus memory mode;
  *  - jobsPerMinute: `--jobs` jobs submitted at once, with 1 and with 2 workers (each worker one CPU thread).
  */
+import { backendOptions } from '../test/queue/redis/backend-options.js';
 import { parseArgs } from 'node:util';
 import type { EditBackend } from '../src/bot/edit-backend.js';
 import { JobQueue } from '../src/queue/memory/job-queue.js';
 import { MemoryBackend } from '../src/queue/memory/backend.js';
 import { RedisBackend } from '../src/queue/redis/backend.js';
-import { silentLogger } from '../src/logger.js';
 import { smoothPhoto, tinyEngine } from '../test/engine/tiny-engine.js';
 import { startRedis } from '../test/queue/redis/redis-server.js';
 import { startWorker, type WorkerProcess } from '../test/queue/redis/worker-process.js';
@@ -54,20 +54,9 @@ await engine.close();
 
 const redis = await startRedis();
 const workers: WorkerProcess[] = [await startWorker(redis.url)];
-const backend = await RedisBackend.open({
-  redisUrl: redis.url,
-  perUserLimit: 100,
-  globalLimit: 1000,
-  maxInlinePictureBytes: 10 * 2 ** 20,
-  reserveTtlMs: 60_000,
-  pollMs: 250,
-  deliveryClaimMs: 60_000,
-  heartbeatMs: 2000,
-  queueWaitMs: 600_000,
-  jobTimeoutMs: 600_000,
-  noWorkerMs: 600_000,
-  logger: silentLogger,
-});
+const backend = await RedisBackend.open(
+  backendOptions(redis.url, { perUserLimit: 100, globalLimit: 1000, maxInlinePictureBytes: 10 * 2 ** 20, pollMs: 250 }),
+);
 try {
   const redisMs = await sequential(backend);
   const one = await throughput(backend);

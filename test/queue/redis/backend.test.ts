@@ -3,6 +3,7 @@
  * round-robin order and the positions users are told, refusals that give the place back, and a shutdown that
  * tells waiting jobs and leaves nothing behind in Redis.
  */
+import { backendOptions } from './backend-options.js';
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +12,6 @@ import { RESTART_WAITING_MESSAGE } from '../../../src/queue/refusals.js';
 import { RedisBackend, type RedisBackendOptions } from '../../../src/queue/redis/backend.js';
 import { EDIT_QUEUE } from '../../../src/queue/redis/protocol.js';
 import { ErrorCode } from '../../../src/errors.js';
-import { silentLogger } from '../../../src/logger.js';
 import { HAS_REDIS, startRedis, type RedisServer } from './redis-server.js';
 import { recordingLogger, until } from '../../bot/harness.js';
 import { testHandover } from './handover.js';
@@ -40,21 +40,7 @@ describe.skipIf(!HAS_REDIS)('RedisBackend', () => {
   });
 
   async function backend(options: Partial<RedisBackendOptions> = {}): Promise<RedisBackend> {
-    const opened = await RedisBackend.open({
-      redisUrl: server.url,
-      perUserLimit: 2,
-      globalLimit: 3,
-      maxInlinePictureBytes: 1024,
-      reserveTtlMs: 60_000,
-      pollMs: 50,
-      deliveryClaimMs: 60_000,
-      heartbeatMs: 2000,
-      queueWaitMs: 600_000,
-      jobTimeoutMs: 600_000,
-      noWorkerMs: 600_000,
-      logger: silentLogger,
-      ...options,
-    });
+    const opened = await RedisBackend.open(backendOptions(server.url, { perUserLimit: 2, globalLimit: 3, maxInlinePictureBytes: 1024, ...options }));
     backends.push(opened);
     return opened;
   }

@@ -3,6 +3,7 @@
  * running job; past the grace period the job is handed back and another worker finishes it, once; a job past its
  * deadline is stopped and its user told why. The bot side is the real RedisBackend.
  */
+import { backendOptions } from './backend-options.js';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { EditHooks, Orphan } from '../../../src/bot/edit-backend.js';
@@ -30,20 +31,7 @@ describe.skipIf(!HAS_REDIS)('EditWorker', () => {
 
   /** The bot side, as one bot process opens it. */
   function openBackend(): Promise<RedisBackend> {
-    return RedisBackend.open({
-      redisUrl: server.url,
-      perUserLimit: 5,
-      globalLimit: 20,
-      maxInlinePictureBytes: 2 ** 20,
-      reserveTtlMs: 60_000,
-      pollMs: 50,
-      deliveryClaimMs: 60_000,
-      heartbeatMs: 2000,
-      queueWaitMs: 600_000,
-      jobTimeoutMs: 600_000,
-      noWorkerMs: 600_000,
-      logger: silentLogger,
-    });
+    return RedisBackend.open(backendOptions(server.url));
   }
 
   afterEach(async () => {
