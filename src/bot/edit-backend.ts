@@ -43,8 +43,11 @@ export interface DeliveryGuard {
 export interface Orphan extends DeliveryGuard, Handover {
   /** The job's picture (kept with the job for its buttons). */
   readonly image: Uint8Array;
-  /** Resolves with the output once a worker has finished (maybe already); rejects as {@link EditSlot.submit} does. */
-  readonly outcome: Promise<EditOutput>;
+  /**
+   * Follows the job to its output (maybe finished already), telling `hooks` its place and progress as for a job of
+   * this process; rejects as {@link EditSlot.submit} does (JobLost when the queue no longer knows it). Call once.
+   */
+  follow(hooks: EditHooks): Promise<EditOutput>;
 }
 
 /** A place taken by {@link EditBackend.reserve}: it counts toward the caps until it runs or is released. */

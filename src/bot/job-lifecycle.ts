@@ -12,7 +12,6 @@
  * the next one takes it at "run" ({@link JobLifecycle.resume}) and finishes the same line from there. "Keep ->
  * deliver" happens at most once per job whichever process gets there (the backend's delivery claim).
  */
-import type { RepliableInteraction } from 'discord.js';
 import type PQueue from 'p-queue';
 import type { EditRequest } from '../engine/engine.js';
 import { ErrorCode, isDiffEditError } from '../errors.js';
@@ -51,14 +50,10 @@ export class JobLifecycle {
   constructor(private readonly deps: JobLifecycleDeps) {}
 
   /** One job, from its place in line to the delivered result. */
-  async run(interaction: RepliableInteraction, plan: JobPlan, reply: JobReply): Promise<void> {
-    const { backend, logger, metrics } = this.deps;
+  async run(plan: JobPlan, reply: JobReply): Promise<void> {
+    const { backend, metrics } = this.deps;
     const slot = await backend.reserve(plan.owner.userId);
-    const status = new ThrottledStatus(
-      (content) => reply.status(content),
-      this.deps.progressIntervalMs,
-      (error) => logger.warn('progress edit failed', { interaction: interaction.id, error }),
-    );
+    const status = this.status(reply);
     try {
       await reply.acknowledge();
       if (plan.image.kind === 'attachment') status.update('Downloading the picture...');
@@ -74,12 +69,7 @@ export class JobLifecycle {
         ...(plan.variations !== undefined ? { variations: plan.variations } : {}),
       };
       const job = jobToKeep(plan);
-      const hooks: EditHooks = {
-        onPosition: (position) => status.update(queueLine(position)),
-        onStart: () => status.update(queueLine(1)),
-        onProgress: (p) => status.update(progressLine(p)),
-      };
-      const running = slot.submit(request, hooks, { target: reply.target, job });
+      const running = slot.submit(request, statusHooks(status), { target: reply.target, job });
       // Unknown until a remote queue has answered: its first position report says it then.
       const position = slot.position();
       if (position !== undefined) status.update(queueLine(position));
@@ -95,22 +85,36 @@ export class JobLifecycle {
   }
 
   /**
-   * A job whose bot process died, taken over here at "run": waits for its outcome, then keep -> deliver with the
-   * stored interaction (its token while it lives, else the ladder's channel and DM rungs). Never rejects.
+   * A job whose bot process died, taken over here at "run": follows it to its outcome (its place and progress shown
+   * in the placeholder again while the token lives), then keep -> deliver with the stored interaction (its token
+   * while it lives, else the ladder's channel and DM rungs). Never rejects.
    */
   async resume(orphan: Orphan, reply: JobReply): Promise<void> {
     const { logger, metrics } = this.deps;
+    const status = this.status(reply);
     let result: EditOutput;
     try {
-      result = await orphan.outcome;
+      result = await orphan.follow(statusHooks(status));
     } catch (error) {
+      await status.stop();
       if (isDiffEditError(error, ErrorCode.HandedOver) || !(await orphan.claimDelivery())) return;
       await reply.fail(userMessageFor(error, logger, { user: orphan.target.userId, kind: orphan.job.kind, resumed: true }));
       metrics.jobEnded(orphan.job.kind, 'failed');
       await orphan.settleDelivery();
       return;
     }
+    await status.stop();
     await this.keepAndDeliver(orphan.job, orphan.image, result, reply, orphan);
+  }
+
+  /** The placeholder's status line (queue position, progress), edited at most every PROGRESS_INTERVAL_MS. */
+  private status(reply: JobReply): ThrottledStatus {
+    const { interactionId } = reply.target;
+    return new ThrottledStatus(
+      (content) => reply.status(content),
+      this.deps.progressIntervalMs,
+      (error) => this.deps.logger.warn('progress edit failed', { interaction: interactionId, error }),
+    );
   }
 
   /** Keep -> deliver, unless another bot process has (or had) this job's delivery. */
@@ -169,6 +173,15 @@ export class JobLifecycle {
       logger.error('result lost: no route reached the user and it could not be kept', { job: stored.id, user: stored.userId, error });
     }
   }
+}
+
+/** A job's place and progress, as its placeholder shows them. */
+function statusHooks(status: ThrottledStatus): EditHooks {
+  return {
+    onPosition: (position) => status.update(queueLine(position)),
+    onStart: () => status.update(queueLine(1)),
+    onProgress: (progress) => status.update(progressLine(progress)),
+  };
 }
 
 /** What the job store keeps of a plan for the result's buttons. */

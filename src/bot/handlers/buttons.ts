@@ -61,7 +61,7 @@ export async function handleButton(interaction: ButtonInteraction, reply: JobRep
     deps.attachmentLimits,
   );
   const latentMask = parsed.action === 'edit' ? job.latentMask : undefined;
-  await deps.lifecycle.run(interaction, latentMask === undefined ? plan : { ...plan, latentMask }, reply);
+  await deps.lifecycle.run(latentMask === undefined ? plan : { ...plan, latentMask }, reply);
 }
 
 /**

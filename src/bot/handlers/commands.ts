@@ -47,5 +47,5 @@ export async function startJob(
     { userId: interaction.user.id, ...origin, guildId: interaction.guildId },
     deps.attachmentLimits,
   );
-  await deps.lifecycle.run(interaction, plan, reply);
+  await deps.lifecycle.run(plan, reply);
 }

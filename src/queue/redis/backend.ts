@@ -70,15 +70,24 @@ const REMOVE_ON_FAIL = { age: 86_400, count: 100 };
 /** Event stream length: completed events carry the result PNG, so keep the stream short (a few jobs' worth). */
 const EVENTS_MAX_LEN = 1000;
 
-/** One of this process's jobs in Redis. */
+/** A job in Redis that this process follows: one it queued, or one adopted from a bot process that died. */
 interface LocalJob {
   readonly hooks: EditHooks;
+  /** Taken over from a dead bot process: at shutdown it is left to the next one rather than cancelled. */
+  readonly adopted: boolean;
   state: 'waiting' | 'running';
   position: number | undefined;
   /** When it was put in Redis (undefined until then): its deadlines count from here. */
   queuedAt: number | undefined;
-  /** Stops waiting for the outcome (shutdown). */
+  /** Rejects once the job is abandoned: raced against its outcome. */
+  readonly abandoned: Promise<never>;
+  /** Stops waiting for the outcome (shutdown, a deadline, the job lost). */
   abandon(error: DiffEditError): void;
+}
+
+/** A job to follow, waiting until told otherwise. */
+function localJob(hooks: EditHooks, adopted: boolean, queuedAt: number | undefined): LocalJob {
+  return { hooks, adopted, state: 'waiting', position: undefined, queuedAt, ...abandonable() };
 }
 
 /** Edits through a shared BullMQ queue. */
@@ -95,8 +104,8 @@ export class RedisBackend implements EditBackend {
   private workersSeen = 0;
   private workerSeenAt = Date.now();
   private adopting: NodeJS.Timeout | undefined;
-  /** Orphans this process follows, by job id: how to stop waiting for each. */
-  private readonly orphans = new Map<string, { readonly queuedAt: number; readonly abandon: (error: DiffEditError) => void }>();
+  /** Deliveries adopted and not yet settled, by job id: a scan never takes one twice. */
+  private readonly adopted = new Set<string>();
 
   private constructor(
     private readonly options: RedisBackendOptions,
@@ -211,10 +220,14 @@ export class RedisBackend implements EditBackend {
       if (this.closing) return;
       try {
         for (const pending of await this.ledger.adoptOrphans()) {
-          if (this.orphans.has(pending.jobId)) continue;
+          if (this.adopted.has(pending.jobId)) continue;
           this.options.logger.info('took over a delivery its bot process left', { job: pending.jobId, user: pending.target.userId });
-          const orphan = await this.follow(pending);
-          void take(orphan).finally(() => this.orphans.delete(pending.jobId));
+          this.adopted.add(pending.jobId);
+          const orphan = await this.orphan(pending).catch((error: unknown) => {
+            this.adopted.delete(pending.jobId);
+            throw error;
+          });
+          void take(orphan).finally(() => this.adopted.delete(pending.jobId));
         }
       } catch (error) {
         this.options.logger.warn('could not look for deliveries left by other bot processes', { error });
@@ -250,19 +263,35 @@ export class RedisBackend implements EditBackend {
     };
   }
 
-  /** An adopted delivery with its job's picture and outcome (a job BullMQ no longer has is told as lost). */
-  private async follow(pending: PendingDelivery): Promise<Orphan> {
+  /**
+   * An adopted delivery with its job's picture. Followed, the job gets positions and progress as this process's own
+   * do, and the same deadlines, counted from when the dead process queued it. A job BullMQ no longer has is lost.
+   */
+  private async orphan(pending: PendingDelivery): Promise<Orphan> {
     const { jobId } = pending;
     const job: Job<EditJobData, EditOutcome> | undefined = await this.queue.getJob(jobId);
-    const { abandoned, abandon } = abandonable();
-    // Bounded like this process's own jobs (watch), from when the dead process queued it.
-    this.orphans.set(jobId, { queuedAt: job?.timestamp ?? Date.now(), abandon });
-    this.startPolling();
-    const lost = new DiffEditError(ErrorCode.JobExpired, 'Your job was lost while the bot restarted; run the command again.', { job: jobId });
-    const outcome = job === undefined ? Promise.reject(lost) : Promise.race([job.waitUntilFinished(this.events).then(decodeOutcome), abandoned]);
-    outcome.catch(() => undefined);
+    const follow = async (hooks: EditHooks): Promise<EditOutput> => {
+      if (job === undefined) {
+        throw new DiffEditError(ErrorCode.JobExpired, 'Your job was lost while the bot restarted; run the command again.', { job: jobId });
+      }
+      const local = localJob(hooks, true, job.timestamp);
+      this.jobs.set(jobId, local);
+      try {
+        if ((await job.getState()) === 'active') this.started(jobId);
+        return await this.outcome(job, local);
+      } finally {
+        this.jobs.delete(jobId);
+      }
+    };
     const image = job === undefined ? new Uint8Array(0) : decodeRequest(job.data).image;
-    return { ...pending, image, outcome, ...this.guard(jobId) };
+    return { ...pending, image, follow, ...this.guard(jobId) };
+  }
+
+  /** Waits for a followed job's outcome, its position polled while it waits; rejects once it is abandoned. */
+  private async outcome(job: Job<EditJobData, EditOutcome>, local: LocalJob): Promise<EditOutput> {
+    this.startPolling();
+    await this.updatePositions();
+    return decodeOutcome(await Promise.race([job.waitUntilFinished(this.events), local.abandoned]));
   }
 
   get waiting(): number {
@@ -280,16 +309,14 @@ export class RedisBackend implements EditBackend {
   async shutdown(options: { cancelRunning: boolean }): Promise<void> {
     this.closing = true;
     for (const [jobId, job] of this.jobs) {
-      if (job.state !== 'waiting') continue;
+      if (job.state !== 'waiting' || job.adopted) continue;
       // 0: a worker has it already (it runs and is waited for like a running job).
       if ((await this.queue.remove(jobId).catch(() => 0)) === 1)
         job.abandon(new DiffEditError(ErrorCode.Aborted, RESTART_WAITING_MESSAGE, { job: jobId }));
     }
-    if (options.cancelRunning) {
-      // Left to the next bot process: the worker finishes the job and that process delivers it (pending in Redis).
-      for (const [jobId, job] of this.jobs) job.abandon(handedOver(jobId));
-    }
-    for (const [jobId, { abandon }] of this.orphans) abandon(handedOver(jobId));
+    // Left to the next bot process: the worker finishes the job and that process delivers it (pending in Redis).
+    // Adopted jobs always are (their users' own bot process is gone already); this process's own when told to.
+    for (const [jobId, job] of this.jobs) if (options.cancelRunning || job.adopted) job.abandon(handedOver(jobId));
     while (this.jobs.size > 0) await new Promise((r) => setTimeout(r, 50));
     this.closed ??= this.close();
     await this.closed;
@@ -313,8 +340,7 @@ export class RedisBackend implements EditBackend {
     handover: Handover,
   ): Promise<EditOutput> {
     checkInlineSize(request.image.byteLength, this.options.maxInlinePictureBytes);
-    const { abandoned, abandon } = abandonable();
-    const local: LocalJob = { hooks, state: 'waiting', position: undefined, queuedAt: undefined, abandon };
+    const local = localJob(hooks, false, undefined);
     this.jobs.set(slotId, local);
     try {
       await this.redisCall(() => this.ledger.add({ jobId: slotId, ...handover }));
@@ -328,10 +354,7 @@ export class RedisBackend implements EditBackend {
       );
       local.queuedAt = Date.now();
       await this.caps.hold(slotId, userId).catch(() => undefined);
-      this.startPolling();
-      await this.updatePositions();
-      const outcome = await Promise.race([job.waitUntilFinished(this.events), abandoned]);
-      return decodeOutcome(outcome);
+      return await this.outcome(job, local);
     } finally {
       this.jobs.delete(slotId);
     }
@@ -385,10 +408,8 @@ export class RedisBackend implements EditBackend {
     this.watching = true;
     const { queueWaitMs, jobTimeoutMs, logger } = this.options;
     try {
-      const followed = [...this.jobs, ...this.orphans].filter(
-        (entry): entry is [string, { queuedAt: number; abandon: LocalJob['abandon'] }] => entry[1].queuedAt !== undefined,
-      );
-      for (const [jobId, job] of followed) {
+      for (const [jobId, job] of this.jobs) {
+        if (job.queuedAt === undefined) continue;
         const waited = Date.now() - job.queuedAt;
         const state = await this.queue.getJobState(jobId);
         if (state === 'unknown') {

@@ -7,7 +7,7 @@ import { backendOptions } from './backend-options.js';
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { EditHooks, Orphan } from '../../../src/bot/edit-backend.js';
+import type { EditHooks } from '../../../src/bot/edit-backend.js';
 import { RESTART_WAITING_MESSAGE } from '../../../src/queue/refusals.js';
 import { RedisBackend, type RedisBackendOptions } from '../../../src/queue/redis/backend.js';
 import { EDIT_QUEUE } from '../../../src/queue/redis/protocol.js';
@@ -158,27 +158,33 @@ describe.skipIf(!HAS_REDIS)('RedisBackend', () => {
     }
   });
 
-  it('a job adopted from a dead bot process is bounded too: lost from Redis, its new owner hears so', async () => {
+  it('a job adopted from a dead bot process shows its place again, and is bounded too: lost from Redis, its new owner hears so', async () => {
     // The dying process beats once (at start), the next one looks for orphans every 50 ms.
     const [dying, next] = [await backend({ heartbeatMs: 600_000 }), await backend({ heartbeatMs: 50 })];
-    const slot = await dying.reserve('alice');
     const positions: number[] = [];
-    void slot.submit(request(), { ...hooks(), onPosition: (p) => positions.push(p) }, testHandover()).catch(() => undefined);
-    await until(() => positions.length > 0, 5000, 'the job in line');
-    const orphans: Orphan[] = [];
-    // As the bot does: the orphan is followed until its outcome.
+    for (const user of ['alice', 'bob']) {
+      const slot = await dying.reserve(user);
+      void slot.submit(request(), { ...hooks(), onPosition: (p) => positions.push(p) }, testHandover()).catch(() => undefined);
+    }
+    await until(() => positions.length === 2, 5000, 'the jobs in line');
+    // As the bot does: each orphan is followed until its outcome.
+    const adopted: { positions: number[]; outcome: Promise<unknown> }[] = [];
     next.adoptOrphans((orphan) => {
-      orphans.push(orphan);
-      return orphan.outcome.then(
+      const followed = { positions: [] as number[], outcome: Promise.resolve() as Promise<unknown> };
+      followed.outcome = orphan.follow({ ...hooks(), onPosition: (p) => followed.positions.push(p) });
+      adopted.push(followed);
+      return followed.outcome.then(
         () => undefined,
         () => undefined,
       );
     });
-    // The dying process's heartbeat lapses (a SIGKILL): the next one adopts its delivery.
+    // The dying process's heartbeat lapses (a SIGKILL): the next one adopts its deliveries.
     await client.del(...(await client.keys('diffedit:bot:*')));
-    await until(() => orphans.length === 1, 5000, 'the delivery to be adopted');
+    await until(() => adopted.length === 2 && adopted.every((a) => a.positions.length > 0), 5000, 'the adopted jobs’ places');
+    expect(adopted.map((a) => a.positions).sort()).toEqual([[1], [2]]);
+    expect(next.waiting).toBe(2);
     await client.flushall();
-    await expect(orphans[0]?.outcome).rejects.toMatchObject({ code: ErrorCode.JobLost });
+    for (const { outcome } of adopted) await expect(outcome).rejects.toMatchObject({ code: ErrorCode.JobLost });
   });
 
   it('warns at start-up when Redis may evict keys (maxmemory-policy other than noeviction)', async () => {

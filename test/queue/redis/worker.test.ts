@@ -123,10 +123,15 @@ describe.skipIf(!HAS_REDIS)('EditWorker', () => {
     const orphans: Orphan[] = [];
     backend.adoptOrphans((orphan) => Promise.resolve(void orphans.push(orphan)));
     await until(() => orphans.length === 1, 'the delivery to be adopted');
-    open();
     const [orphan] = orphans;
     if (orphan === undefined) throw new Error('no orphan');
-    expect(Buffer.compare((await orphan.outcome).png, (await engine.run(job.request)).png)).toBe(0);
+    // Followed by its new bot process, the running job shows as started and reports its steps again.
+    const seen = { starts: 0, steps: 0 };
+    const output = orphan.follow({ onPosition: () => undefined, onStart: () => seen.starts++, onProgress: () => seen.steps++ });
+    await until(() => seen.starts === 1, 'the adopted job shown as started');
+    open();
+    expect(Buffer.compare((await output).png, (await engine.run(job.request)).png)).toBe(0);
+    expect(seen.steps).toBeGreaterThan(0);
     expect(Buffer.compare(Buffer.from(orphan.image), photo)).toBe(0);
     expect(orphan.target).toEqual(testHandover().target);
     expect(await orphan.claimDelivery()).toBe(true);
