@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import type { FakeDiscord } from '../fake-discord/index.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -36,4 +37,34 @@ export async function waitForLog(logs: () => string, text: string, timeoutMs = 2
     if (Date.now() > deadline) throw new Error(`never logged ${text}:\n${logs()}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/**
+ * `npm start` with QUEUE_BACKEND=redis against the fake Discord and `redisUrl`, resolved once logged in; `env` adds
+ * to or overrides the test settings. A process that never logs in is killed before this rejects.
+ */
+export async function startRedisBotProcess(fake: FakeDiscord, redisUrl: string, cwd: string, env: Record<string, string> = {}): Promise<BotProcess> {
+  const bot = startBotProcess(
+    {
+      DISCORD_TOKEN: fake.botToken,
+      DISCORD_API_URL: fake.apiUrl,
+      QUEUE_BACKEND: 'redis',
+      REDIS_URL: redisUrl,
+      DATA_DIR: cwd,
+      EXTRA_ATTACHMENT_HOSTS: '127.0.0.1',
+      PROGRESS_INTERVAL_MS: '150',
+      DELIVERY_RETRY_MS: '5000',
+      LOG_LEVEL: 'debug',
+      ...env,
+    },
+    cwd,
+  );
+  try {
+    // Under load a fresh node + tsx + discord.js process can take tens of seconds to log in.
+    await waitForLog(bot.logs, '"msg":"logged in"', 90_000);
+  } catch (error) {
+    bot.child.kill('SIGKILL');
+    throw error;
+  }
+  return bot;
 }

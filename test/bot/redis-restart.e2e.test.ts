@@ -8,11 +8,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeDiscord } from '../fake-discord/index.js';
+import type { FakeDiscord, RecordedRequest } from '../fake-discord/index.js';
 import { HAS_REDIS, startRedis, type RedisServer } from '../queue/redis/redis-server.js';
 import { startWorker, type WorkerLine, type WorkerProcess } from '../queue/redis/worker-process.js';
-import { startBotProcess, waitForLog, type BotProcess } from './bot-process.js';
-import { ALICE, BOB, channelPost, customIds, finalResult, forToken, isResultOf, sendCommand, startWorld, until, type World } from './harness.js';
+import { startRedisBotProcess, waitForLog, type BotProcess } from './bot-process.js';
+import { ALICE, BOB, channelPost, contentOf, customIds, finalResult, isResultOf, sendCommand, startWorld, until, type World } from './harness.js';
 
 const WORKER_ENV = { TEST_ENGINE_DELAY_MS: '1000', WORKER_LOCK_MS: '2000', SHUTDOWN_GRACE_MS: '5000' };
 /** Each test starts bot processes (node, tsx, discord.js): slow on busy cores. */
@@ -43,23 +43,8 @@ describe.skipIf(!HAS_REDIS)('QUEUE_BACKEND=redis: bot processes that die', () =>
 
   /** `npm start` with QUEUE_BACKEND=redis, logged in. */
   async function startBot(): Promise<BotProcess> {
-    const bot = startBotProcess(
-      {
-        DISCORD_TOKEN: fake.botToken,
-        DISCORD_API_URL: fake.apiUrl,
-        QUEUE_BACKEND: 'redis',
-        REDIS_URL: redis.url,
-        DATA_DIR: cwd,
-        EXTRA_ATTACHMENT_HOSTS: '127.0.0.1',
-        PROGRESS_INTERVAL_MS: '150',
-        DELIVERY_RETRY_MS: '5000',
-        LOG_LEVEL: 'debug',
-      },
-      cwd,
-    );
+    const bot = await startRedisBotProcess(fake, redis.url, cwd);
     bots.push(bot);
-    // Under load a fresh node + tsx + discord.js process can take tens of seconds to log in.
-    await waitForLog(bot.logs, '"msg":"logged in"', 90_000);
     return bot;
   }
 
@@ -108,24 +93,43 @@ describe.skipIf(!HAS_REDIS)('QUEUE_BACKEND=redis: bot processes that die', () =>
     },
   );
 
-  it('a bot killed while its job waits, restarted at once: the new bot follows the job and delivers it exactly once', SLOW, async () => {
-    if (worker === undefined) throw new Error('no worker');
-    // No worker for now: the job stays in line while the bots come and go.
-    worker.kill('SIGTERM');
-    await worker.exited;
-    worker = undefined;
+  it(
+    'a bot killed while its jobs wait, restarted at once: the new bot shows their places and progress again and delivers each exactly once',
+    SLOW,
+    async () => {
+      if (worker === undefined) throw new Error('no worker');
+      // No worker for now: the jobs stay in line while the bots come and go.
+      worker.kill('SIGTERM');
+      await worker.exited;
+      worker = undefined;
 
-    const running = bots.at(-1) ?? (await startBot());
-    const slash = command(ALICE, 600);
-    await fake.waitForRequest((r) => forToken(slash.token)(r) && r.method === 'PATCH' && /in queue|Starting/.test(JSON.stringify(r.json)), 10_000);
-    await crash(running);
-    const next = await startBot();
-    await waitForLog(next.logs, '"msg":"took over a delivery its bot process left"', 20_000);
+      const running = bots.at(-1) ?? (await startBot());
+      const [first, second] = [command(ALICE, 600), command(BOB, 601)];
+      await fake.waitForRequest(statusOf(second.token, '#2 in queue'), 10_000);
+      await crash(running);
+      const crashedAt = fake.requests.length;
+      const next = await startBot();
+      await waitForLog(next.logs, '"msg":"took over a delivery its bot process left"', 20_000);
+      // The placeholders the dead bot left are the new bot's to keep current: places now, progress once they run.
+      await fake.waitForRequest((r) => fake.requests.indexOf(r) >= crashedAt && statusOf(second.token, '#2 in queue')(r), 10_000);
 
-    worker = await startWorker(redis.url, WORKER_ENV);
-    expect(await isResultOf(world, await fake.waitForRequest(finalResult(slash.token), 60_000), 600)).toBe(true);
-    // Another sweep or two of the new bot finds nothing left to deliver twice.
-    await until(() => next.logs().includes('"msg":"job done"'), 10_000, 'the job done line');
-    expect(resultsOf(slash.token)).toHaveLength(1);
-  });
+      worker = await startWorker(redis.url, WORKER_ENV);
+      for (const [slash, seed] of [
+        [first, 600],
+        [second, 601],
+      ] as const) {
+        expect(await isResultOf(world, await fake.waitForRequest(finalResult(slash.token), 60_000), seed)).toBe(true);
+        const shown = fake.requests.slice(crashedAt).filter(statusOf(slash.token, '(step '));
+        expect(shown.length, `progress shown for seed ${seed} after the restart`).toBeGreaterThan(0);
+      }
+      // Another sweep or two of the new bot finds nothing left to deliver twice.
+      await until(() => next.logs().split('"msg":"job done"').length === 3, 10_000, 'both job done lines');
+      expect(resultsOf(first.token)).toHaveLength(1);
+      expect(resultsOf(second.token)).toHaveLength(1);
+    },
+  );
 });
+
+/** An edit of the placeholder's status line that contains `text`. */
+const statusOf = (token: string, text: string) => (r: RecordedRequest) =>
+  r.method === 'PATCH' && r.path.endsWith(`/${token}/messages/@original`) && r.files.length === 0 && contentOf(r).includes(text);

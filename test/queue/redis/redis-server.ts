@@ -19,6 +19,8 @@ export interface RedisServer {
   readonly pid: number;
   /** Stops it (SIGTERM, then SIGKILL after 2 s) and waits for the process to exit. */
   stop(): Promise<void>;
+  /** Kills it with SIGKILL and waits for the process to exit. */
+  kill(): Promise<void>;
 }
 
 /** A port nothing listens on right now (the OS picks it). */
@@ -47,7 +49,19 @@ export async function startRedis(port?: number): Promise<RedisServer> {
     throw new Error(`redis-server did not start: ${String(error)}\n${output.join('')}`, { cause: error });
   }
   if (child.pid === undefined) throw new Error('redis-server has no pid');
-  return { port: chosen, url, pid: child.pid, stop: () => stopChild(child) };
+  const kill = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  };
+  return { port: chosen, url, pid: child.pid, stop: () => stopChild(child), kill };
+}
+
+/** Kills `server` (SIGKILL, as a crash would) and starts an empty one on the same port: Redis lost its data. */
+export async function restartEmpty(server: RedisServer): Promise<RedisServer> {
+  await server.kill();
+  return startRedis(server.port);
 }
 
 async function waitForPing(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
