@@ -21,6 +21,7 @@ import type { EditRequest } from '../../engine/engine.js';
 import { DiffEditError, ErrorCode, isDiffEditError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { callHook } from '../../util/call-hook.js';
+import { settleWithin } from '../../util/settle-within.js';
 import { RedisCaps } from './caps.js';
 import { bullConnection, openRedis } from './connection.js';
 import { DeliveryLedger, type PendingDelivery } from './deliveries.js';
@@ -67,6 +68,8 @@ export interface RedisBackendOptions {
  */
 const REMOVE_ON_COMPLETE = { age: 86_400, count: 200 };
 const REMOVE_ON_FAIL = { age: 86_400, count: 100 };
+/** How long closing BullMQ's clients may take at shutdown. */
+const CLOSE_MS = 2000;
 /** Event stream length: completed events carry the result PNG, so keep the stream short (a few jobs' worth). */
 const EVENTS_MAX_LEN = 1000;
 
@@ -327,7 +330,9 @@ export class RedisBackend implements EditBackend {
     clearInterval(this.adopting);
     clearInterval(this.looking);
     await this.ledger.stop();
-    await Promise.allSettled([this.events.close(), this.queue.close()]);
+    // Bounded: BullMQ's close waits for its client's 'end', which a client still reconnecting (Redis away, or just
+    // back) never emits; the process is on its way out.
+    await Promise.allSettled([this.events.close(), this.queue.close()].map((closing) => settleWithin(closing, CLOSE_MS)));
     this.redis.disconnect();
   }
 
@@ -399,34 +404,46 @@ export class RedisBackend implements EditBackend {
 
   /**
    * The bounds on waiting that BullMQ's waitUntilFinished lacks: a job Redis no longer knows (restarted empty) never
-   * sends an event, and a queue with no worker never moves. Each of this process's queued jobs is checked every poll:
-   * lost -> its user is told; waiting past QUEUE_WAIT_MS -> withdrawn and told; past QUEUE_WAIT_MS + JOB_TIMEOUT_MS
-   * in all (a worker that froze, a lock that keeps lapsing) -> told it timed out, whatever the workers still do.
+   * sends an event, and a queue with no worker never moves. Each of this process's queued jobs is checked every poll.
    */
   private async watch(): Promise<void> {
     if (this.watching) return;
     this.watching = true;
-    const { queueWaitMs, jobTimeoutMs, logger } = this.options;
     try {
-      for (const [jobId, job] of this.jobs) {
-        if (job.queuedAt === undefined) continue;
-        const waited = Date.now() - job.queuedAt;
-        const state = await this.queue.getJobState(jobId);
-        if (state === 'unknown') {
-          logger.warn('a queued job is gone from Redis: its user is told it was lost', { job: jobId });
-          job.abandon(jobLost({ job: jobId }));
-        } else if ((state === 'prioritized' || state === 'waiting') && waited > queueWaitMs && (await this.queue.remove(jobId)) === 1) {
-          logger.warn('no worker took a job in time: withdrawn', { job: jobId, waitedMs: waited });
-          job.abandon(queueWaitExpired(queueWaitMs, { job: jobId }));
-        } else if (waited > queueWaitMs + jobTimeoutMs) {
-          logger.warn('a job outlived its total deadline: its user is told', { job: jobId, waitedMs: waited });
-          job.abandon(jobTimedOut(queueWaitMs + jobTimeoutMs, { job: jobId }));
-        }
-      }
-    } catch (error) {
-      logger.warn('could not check queued jobs', { error });
+      for (const [jobId, job] of this.jobs) if (job.queuedAt !== undefined) await this.check(jobId, job, Date.now() - job.queuedAt);
     } finally {
       this.watching = false;
+    }
+  }
+
+  /**
+   * One job's bounds: past QUEUE_WAIT_MS + JOB_TIMEOUT_MS in all (a worker that froze, a lock that keeps lapsing,
+   * Redis away) -> told it timed out, whatever the workers still do; lost from Redis -> told so; still waiting past
+   * QUEUE_WAIT_MS -> withdrawn and told. Each Redis read is bounded, and the total deadline needs none: while Redis is
+   * away (BullMQ's clients queue commands until it is back) the checks go on and the total bound still holds.
+   */
+  private async check(jobId: string, job: LocalJob, waited: number): Promise<void> {
+    const { queueWaitMs, jobTimeoutMs, pollMs, logger } = this.options;
+    const ask = <T>(call: Promise<T>): Promise<T> => settleWithin(call, 4 * pollMs);
+    try {
+      if (waited > queueWaitMs + jobTimeoutMs) {
+        // Withdrawn as well, where no worker holds a live lock on it: a frozen worker that thaws (or the stall check
+        // that would hand it to another) then finds nothing to compute for a user who has been told already.
+        const removed = await ask(this.queue.remove(jobId)).catch(() => 0);
+        logger.warn('a job outlived its total deadline: its user is told', { job: jobId, waitedMs: waited, withdrawn: removed === 1 });
+        job.abandon(jobTimedOut(queueWaitMs + jobTimeoutMs, { job: jobId }));
+        return;
+      }
+      const state = await ask(this.queue.getJobState(jobId));
+      if (state === 'unknown') {
+        logger.warn('a queued job is gone from Redis: its user is told it was lost', { job: jobId });
+        job.abandon(jobLost({ job: jobId }));
+      } else if ((state === 'prioritized' || state === 'waiting') && waited > queueWaitMs && (await ask(this.queue.remove(jobId))) === 1) {
+        logger.warn('no worker took a job in time: withdrawn', { job: jobId, waitedMs: waited });
+        job.abandon(queueWaitExpired(queueWaitMs, { job: jobId }));
+      }
+    } catch (error) {
+      logger.warn('could not check a queued job', { job: jobId, error });
     }
   }
 

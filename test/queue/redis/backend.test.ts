@@ -27,6 +27,8 @@ describe.skipIf(!HAS_REDIS)('RedisBackend', () => {
   beforeAll(async () => {
     server = await startRedis();
     client = new Redis(server.url);
+    // The Redis-away test kills the server under it: ioredis reconnects, and says so only here.
+    client.on('error', () => undefined);
   });
 
   afterEach(async () => {
@@ -128,6 +130,23 @@ describe.skipIf(!HAS_REDIS)('RedisBackend', () => {
     // New jobs are served at once.
     const next = await queue.reserve('alice');
     await next.release();
+  });
+
+  it('Redis away (down, not back) past QUEUE_WAIT_MS + JOB_TIMEOUT_MS: the user is told the job timed out all the same', async () => {
+    const queue = await backend({ queueWaitMs: 300, jobTimeoutMs: 300 });
+    const slot = await queue.reserve('alice');
+    const positions: number[] = [];
+    const run = slot.submit(request(), { ...hooks(), onPosition: (p) => positions.push(p) }, testHandover());
+    await until(() => positions.length > 0, 5000, 'the job in line');
+    await server.kill();
+    const killedAt = Date.now();
+    try {
+      await expect(run).rejects.toMatchObject({ code: ErrorCode.JobTimedOut });
+      // Within a poll or two of the deadline (600 ms from queueing), though no Redis call can answer.
+      expect(Date.now() - killedAt).toBeLessThan(3000);
+    } finally {
+      server = await startRedis(server.port);
+    }
   });
 
   it('no worker connected for noWorkerMs: new jobs are refused at once; a worker connecting lifts it', async () => {
