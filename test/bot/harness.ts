@@ -146,6 +146,10 @@ export const forToken = (token: string) => (r: RecordedRequest) => r.path.includ
 export const finalResult = (token: string) => (r: RecordedRequest) =>
   r.method === 'PATCH' && r.path.endsWith(`/${token}/messages/@original`) && r.files.length > 0 && r.status < 300;
 
+/** An edit of the placeholder's status line (queue position, progress) containing `text`. */
+export const statusEdit = (token: string, text: string) => (r: RecordedRequest) =>
+  r.method === 'PATCH' && r.path.endsWith(`/${token}/messages/@original`) && r.files.length === 0 && contentOf(r).includes(text);
+
 /** A private answer to the interaction: an ephemeral callback (type 4) or an ephemeral follow-up. */
 export const privateAnswer = (token: string) => (r: RecordedRequest) => {
   if (!forToken(token)(r) || r.method !== 'POST') return false;

@@ -26,6 +26,7 @@ import {
   privateAnswer,
   sendCommand,
   startWorld,
+  statusEdit,
   type World,
 } from './harness.js';
 
@@ -81,15 +82,18 @@ describe.skipIf(!HAS_REDIS)('QUEUE_BACKEND=redis: faults, end to end', () => {
     return started;
   }
 
+  async function startOneWorker(): Promise<WorkerProcess> {
+    const [worker] = await startWorkers(1);
+    if (worker === undefined) throw new Error('no worker');
+    return worker;
+  }
+
   const command = (user = ALICE, seed = 7) =>
     sendCommand(fake, 'diffedit', { user, seed, maskSeed: seed, url: world.photoUrl, size: world.photo.length });
   const resultsOf = (token: string) => fake.requests.filter(finalResult(token));
   /** The worker's first `msg` line logged after it had logged `after` lines. */
   const lineAfter = (worker: WorkerProcess, msg: string, after: number) => (line: WorkerLine) =>
     line.msg === msg && worker.lines.indexOf(line) >= after;
-  /** The placeholder's status line, edited to contain `text`. */
-  const statusOf = (token: string, text: string) => (r: RecordedRequest) =>
-    r.method === 'PATCH' && r.path.endsWith(`/${token}/messages/@original`) && r.files.length === 0 && contentOf(r).includes(text);
   /** The public placeholder removed. */
   const placeholderDeleted = (token: string) => (r: RecordedRequest) => r.method === 'DELETE' && r.path.endsWith(`/${token}/messages/@original`);
   /** The job's public "thinking..." placeholder was posted (the command was accepted). */
@@ -100,8 +104,7 @@ describe.skipIf(!HAS_REDIS)('QUEUE_BACKEND=redis: faults, end to end', () => {
     'Redis restarted without its data while one job runs and one waits: both users are told privately that it was lost, an older result’s buttons say it is gone, and the next command is served',
     SLOW,
     async () => {
-      const [worker] = await startWorkers(1);
-      if (worker === undefined) throw new Error('no worker');
+      const worker = await startOneWorker();
       await startBot();
       const earlier = command(ALICE, 800);
       const kept = await fake.waitForRequest(finalResult(earlier.token), 60_000);
@@ -110,7 +113,7 @@ describe.skipIf(!HAS_REDIS)('QUEUE_BACKEND=redis: faults, end to end', () => {
       const running = command(ALICE, 801);
       const started = await worker.waitForLine(lineAfter(worker, 'job started', before));
       const waiting = command(BOB, 802);
-      await fake.waitForRequest(statusOf(waiting.token, '#2 in queue'), 10_000);
+      await fake.waitForRequest(statusEdit(waiting.token, '#2 in queue'), 10_000);
 
       redis = await restartEmpty(redis);
       const back = Date.now();
@@ -156,8 +159,7 @@ describe.skipIf(!HAS_REDIS)('QUEUE_BACKEND=redis: faults, end to end', () => {
       expect(fake.requests.filter(deferred(refused.token))).toEqual([]);
 
       // A worker connects: seen within a heartbeat (2 s), and commands are taken again.
-      const [worker] = await startWorkers(1);
-      if (worker === undefined) throw new Error('no worker');
+      const worker = await startOneWorker();
       for (const deadline = Date.now() + 10_000; (await health()).workers !== 1; await new Promise((r) => setTimeout(r, 100))) {
         if (Date.now() > deadline) throw new Error(`workers never seen: ${bot.logs()}`);
       }
@@ -219,8 +221,7 @@ describe.skipIf(!HAS_REDIS)('QUEUE_BACKEND=redis: faults, end to end', () => {
     'the only worker frozen mid-job: the user is told privately once QUEUE_WAIT_MS + JOB_TIMEOUT_MS have passed, and hears nothing more when it thaws',
     SLOW,
     async () => {
-      const [worker] = await startWorkers(1);
-      if (worker === undefined) throw new Error('no worker');
+      const worker = await startOneWorker();
       await startBot({ QUEUE_WAIT_MS: '2000', JOB_TIMEOUT_MS: '3000' });
       const slash = command(ALICE, 830);
       const accepted = await fake.waitForRequest(deferred(slash.token), 10_000);

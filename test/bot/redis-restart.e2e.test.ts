@@ -8,11 +8,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeDiscord, RecordedRequest } from '../fake-discord/index.js';
+import type { FakeDiscord } from '../fake-discord/index.js';
 import { HAS_REDIS, startRedis, type RedisServer } from '../queue/redis/redis-server.js';
 import { startWorker, type WorkerLine, type WorkerProcess } from '../queue/redis/worker-process.js';
 import { startRedisBotProcess, waitForLog, type BotProcess } from './bot-process.js';
-import { ALICE, BOB, channelPost, contentOf, customIds, finalResult, isResultOf, sendCommand, startWorld, until, type World } from './harness.js';
+import { ALICE, BOB, channelPost, customIds, finalResult, isResultOf, sendCommand, startWorld, statusEdit, until, type World } from './harness.js';
 
 const WORKER_ENV = { TEST_ENGINE_DELAY_MS: '1000', WORKER_LOCK_MS: '2000', SHUTDOWN_GRACE_MS: '5000' };
 /** Each test starts bot processes (node, tsx, discord.js): slow on busy cores. */
@@ -105,13 +105,13 @@ describe.skipIf(!HAS_REDIS)('QUEUE_BACKEND=redis: bot processes that die', () =>
 
       const running = bots.at(-1) ?? (await startBot());
       const [first, second] = [command(ALICE, 600), command(BOB, 601)];
-      await fake.waitForRequest(statusOf(second.token, '#2 in queue'), 10_000);
+      await fake.waitForRequest(statusEdit(second.token, '#2 in queue'), 10_000);
       await crash(running);
       const crashedAt = fake.requests.length;
       const next = await startBot();
       await waitForLog(next.logs, '"msg":"took over a delivery its bot process left"', 20_000);
       // The placeholders the dead bot left are the new bot's to keep current: places now, progress once they run.
-      await fake.waitForRequest((r) => fake.requests.indexOf(r) >= crashedAt && statusOf(second.token, '#2 in queue')(r), 10_000);
+      await fake.waitForRequest((r) => fake.requests.indexOf(r) >= crashedAt && statusEdit(second.token, '#2 in queue')(r), 10_000);
 
       worker = await startWorker(redis.url, WORKER_ENV);
       for (const [slash, seed] of [
@@ -119,7 +119,7 @@ describe.skipIf(!HAS_REDIS)('QUEUE_BACKEND=redis: bot processes that die', () =>
         [second, 601],
       ] as const) {
         expect(await isResultOf(world, await fake.waitForRequest(finalResult(slash.token), 60_000), seed)).toBe(true);
-        const shown = fake.requests.slice(crashedAt).filter(statusOf(slash.token, '(step '));
+        const shown = fake.requests.slice(crashedAt).filter(statusEdit(slash.token, '(step '));
         expect(shown.length, `progress shown for seed ${seed} after the restart`).toBeGreaterThan(0);
       }
       // Another sweep or two of the new bot finds nothing left to deliver twice.
@@ -129,7 +129,3 @@ describe.skipIf(!HAS_REDIS)('QUEUE_BACKEND=redis: bot processes that die', () =>
     },
   );
 });
-
-/** An edit of the placeholder's status line that contains `text`. */
-const statusOf = (token: string, text: string) => (r: RecordedRequest) =>
-  r.method === 'PATCH' && r.path.endsWith(`/${token}/messages/@original`) && r.files.length === 0 && contentOf(r).includes(text);
