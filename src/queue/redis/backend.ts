@@ -107,8 +107,11 @@ export class RedisBackend implements EditBackend {
   private workersSeen = 0;
   private workerSeenAt = Date.now();
   private adopting: NodeJS.Timeout | undefined;
-  /** Deliveries adopted and not yet settled, by job id: a scan never takes one twice. */
+  /** Deliveries adopted and followed here, not yet settled, by job id: a scan never takes one twice. */
   private readonly adopted = new Set<string>();
+  /** Deliveries adopted in Redis whose job could not be read yet: each scan tries them again. */
+  private readonly unfollowed = new Map<string, PendingDelivery>();
+  private scanning = false;
 
   private constructor(
     private readonly options: RedisBackendOptions,
@@ -220,24 +223,41 @@ export class RedisBackend implements EditBackend {
 
   adoptOrphans(take: (orphan: Orphan) => Promise<void>): void {
     const scan = async (): Promise<void> => {
-      if (this.closing) return;
+      if (this.closing || this.scanning) return;
+      this.scanning = true;
       try {
-        for (const pending of await this.ledger.adoptOrphans()) {
-          if (this.adopted.has(pending.jobId)) continue;
-          this.options.logger.info('took over a delivery its bot process left', { job: pending.jobId, user: pending.target.userId });
-          this.adopted.add(pending.jobId);
-          const orphan = await this.orphan(pending).catch((error: unknown) => {
-            this.adopted.delete(pending.jobId);
-            throw error;
-          });
-          void take(orphan).finally(() => this.adopted.delete(pending.jobId));
-        }
-      } catch (error) {
-        this.options.logger.warn('could not look for deliveries left by other bot processes', { error });
+        await this.adoptNow(take);
+      } finally {
+        this.scanning = false;
       }
     };
     void scan();
     this.adopting ??= setInterval(() => void scan(), this.options.heartbeatMs);
+  }
+
+  /** One scan: takes over what dead processes left, then follows each adopted job whose data can be read. */
+  private async adoptNow(take: (orphan: Orphan) => Promise<void>): Promise<void> {
+    const { logger } = this.options;
+    try {
+      for (const pending of await this.ledger.adoptOrphans()) {
+        logger.info('took over a delivery its bot process left', { job: pending.jobId, user: pending.target.userId });
+        this.unfollowed.set(pending.jobId, pending);
+      }
+    } catch (error) {
+      logger.warn('could not look for deliveries left by other bot processes', { error });
+    }
+    // Adopted in Redis, so no other process will: one whose job cannot be read now is tried again next scan.
+    for (const [jobId, pending] of this.unfollowed) {
+      if (this.adopted.has(jobId)) continue;
+      try {
+        const orphan = await this.orphan(pending);
+        this.unfollowed.delete(jobId);
+        this.adopted.add(jobId);
+        void take(orphan).finally(() => this.adopted.delete(jobId));
+      } catch (error) {
+        logger.warn('could not read an adopted job: trying again', { job: jobId, error });
+      }
+    }
   }
 
   /**
