@@ -300,7 +300,8 @@ export class RedisBackend implements EditBackend {
       const local = localJob(hooks, true, job.timestamp);
       this.jobs.set(jobId, local);
       try {
-        if ((await job.getState()) === 'active') this.started(jobId);
+        // Running already: shown as started (unread, it is shown so at its next progress report).
+        if ((await job.getState().catch(() => 'unknown')) === 'active') this.started(jobId);
         return await this.outcome(job, local);
       } finally {
         this.jobs.delete(jobId);
