@@ -2,17 +2,14 @@
  * An SDXL export end to end through the fake Discord: the real bot, an engine on a tiny SDXL folder in optimum's
  * layout around the real-architecture SDXL UNet (test/fixtures/sd-real-arch-xl), /diffedit, Reroll and /mask.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DiffEditBot } from '../../src/bot/bot.js';
-import { DiffEditEngine } from '../../src/engine/engine.js';
-import { silentLogger } from '../../src/logger.js';
-import { generateTinyModels } from '../../tools/tiny-models/generate.js';
+import type { DiffEditEngine } from '../../src/engine/engine.js';
 import { FakeDiscord, type RecordedRequest } from '../fake-discord/index.js';
-import { smoothPhoto } from '../engine/tiny-engine.js';
+import { smoothPhoto, tinyEngine } from '../engine/tiny-engine.js';
 import { ALICE, contentOf, customIds, finalResult, maskSeedOf, panelPixels, seedOf, sendCommand, startBot, tempDataDir } from './harness.js';
 
 const SDXL_UNET = path.resolve(import.meta.dirname, '../fixtures/sd-real-arch-xl/sdxl-xs-int64/unet');
@@ -20,23 +17,12 @@ const SDXL_UNET = path.resolve(import.meta.dirname, '../fixtures/sd-real-arch-xl
 let fake: FakeDiscord;
 let engine: DiffEditEngine;
 let bot: DiffEditBot;
-let modelDir: string;
 let dataDir: string;
 let photo: Buffer;
 let photoUrl: string;
 
 beforeAll(async () => {
-  modelDir = await mkdtemp(path.join(os.tmpdir(), 'diffedit-sdxl-bot-'));
-  await generateTinyModels(modelDir, { family: 'sdxl', unetFrom: SDXL_UNET });
-  engine = await DiffEditEngine.create({
-    modelDir,
-    providers: ['cpu'],
-    cpuThreads: 1,
-    logger: silentLogger,
-    size: 128,
-    maxBatch: 20,
-    preferOptimized: false,
-  });
+  engine = await tinyEngine({ family: 'sdxl', unetFrom: SDXL_UNET }, { preferOptimized: false });
   [fake, photo, dataDir] = await Promise.all([FakeDiscord.start(), smoothPhoto(), tempDataDir()]);
   photoUrl = fake.serveFile('photo.png', photo, { contentType: 'image/png' });
   bot = await startBot(fake, { engine, dataDir });
@@ -46,7 +32,7 @@ afterAll(async () => {
   await bot.stop(1000);
   await fake.close();
   await engine.close();
-  await Promise.all([rm(modelDir, { recursive: true, force: true }), rm(dataDir, { recursive: true, force: true })]);
+  await rm(dataDir, { recursive: true, force: true });
 });
 
 describe('an SDXL model behind the bot', () => {

@@ -10,19 +10,17 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryStageCache } from '../../../src/engine/cache/memory-cache.js';
-import { DiffEditEngine } from '../../../src/engine/engine.js';
 import { familyOf } from '../../../src/engine/models/family.js';
 import { locateModelFiles } from '../../../src/engine/models/layout.js';
 import { StableDiffusion } from '../../../src/engine/models/stable-diffusion.js';
 import { ClipTokenizer } from '../../../src/engine/tokenizer.js';
 import { isDiffEditError } from '../../../src/errors.js';
-import { silentLogger } from '../../../src/logger.js';
 import { optimizeExport } from '../../../src/optimize/optimize-export.js';
 import { generateTinyModels, resolveOptions, TINY_SDXL_LAYERS, type TinyModelOptions } from '../../../tools/tiny-models/generate.js';
 import { sdxlHiddenState, textEncoderWeights } from '../../../tools/tiny-models/text-encoder.js';
 import { buildTinyTokenizer } from '../../../tools/tiny-models/tokenizer-files.js';
 import { REAL_ARCH, maxAbsDiff } from '../real-arch.js';
-import { smoothPhoto } from '../tiny-engine.js';
+import { smoothPhoto, tinyEngine } from '../tiny-engine.js';
 
 const XL = path.resolve(import.meta.dirname, '../../fixtures/sd-real-arch-xl');
 const SDXL_UNET = path.join(XL, 'sdxl-xs-int64', 'unet');
@@ -231,19 +229,8 @@ describe('whole jobs: edit, mask-only and Reroll', () => {
     ['SDXL', { family: 'sdxl', unetFrom: SDXL_UNET } as const, SDXL_INPAINT_UNET],
     ['SD 2.x v-prediction', { family: 'sd2', unetFrom: path.join(REAL_ARCH, 'unet') } as const, undefined],
   ])('%s', async (_name, options, inpaintUnet) => {
-    const modelDir = await folder(options);
     const inpaintModelDir = inpaintUnet === undefined ? undefined : await folder({ ...options, unetFrom: inpaintUnet, unetInChannels: 9 });
-    const engine = await DiffEditEngine.create({
-      modelDir,
-      inpaintModelDir,
-      providers: ['cpu'],
-      cpuThreads: 1,
-      logger: silentLogger,
-      size: 128,
-      maxBatch: 20,
-      preferOptimized: false,
-      cache: new MemoryStageCache(64 * 1024 * 1024),
-    });
+    const engine = await tinyEngine(options, { inpaintModelDir, preferOptimized: false, cache: new MemoryStageCache(64 * 1024 * 1024) });
     try {
       const image = await smoothPhoto(128, 128);
       const job = { image, ref: 'a bowl of strawberries', query: 'a bowl of grapes', steps: 6, maskDraws: 2, maskSeed: 1 } as const;
