@@ -29,6 +29,7 @@ import { retryUndelivered } from './late-delivery.js';
 import { RedisJobStore } from '../queue/redis/job-store.js';
 import { BotMetrics } from './metrics.js';
 import { userMessageFor } from './user-errors.js';
+import { within } from '../util/settle-within.js';
 
 /** After the grace period, how long stop() still gives messages in flight (the users' last answers). */
 const STOP_MARGIN_MS = 5000;
@@ -231,17 +232,4 @@ function memoryBackend({ config, engine, logger }: BotOptions): EditBackend {
   if (engine === undefined) throw new Error('DiffEditBot needs an engine or a backend');
   const queue = new JobQueue({ perUserLimit: config.perUserQueueLimit, globalLimit: config.queueLimit, jobTimeoutMs: config.jobTimeoutMs, logger });
   return new MemoryBackend(queue, engine);
-}
-
-/** Settles with 'done' when `work` settles within `ms`, else with 'timeout' (without cancelling it). */
-async function within(work: Promise<unknown>, ms: number): Promise<'done' | 'timeout'> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), ms);
-  });
-  try {
-    return await Promise.race([work.then(() => 'done' as const), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

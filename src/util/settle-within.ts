@@ -24,3 +24,17 @@ export async function settleWithin<T>(work: Promise<T>, ms: number): Promise<T> 
     clearTimeout(timer);
   }
 }
+
+/**
+ * 'done' when `work` resolves within `ms`, else 'timeout' (without cancelling it); a rejection within `ms` is
+ * passed on. For waits that give up and carry on, such as a shutdown's.
+ */
+export async function within(work: Promise<unknown>, ms: number): Promise<'done' | 'timeout'> {
+  try {
+    await settleWithin(work, ms);
+    return 'done';
+  } catch (error) {
+    if (error instanceof TookTooLong) return 'timeout';
+    throw error;
+  }
+}
